@@ -1,0 +1,59 @@
+# fitwerk: `make demo` runs the whole system on this machine, `make test` proves it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENDOR_DIRS := admin/static/vendor kiosk/static/vendor
+
+.PHONY: setup demo test test-fast bench system-deps browser-deps clean
+
+setup: $(VENV)/.installed vendor
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# htmx and its SSE extension come from the npm registry, pinned by package-lock.json,
+# and are served by each app from its own static folder (never committed, never from a CDN).
+vendor: node_modules/.installed
+	@for d in $(VENDOR_DIRS); do \
+	  mkdir -p $$d; \
+	  cp node_modules/htmx.org/dist/htmx.min.js $$d/htmx.min.js; \
+	  cp node_modules/htmx-ext-sse/dist/sse.min.js $$d/sse.min.js; \
+	done
+
+# System libraries: libusb for real USB badge readers, libfaketime for the clock tests.
+system-deps:
+	@missing=""; \
+	for p in libusb-1.0-0 libfaketime; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; no browser download).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+demo: setup system-deps
+	$(PY) demo.py
+
+test: setup system-deps browser-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m 'not slow and not browser' $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR_DIRS) var tests/artifacts

@@ -1,0 +1,71 @@
+"""fitwerk admin: the central staff site and JSON API (`gunicorn 'admin:create_app()'`)."""
+import logging
+import os
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, jsonify, request
+from flask_htmx import HTMX
+
+from common.clock import parse_iso
+
+CONFIG_KEYS = ("ADMIN_DB", "SECRET_KEY", "ADMIN_TIMEZONE", "SMTP_HOST", "SMTP_PORT",
+               "MAIL_FROM", "FOLLOW_UP_ESCALATE_MINUTES", "SYNC_RATE_PER_MINUTE",
+               "ADMIN_BASE_URL")
+
+
+def create_app(config=None):
+    """Build the admin app: config from defaults, instance/admin.cfg, environment, `config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        ADMIN_DB=str(Path(app.instance_path) / "admin.sqlite"),
+        ADMIN_TIMEZONE="Europe/Amsterdam",
+        SMTP_HOST="", SMTP_PORT=25, MAIL_FROM="fitwerk@localhost",
+        FOLLOW_UP_ESCALATE_MINUTES=120,
+        SYNC_RATE_PER_MINUTE=600,
+        ADMIN_BASE_URL="",
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.config.from_pyfile("admin.cfg", silent=True)
+    for key in CONFIG_KEYS:
+        if key in os.environ:
+            app.config[key] = os.environ[key]
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        # Sessions live server-side, so a per-process key only costs the CSRF-free
+        # cookie signing; warn so operators set one.
+        app.logger.warning("SECRET_KEY not set; using a random one for this process")
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    Path(app.config["ADMIN_DB"]).parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    HTMX(app)
+    from . import api, auth, board, cli, db, sync
+    db.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(sync.bp)
+    app.register_blueprint(board.bp)
+    cli.init_app(app)
+
+    @app.template_filter("localtime")
+    def localtime(text, fmt="%H:%M"):
+        """UTC ISO text as local clock time of the admin's zone."""
+        return parse_iso(text).astimezone(ZoneInfo(app.config["ADMIN_TIMEZONE"])).strftime(fmt)
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return jsonify(error="request body too large"), 413
+
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def api_not_found(error):
+        if request.path.startswith("/api/"):
+            return jsonify(error=error.description.split(".")[0].lower()), error.code
+        return error
+
+    return app

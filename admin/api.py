@@ -1,0 +1,181 @@
+"""The staff JSON API under /api/v1/ (bearer tokens; errors are JSON with a 4xx)."""
+import json
+from datetime import date
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from common.clock import utc_now
+from common.schedule import local_date
+
+from . import attendance as attendance_rules
+from . import programme
+from .audit import audit
+from .auth import HEALTH_ROLES, api_error, api_roles
+from .db import get_db
+from .openapi import spec
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+FOLLOW_UP_ROLES = ("admin", "coordinator", "lifecoach")
+
+
+def _body():
+    return request.get_json(silent=True)
+
+
+def _run(fn, *args, created=None):
+    try:
+        value = fn(*args)
+    except programme.Invalid as exc:
+        return api_error(400, str(exc))
+    except programme.NotFound as exc:
+        return api_error(404, str(exc))
+    if created:
+        return jsonify(id=value), 201
+    return jsonify(ok=True), 200
+
+
+def _day_arg():
+    text = request.args.get("date")
+    if text is None:
+        return local_date(utc_now(), current_app.config["ADMIN_TIMEZONE"])
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The API description."""
+    return jsonify(spec())
+
+
+@bp.post("/groups")
+@api_roles("admin")
+def create_group():
+    """Create a group with its weekly sessions."""
+    return _run(programme.create_group, get_db(), _body(), current_app.config["ADMIN_TIMEZONE"], created=True)
+
+
+@bp.get("/groups")
+@api_roles("admin", "coordinator", "lifecoach")
+def list_groups():
+    """Every group with its schedule."""
+    groups = attendance_rules.load_groups(get_db())
+    return jsonify(groups=[{"id": gr.id, "name": gr.name, "location": gr.location,
+                            "starts_on": gr.starts_on.isoformat(), "weeks": gr.weeks,
+                            "grace_minutes": gr.grace_minutes,
+                            "sessions": [vars(s) for s in gr.slots]} for gr in groups])
+
+
+@bp.post("/participants")
+@api_roles("admin")
+def create_participant():
+    """Enrol a participant in a group."""
+    return _run(programme.create_participant, get_db(), _body(), created=True)
+
+
+@bp.put("/participants/<int:participant_id>/badge")
+@api_roles("admin", "coordinator")
+def assign_badge(participant_id):
+    """Assign a badge UID to a participant."""
+    return _run(programme.assign_badge, get_db(), participant_id, _body())
+
+
+@bp.post("/participants/<int:participant_id>/excuses")
+@api_roles(*FOLLOW_UP_ROLES)
+def add_excuse(participant_id):
+    """Log an advance notice of absence."""
+    return _run(programme.add_excuse, get_db(), participant_id, _body(), g.staff["id"], created=True)
+
+
+@bp.get("/attendance")
+@api_roles(*FOLLOW_UP_ROLES)
+def attendance():
+    """Today's (or a date's) sessions with each participant's computed status."""
+    day = _day_arg()
+    if day is None:
+        return api_error(400, "'date' must be YYYY-MM-DD")
+    group_id = request.args.get("group_id", type=int)
+    return jsonify(sessions=attendance_rules.attendance(get_db(), day, utc_now(), group_id))
+
+
+@bp.get("/checkins")
+@api_roles(*FOLLOW_UP_ROLES)
+def checkins():
+    """Every check-in of participants received for a local date, once each."""
+    day = _day_arg()
+    if day is None:
+        return api_error(400, "'date' must be YYYY-MM-DD")
+    rows = get_db().execute(
+        "SELECT id, participant_id, kiosk_id, at, result, time_source FROM checkins "
+        "WHERE local_date = ? AND participant_id IS NOT NULL ORDER BY at, kiosk_id, seq",
+        (day.isoformat(),)).fetchall()
+    return jsonify(checkins=[dict(r) for r in rows])
+
+
+@bp.get("/participants/<int:participant_id>/measurements")
+@api_roles(*HEALTH_ROLES)
+def measurements(participant_id):
+    """A participant's measurements with provenance, newest first (audited)."""
+    conn = get_db()
+    if conn.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone() is None:
+        return api_error(404, "no such participant")
+    rows = measurement_rows(conn, participant_id)
+    audit(participant_id, "view", "measurements")
+    response = jsonify(measurements=rows)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def measurement_rows(conn, participant_id):
+    """A participant's measurements as API dicts, newest first."""
+    rows = conn.execute(
+        "SELECT m.*, s.email AS taken_by_email FROM measurements m LEFT JOIN staff s ON s.id = m.taken_by "
+        "WHERE m.participant_id = ? ORDER BY m.at DESC", (participant_id,)).fetchall()
+    result = []
+    for row in rows:
+        item = {"id": row["id"], "participant_id": row["participant_id"], "moment": row["moment"],
+                "at": row["at"], "time_source": row["time_source"], "kiosk_id": row["kiosk_id"],
+                "taken_by": row["taken_by_email"], "sources": json.loads(row["sources_json"])}
+        item.update(json.loads(row["values_json"]))
+        result.append(item)
+    return result
+
+
+@bp.get("/badges/unknown")
+@api_roles("admin", "coordinator")
+def unknown_badges():
+    """UIDs tapped at a kiosk that belong to nobody, for enrolment."""
+    rows = get_db().execute(
+        "SELECT c.badge_uid AS uid, k.name AS kiosk, c.kiosk_id, max(c.at) AS last_tapped_at, count(*) AS taps "
+        "FROM checkins c JOIN kiosks k ON k.id = c.kiosk_id "
+        "WHERE c.participant_id IS NULL AND c.staff_id IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM badges b WHERE b.uid = c.badge_uid AND b.revoked_at IS NULL) "
+        "GROUP BY c.badge_uid ORDER BY last_tapped_at DESC").fetchall()
+    return jsonify(badges=[dict(r) for r in rows])
+
+
+@bp.get("/audit")
+@api_roles("admin")
+def audit_trail():
+    """Who viewed or changed a participant's data, when, what."""
+    participant_id = request.args.get("participant_id", type=int)
+    if participant_id is None:
+        return api_error(400, "'participant_id' is required")
+    rows = get_db().execute(
+        "SELECT a.at, s.email AS staff, a.staff_role, a.participant_id, a.action, a.what, a.source "
+        "FROM audit_log a LEFT JOIN staff s ON s.id = a.staff_id WHERE a.participant_id = ? ORDER BY a.id",
+        (participant_id,)).fetchall()
+    return jsonify(entries=[dict(r) for r in rows])
+
+
+@bp.get("/kiosks")
+@api_roles("admin", "coordinator", "lifecoach")
+def kiosks():
+    """Kiosk health: last heard, delivered-through watermark, pending records, clock offset."""
+    rows = get_db().execute(
+        "SELECT id, name, location, role, last_heard_at, watermark_at, pending, clock_offset_s, clock_synced, "
+        "revoked_at FROM kiosks ORDER BY location, name").fetchall()
+    return jsonify(kiosks=[dict(r) for r in rows])
+

@@ -1,0 +1,197 @@
+"""Who is asking: staff passwords, API bearer tokens, server-side login sessions,
+CSRF and roles. Secrets are stored only as hashes."""
+import functools
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask import abort, g, jsonify, redirect, request, url_for
+
+from common.clock import utc_now
+
+from .db import get_db, now_iso
+
+ROLES = ("admin", "coordinator", "lifecoach", "physio")
+HEALTH_ROLES = ("admin", "physio")
+COOKIE = "fitwerk_session"
+SESSION_IDLE = timedelta(hours=8)
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_MAX_FAILURES = 5
+_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+
+
+def hash_password(password):
+    """scrypt hash with a random salt, as 'scrypt$salt$hash'."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_password(stored, password):
+    """Whether `password` matches the stored scrypt hash."""
+    try:
+        scheme, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), dklen=32, **_SCRYPT)
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def token_hash(token):
+    """The stored form of a bearer token or session id."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_api_token(conn, staff_id):
+    """Make and store a staff API token; returns the token (shown once)."""
+    token = "fws_" + secrets.token_urlsafe(32)
+    conn.execute("INSERT INTO api_tokens(staff_id, token_hash, created_at) VALUES (?, ?, ?)",
+                 (staff_id, token_hash(token), now_iso()))
+    return token
+
+
+def _bearer():
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.startswith("Bearer ") else None
+
+
+def api_error(status, message):
+    """A JSON error response."""
+    return jsonify(error=message), status
+
+
+def staff_from_token(token):
+    """The active staff member owning an API token, or None."""
+    if not token:
+        return None
+    return get_db().execute(
+        "SELECT s.id, s.email, s.role, s.name FROM api_tokens t JOIN staff s ON s.id = t.staff_id "
+        "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND s.active = 1",
+        (token_hash(token),)).fetchone()
+
+
+def api_roles(*roles):
+    """Decorator for API endpoints: a staff bearer token with one of `roles`."""
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            staff = staff_from_token(_bearer())
+            if staff is None:
+                return api_error(401, "a valid staff bearer token is required")
+            if staff["role"] not in roles:
+                return api_error(403, "your role may not do this")
+            g.staff = staff
+            g.source = "api"
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+# --- web sessions -------------------------------------------------------------
+
+def login_throttled(conn, email):
+    """Whether this e-mail address had too many failed logins recently."""
+    since = (utc_now() - LOGIN_WINDOW).isoformat(timespec="milliseconds")
+    count = conn.execute("SELECT count(*) FROM login_failures WHERE email = ? AND at > ?",
+                         (email, since)).fetchone()[0]
+    return count >= LOGIN_MAX_FAILURES
+
+
+def attempt_login(conn, email, password):
+    """The staff row when the password is right; records a failure otherwise."""
+    staff = conn.execute("SELECT * FROM staff WHERE email = ? AND active = 1", (email,)).fetchone()
+    if staff is not None and check_password(staff["password_hash"], password):
+        conn.execute("DELETE FROM login_failures WHERE email = ?", (email,))
+        return staff
+    if staff is None:
+        hash_password(password)  # same work either way: no timing hint of which e-mails exist
+    conn.execute("INSERT INTO login_failures(email, at) VALUES (?, ?)", (email, now_iso()))
+    return None
+
+
+def start_session(conn, staff_id):
+    """Create a server-side session; returns the cookie value."""
+    session_id = secrets.token_urlsafe(32)
+    conn.execute("INSERT INTO login_sessions(id_hash, staff_id, csrf_token, created_at, seen_at) "
+                 "VALUES (?, ?, ?, ?, ?)",
+                 (token_hash(session_id), staff_id, secrets.token_urlsafe(24), now_iso(), now_iso()))
+    return session_id
+
+
+def end_session(conn):
+    """Delete the current session, so its cookie is dead even if kept."""
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        conn.execute("DELETE FROM login_sessions WHERE id_hash = ?", (token_hash(cookie),))
+
+
+def load_session():
+    """Set g.staff and g.csrf from the session cookie, if it is alive."""
+    g.staff, g.csrf = None, None
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        return
+    conn = get_db()
+    row = conn.execute(
+        "SELECT s.id, s.email, s.role, s.name, l.csrf_token, l.seen_at FROM login_sessions l "
+        "JOIN staff s ON s.id = l.staff_id WHERE l.id_hash = ? AND s.active = 1",
+        (token_hash(cookie),)).fetchone()
+    if row is None:
+        return
+    if row["seen_at"] < (utc_now() - SESSION_IDLE).isoformat(timespec="milliseconds"):
+        conn.execute("DELETE FROM login_sessions WHERE id_hash = ?", (token_hash(cookie),))
+        return
+    conn.execute("UPDATE login_sessions SET seen_at = ? WHERE id_hash = ?",
+                 (now_iso(), token_hash(cookie)))
+    g.staff, g.csrf = row, row["csrf_token"]
+    g.source = "web"
+
+
+def web_roles(*roles):
+    """Decorator for pages: a logged-in staff member with one of `roles`."""
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            if g.get("staff") is None:
+                if request.headers.get("HX-Request"):
+                    return "", 401, {"HX-Redirect": url_for("board.login")}
+                return redirect(url_for("board.login"))
+            if g.staff["role"] not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+def _check_csrf():
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/api/"):
+        return None
+    if request.endpoint in ("board.login", "static"):
+        return None
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+    if not g.get("csrf") or not sent or not hmac.compare_digest(sent, g.csrf):
+        return "CSRF-token ontbreekt of klopt niet", 400
+    return None
+
+
+def init_app(app):
+    """Load the session and check CSRF before every web request."""
+    @app.before_request
+    def _before():
+        if not request.path.startswith("/api/") and request.endpoint != "static":
+            load_session()
+        return _check_csrf()
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.context_processor
+    def _inject():
+        return {"current_staff": g.get("staff"), "csrf_token": g.get("csrf")}

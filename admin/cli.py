@@ -1,0 +1,120 @@
+"""`flask --app admin …` commands for operators and scripts."""
+import secrets
+import sys
+import uuid
+
+import click
+
+from common.db import transaction
+
+from . import auth, programme
+from .db import get_db, init_db, now_iso
+
+
+def _password(password_stdin):
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@click.command("init-db")
+@click.pass_context
+def init_db_command(ctx):
+    """Create or migrate the database (idempotent)."""
+    from flask import current_app
+    init_db(current_app.config["ADMIN_DB"])
+    click.echo("database ready")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(auth.ROLES), required=True)
+@click.option("--name", default="")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def create_user_command(email, role, name, password_stdin):
+    """Create a staff account (or reset its password and role)."""
+    password = _password(password_stdin)
+    if len(password) < 10:
+        raise click.ClickException("the password must have at least 10 characters")
+    conn = get_db()
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO staff(email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(email) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash, "
+            "name = CASE WHEN excluded.name = '' THEN staff.name ELSE excluded.name END, active = 1",
+            (email, name, role, auth.hash_password(password), now_iso()))
+    click.echo(f"staff account {email} ({role}) ready")
+
+
+@click.command("create-token")
+@click.argument("email")
+def create_token_command(email):
+    """Print a new API bearer token for a staff account (alone on the last line)."""
+    conn = get_db()
+    staff = conn.execute("SELECT id FROM staff WHERE email = ? AND active = 1", (email,)).fetchone()
+    if staff is None:
+        raise click.ClickException(f"no active staff account {email}")
+    with transaction(conn):
+        token = auth.new_api_token(conn, staff["id"])
+    click.echo(token)
+
+
+@click.command("add-kiosk")
+@click.argument("name")
+@click.option("--location", required=True)
+def add_kiosk_command(name, location):
+    """Register a kiosk; prints its id, then its token alone on the last line (shown once)."""
+    conn = get_db()
+    kiosk_id, token = str(uuid.uuid4()), "fwk_" + secrets.token_urlsafe(32)
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM kiosks WHERE name = ?", (name,)).fetchone():
+            raise click.ClickException(f"a kiosk named {name} exists already")
+        conn.execute("INSERT INTO kiosks(id, name, location, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                     (kiosk_id, name, location, auth.token_hash(token), now_iso()))
+    click.echo(f"kiosk {name} at {location}: id {kiosk_id}")
+    click.echo(token)
+
+
+@click.command("revoke-kiosk")
+@click.argument("name")
+def revoke_kiosk_command(name):
+    """Revoke a kiosk's token: it can no longer sync, and stops counting for absence."""
+    conn = get_db()
+    with transaction(conn):
+        changed = conn.execute("UPDATE kiosks SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+                               (now_iso(), name)).rowcount
+    if not changed:
+        raise click.ClickException(f"no active kiosk named {name}")
+    click.echo(f"kiosk {name} revoked")
+
+
+@click.command("assign-staff-badge")
+@click.argument("email")
+@click.argument("uid")
+def assign_staff_badge_command(email, uid):
+    """Give a staff member a badge (opens the kiosk's staff menu, unlocks the station)."""
+    conn = get_db()
+    staff = conn.execute("SELECT id FROM staff WHERE email = ?", (email,)).fetchone()
+    if staff is None:
+        raise click.ClickException(f"no staff account {email}")
+    try:
+        programme.assign_staff_badge(conn, staff["id"], uid)
+    except programme.Invalid as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("badge assigned")
+
+
+@click.command("seed-demo")
+@click.option("--password", default="demo-wachtwoord", show_default=True, help="password of the demo staff")
+def seed_demo_command(password):
+    """Demo groups, participants, badges, schedule and staff (idempotent)."""
+    from .demo import seed
+    for line in seed(get_db(), password):
+        click.echo(line)
+
+
+def init_app(app):
+    """Register the commands."""
+    for command in (init_db_command, create_user_command, create_token_command, add_kiosk_command,
+                    revoke_kiosk_command, assign_staff_badge_command, seed_demo_command):
+        app.cli.add_command(command)

@@ -1,0 +1,69 @@
+"""The OpenAPI description of /api/v1/, served at /api/v1/openapi.json."""
+
+_ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_DATE = {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}}
+
+
+def _op(summary, body=None, ok="200", params=None, security="staff"):
+    op = {"summary": summary, "security": [{security: []}],
+          "responses": {ok: {"description": "success"}, "400": _ERROR, "401": _ERROR, "403": _ERROR}}
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _pid():
+    return [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+
+def spec():
+    """The OpenAPI 3.1 document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "fitwerk admin API", "version": "1"},
+        "paths": {
+            "/api/v1/groups": {"post": _op("Create a group with its weekly sessions", "Group", "201"),
+                               "get": _op("List groups")},
+            "/api/v1/participants": {"post": _op("Enrol a participant", "Participant", "201")},
+            "/api/v1/participants/{id}/badge": {"put": _op("Assign a badge", "Badge", params=_pid())},
+            "/api/v1/participants/{id}/excuses": {"post": _op("Advance notice of absence", "Excuse", "201", _pid())},
+            "/api/v1/participants/{id}/measurements": {"get": _op("Measurements, newest first (audited; physio, admin)", params=_pid())},
+            "/api/v1/attendance": {"get": _op("Sessions of a day with computed statuses", params=[
+                _DATE, {"name": "group_id", "in": "query", "schema": {"type": "integer"}}])},
+            "/api/v1/checkins": {"get": _op("Check-ins received for a day", params=[_DATE])},
+            "/api/v1/badges/unknown": {"get": _op("Unknown badge UIDs tapped at kiosks")},
+            "/api/v1/audit": {"get": _op("Audit trail of a participant (admin)", params=[
+                {"name": "participant_id", "in": "query", "required": True, "schema": {"type": "integer"}}])},
+            "/api/v1/kiosks": {"get": _op("Kiosk health")},
+            "/api/v1/sync/push": {"post": _op("Kiosk: deliver records, heartbeat", "Push", security="kiosk")},
+            "/api/v1/sync/roster": {"get": _op("Kiosk: roster changes since a version", security="kiosk",
+                                               params=[{"name": "since", "in": "query", "schema": {"type": "integer"}}])},
+        },
+        "components": {
+            "securitySchemes": {"staff": {"type": "http", "scheme": "bearer"},
+                                "kiosk": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+                "Group": {"type": "object", "required": ["name", "location", "starts_on", "sessions"], "properties": {
+                    "name": {"type": "string"}, "location": {"type": "string"},
+                    "starts_on": {"type": "string", "format": "date"},
+                    "weeks": {"type": "integer", "minimum": 1, "maximum": 52, "default": 12},
+                    "grace_minutes": {"type": "integer", "minimum": 0, "maximum": 120, "default": 10},
+                    "sessions": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["weekday", "start", "end"], "properties": {
+                        "weekday": {"type": "integer", "minimum": 0, "maximum": 6},
+                        "start": {"type": "string", "pattern": "^\\d\\d:\\d\\d$"},
+                        "end": {"type": "string", "pattern": "^\\d\\d:\\d\\d$"}}}}}},
+                "Participant": {"type": "object", "required": ["first_name", "last_name", "group_id"], "properties": {
+                    "first_name": {"type": "string"}, "last_name": {"type": "string"},
+                    "group_id": {"type": "integer"}, "badge_uid": {"type": "string"},
+                    "phone": {"type": "string"}, "lifecoach_id": {"type": "integer"},
+                    "status": {"enum": ["intake", "active", "completed", "withdrawn", "referred"]}}},
+                "Badge": {"type": "object", "required": ["uid"], "properties": {"uid": {"type": "string"}}},
+                "Excuse": {"type": "object", "required": ["date", "reason"], "properties": {
+                    "date": {"type": "string", "format": "date"}, "reason": {"type": "string"}}},
+                "Push": {"type": "object", "description": "see common/protocol.py"},
+            },
+        },
+    }

@@ -1,0 +1,205 @@
+"""Changes to the programme's data — groups, participants, badges, excuses — validated
+once here for both the JSON API and the staff pages. Each runs in one transaction."""
+import re
+from datetime import date
+
+from common.db import transaction
+from common.protocol import ProtocolError, normalise_uid
+from common.schedule import parse_hhmm
+
+from .audit import audit
+from .db import IntegrityError, bump_roster, now_iso
+
+PARTICIPANT_STATUSES = ("intake", "active", "completed", "withdrawn", "referred")
+
+
+class Invalid(ValueError):
+    """A request that cannot be carried out; the message is for the user."""
+
+
+def _text(body, key, max_len=100, required=True):
+    value = body.get(key) if isinstance(body, dict) else None
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"'{key}' is required (text)")
+    if len(value) > max_len:
+        raise Invalid(f"'{key}' is longer than {max_len} characters")
+    return value.strip()
+
+
+def _int(body, key, low, high, default=None):
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Invalid(f"'{key}' must be a whole number from {low} to {high}")
+    return value
+
+
+def _date(value, key):
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise Invalid(f"'{key}' must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"'{key}' is not a real date") from None
+
+
+def _slots(raw):
+    if not isinstance(raw, list) or not raw:
+        raise Invalid("'sessions' must be a non-empty list")
+    slots = []
+    for i, slot in enumerate(raw):
+        if not isinstance(slot, dict):
+            raise Invalid(f"sessions[{i}] must be an object")
+        weekday = _int(slot, "weekday", 0, 6)
+        try:
+            start, end = parse_hhmm(slot.get("start", "")), parse_hhmm(slot.get("end", ""))
+        except (ValueError, AttributeError):
+            raise Invalid(f"sessions[{i}]: 'start' and 'end' must be HH:MM") from None
+        if end <= start:
+            raise Invalid(f"sessions[{i}]: 'end' must be after 'start'")
+        slots.append((weekday, slot["start"], slot["end"]))
+    return slots
+
+
+def create_group(conn, body, timezone):
+    """Create a group and its weekly schedule; returns its id."""
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    name, location = _text(body, "name"), _text(body, "location")
+    starts_on = _date(body.get("starts_on"), "starts_on")
+    weeks = _int(body, "weeks", 1, 52, 12)
+    grace = _int(body, "grace_minutes", 0, 120, 10)
+    slots = _slots(body.get("sessions"))
+    with transaction(conn):
+        version = bump_roster(conn)
+        group_id = conn.execute(
+            "INSERT INTO groups(name, location, starts_on, weeks, grace_minutes, timezone, "
+            "roster_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, location, starts_on.isoformat(), weeks, grace, timezone, version, now_iso())).lastrowid
+        conn.executemany("INSERT INTO schedule_slots(group_id, weekday, start, end) VALUES (?, ?, ?, ?)",
+                         [(group_id, *slot) for slot in slots])
+    return group_id
+
+
+def _bump_participant(conn, participant_id):
+    # The kiosk must hear of the person and of their badges together.
+    version = bump_roster(conn)
+    conn.execute("UPDATE participants SET roster_version = ? WHERE id = ?", (version, participant_id))
+    conn.execute("UPDATE badges SET roster_version = ? WHERE participant_id = ?", (version, participant_id))
+
+
+def _uid(value):
+    try:
+        return normalise_uid(value)
+    except ProtocolError as exc:
+        raise Invalid(str(exc)) from None
+
+
+def _assign(conn, uid, participant_id=None, staff_id=None):
+    # Revoke the participant's old badge first: one active badge per person.
+    version = bump_roster(conn)
+    if participant_id is not None:
+        conn.execute("UPDATE badges SET revoked_at = ?, roster_version = ? "
+                     "WHERE participant_id = ? AND revoked_at IS NULL", (now_iso(), version, participant_id))
+    else:
+        conn.execute("UPDATE badges SET revoked_at = ?, roster_version = ? "
+                     "WHERE staff_id = ? AND revoked_at IS NULL", (now_iso(), version, staff_id))
+    try:
+        conn.execute("INSERT INTO badges(uid, participant_id, staff_id, assigned_at, roster_version) "
+                     "VALUES (?, ?, ?, ?, ?)", (uid, participant_id, staff_id, now_iso(), version))
+    except IntegrityError:
+        raise Invalid("this badge already belongs to someone else; revoke it there first") from None
+
+
+def create_participant(conn, body):
+    """Create a participant (and badge, when given); returns the id."""
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    first, last = _text(body, "first_name"), _text(body, "last_name")
+    group_id = _int(body, "group_id", 1, 2 ** 62)
+    uid = _uid(body["badge_uid"]) if body.get("badge_uid") is not None else None
+    status = body.get("status", "active")
+    if status not in PARTICIPANT_STATUSES:
+        raise Invalid(f"'status' must be one of {', '.join(PARTICIPANT_STATUSES)}")
+    phone = _text(body, "phone", 30, required=False) or ""
+    lifecoach = body.get("lifecoach_id")
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone() is None:
+            raise Invalid("no such group")
+        if lifecoach is not None and conn.execute(
+                "SELECT 1 FROM staff WHERE id = ? AND role IN ('lifecoach', 'coordinator')",
+                (lifecoach,)).fetchone() is None:
+            raise Invalid("'lifecoach_id' is not a LifeCoach")
+        pid = conn.execute(
+            "INSERT INTO participants(first_name, last_name, group_id, status, lifecoach_id, phone, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (first, last, group_id, status, lifecoach, phone, now_iso())).lastrowid
+        if uid:
+            _assign(conn, uid, participant_id=pid)
+        _bump_participant(conn, pid)
+        audit(pid, "change", "participant created")
+    return pid
+
+
+def assign_badge(conn, participant_id, body):
+    """Give a participant a badge UID (revoking their previous one)."""
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    uid = _uid(body.get("uid"))
+    with transaction(conn):
+        _require_participant(conn, participant_id)
+        _assign(conn, uid, participant_id=participant_id)
+        _bump_participant(conn, participant_id)
+        audit(participant_id, "change", "badge assigned")
+
+
+def assign_staff_badge(conn, staff_id, uid):
+    """Give a staff member a badge (unlocks the station, opens the kiosk's staff menu)."""
+    uid = _uid(uid)
+    with transaction(conn):
+        _assign(conn, uid, staff_id=staff_id)
+
+
+def revoke_badge(conn, participant_id):
+    """Revoke a participant's active badge."""
+    with transaction(conn):
+        _require_participant(conn, participant_id)
+        version = bump_roster(conn)
+        conn.execute("UPDATE badges SET revoked_at = ?, roster_version = ? "
+                     "WHERE participant_id = ? AND revoked_at IS NULL", (now_iso(), version, participant_id))
+        audit(participant_id, "change", "badge revoked")
+
+
+def set_status(conn, participant_id, status):
+    """Change a participant's programme status (kiosks forget people who left)."""
+    if status not in PARTICIPANT_STATUSES:
+        raise Invalid("unknown status")
+    with transaction(conn):
+        _require_participant(conn, participant_id)
+        conn.execute("UPDATE participants SET status = ? WHERE id = ?", (status, participant_id))
+        _bump_participant(conn, participant_id)
+        audit(participant_id, "change", f"status {status}")
+
+
+def add_excuse(conn, participant_id, body, staff_id):
+    """Log an advance notice of absence for a date; returns its id."""
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    day = _date(body.get("date"), "date")
+    reason = _text(body, "reason", 500)
+    with transaction(conn):
+        _require_participant(conn, participant_id)
+        excuse_id = conn.execute(
+            "INSERT INTO excuses(participant_id, date, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
+            (participant_id, day.isoformat(), reason, staff_id, now_iso())).lastrowid
+        audit(participant_id, "change", f"excuse for {day.isoformat()}")
+    return excuse_id
+
+
+class NotFound(LookupError):
+    """No such record."""
+
+
+def _require_participant(conn, participant_id):
+    if conn.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone() is None:
+        raise NotFound("no such participant")

@@ -1,0 +1,61 @@
+"""fitwerk kiosk: the screen (`gunicorn 'kiosk:create_app()'`), and the `reader` and
+`sync` processes (`flask --app kiosk reader|sync`). Configured by environment."""
+import logging
+import os
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask_htmx import HTMX
+
+DEFAULTS = {
+    "KIOSK_DB": "var/kiosk.sqlite",
+    "KIOSK_ROLE": "checkin",
+    "KIOSK_NFC": "usb",
+    "KIOSK_ADMIN_URL": "",
+    "KIOSK_TOKEN": "",
+    "KIOSK_SCALE": "",
+    "KIOSK_BP": "",
+    "KIOSK_LANG": "nl",
+    "KIOSK_HEARTBEAT_S": "5",
+    "KIOSK_RETENTION_DAYS": "30",
+    "KIOSK_RESULT_SECONDS": "6",
+    "KIOSK_STATION_LOCK_S": "300",
+}
+
+
+def create_app(config=None):
+    """Build the kiosk app from the environment (and `config` for tests)."""
+    app = Flask(__name__)
+    app.config.update({key: os.environ.get(key, default) for key, default in DEFAULTS.items()})
+    if config:
+        app.config.update(config)
+    if app.config["KIOSK_ROLE"] not in ("checkin", "station"):
+        raise ValueError("KIOSK_ROLE must be 'checkin' or 'station'")
+    Path(app.config["KIOSK_DB"]).parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    HTMX(app)
+    from . import screen
+    screen.init_app(app)
+    app.register_blueprint(screen.bp)
+
+    @app.cli.command("reader")
+    def reader_command():
+        """Run the badge reader (and, on a station, the instruments)."""
+        from .reader import main
+        main(app)
+
+    @app.cli.command("sync")
+    def sync_command():
+        """Run the sync process: the only one that talks to the server."""
+        from .sync import main
+        main(app)
+
+    @app.cli.command("init-db")
+    def init_db_command():
+        """Create the kiosk database (idempotent)."""
+        from .store import open_db
+        open_db(app.config["KIOSK_DB"]).close()
+        click.echo("kiosk database ready")
+
+    return app

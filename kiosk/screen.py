@@ -1,0 +1,195 @@
+"""The kiosk screen: idle page, taps pushed to the page over server-sent events,
+the status corner and /status.json. Served on localhost only."""
+import json
+import time
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, stream_with_context
+
+from common.clock import parse_iso
+from common.db import get_meta
+from common.schedule import sessions_on
+
+from . import store
+from .messages import messages
+
+bp = Blueprint("screen", __name__)
+RECENT_SECONDS = 12   # earlier taps still shown under the newest one
+POLL_SECONDS = 0.02   # how often the event stream looks for new taps
+KEEPALIVE_SECONDS = 15
+
+
+def get_db():
+    """This request's connection to the kiosk database."""
+    if "db" not in g:
+        g.db = store.open_db(current_app.config["KIOSK_DB"])
+    return g.db
+
+
+def _zone():
+    return ZoneInfo(current_app.config.get("KIOSK_TIMEZONE", "Europe/Amsterdam"))
+
+
+def _local(text, fmt="%H:%M"):
+    return parse_iso(text).astimezone(_zone()).strftime(fmt)
+
+
+def _today_sessions(conn, now):
+    day = now.astimezone(_zone()).date()
+    found = [s for group in store.groups(conn) for s in sessions_on(group, day)]
+    return sorted(found, key=lambda s: s.start)
+
+
+def _day_name(text, msg, now):
+    day = date.fromisoformat(text)
+    if day == now.astimezone(_zone()).date():
+        return msg["today_word"]
+    return f"{msg['days'][day.weekday()]} {day.day} {msg['months'][day.month - 1]}"
+
+
+def status_payload(conn):
+    """The /status.json document."""
+    reader = store.get_status(conn, "reader") or {"state": "missing", "detail": "reader process not running"}
+    sync = store.get_status(conn, "sync") or {}
+    instruments = {name: store.get_status(conn, name) for name in ("scale", "bp")
+                   if store.get_status(conn, name) is not None}
+    last = conn.execute("SELECT first_name, at, result FROM local_checkins ORDER BY id DESC LIMIT 1").fetchone()
+    return {
+        "kiosk_id": get_meta(conn, "kiosk_id"),
+        "role": current_app.config["KIOSK_ROLE"],
+        "reader": {"state": reader["state"], "detail": reader.get("detail", "")},
+        "instruments": {k: {"state": v["state"], "detail": v.get("detail", "")} for k, v in instruments.items()},
+        "sync": {"pending": store.pending_count(conn), "last_success_at": sync.get("last_success_at"),
+                 "server_reachable": bool(sync.get("server_reachable", False))},
+        "last_checkin": dict(last) if last else None,
+    }
+
+
+@bp.get("/status.json")
+def status_json():
+    """Health for monitoring and for the screen's status corner."""
+    return jsonify(status_payload(get_db()))
+
+
+@bp.get("/status-corner")
+def status_corner():
+    """The small status corner, refreshed by itself."""
+    return render_template("_status.html", status=status_payload(get_db()))
+
+
+@bp.get("/")
+def index():
+    """The full screen: idle panel, status corner, event stream."""
+    conn = get_db()
+    return render_template("index.html", idle=idle_context(conn), status=status_payload(conn))
+
+
+@bp.get("/idle")
+def idle():
+    """The idle panel, back after a tap's message has been shown."""
+    return render_template("_idle.html", **idle_context(get_db()))
+
+
+def idle_context(conn):
+    """What the idle panel shows: clock, date, prompt, today's sessions."""
+    now = datetime.now(timezone.utc)
+    local = now.astimezone(_zone())
+    msg = messages(current_app.config["KIOSK_LANG"])
+    return {"time": local.strftime("%H:%M"),
+            "date": f"{msg['days'][local.weekday()]} {local.day} {msg['months'][local.month - 1]}",
+            "sessions": _today_sessions(conn, now)}
+
+
+def tap_view(row, msg, now):
+    """Text and tone of one tap, as the participant should read it."""
+    detail = json.loads(row["detail_json"])
+    name = row["first_name"] or ""
+    result = row["result"]
+    session = detail.get("session")
+    view = {"id": row["id"], "result": result, "tone": "good", "title": "", "sub": "", "extra": ""}
+    if session:
+        view["extra"] = f"{session['group']} · {session['start']}–{session['end']}"
+    if result == "on_time":
+        view.update(title=msg["welcome"].format(name=name), sub=msg["checked_in"])
+    elif result == "late":
+        view.update(title=msg["welcome"].format(name=name), sub=msg["late"])
+    elif result == "already":
+        view.update(title=msg["welcome"].format(name=name),
+                    sub=msg["already"].format(time=_local(detail["first_at"])), tone="info")
+    elif result == "unknown_badge":
+        view.update(title=msg["unknown_badge"], sub=msg["unknown_badge_sub"], tone="help")
+    elif result == "no_session":
+        upcoming = detail.get("next")
+        view.update(title=msg["welcome"].format(name=name), sub=msg["no_session"], tone="info",
+                    extra=msg["next_session"].format(day=_day_name(upcoming["date"], msg, now),
+                                                     start=upcoming["start"], end=upcoming["end"])
+                    if upcoming else "")
+    elif result == "inactive":
+        view.update(title=msg["inactive"], sub=msg["inactive_sub"], tone="help")
+    elif result == "staff":
+        view.update(title=msg["staff"], tone="staff")
+    return view
+
+
+def render_taps(conn, newest_id):
+    """The tap panel: the newest tap large, the ones just before it small."""
+    msg = messages(current_app.config["KIOSK_LANG"])
+    now = datetime.now(timezone.utc)
+    rows = conn.execute("SELECT * FROM local_checkins WHERE id <= ? ORDER BY id DESC LIMIT 4",
+                        (newest_id,)).fetchall()
+    newest = rows[0]
+    recent = [r for r in rows[1:] if (now - parse_iso(r["at"])).total_seconds() < RECENT_SECONDS
+              and r["first_name"]]
+    status = status_payload(conn) if newest["result"] == "staff" else None
+    return render_template("_tap.html", tap=tap_view(newest, msg, now),
+                           recent=[tap_view(r, msg, now) for r in recent], status=status,
+                           seconds=int(current_app.config["KIOSK_RESULT_SECONDS"]))
+
+
+def _sse(event, html):
+    data = "\n".join(f"data: {line}" for line in html.splitlines())
+    return f"event: {event}\n{data}\n\n"
+
+
+@bp.get("/events")
+def events():
+    """Server-sent events: each new tap's panel, pushed within a few tens of milliseconds."""
+    conn = store.open_db(current_app.config["KIOSK_DB"])
+    last = conn.execute("SELECT coalesce(max(id), 0) FROM local_checkins").fetchone()[0]
+
+    @stream_with_context
+    def stream():
+        nonlocal last
+        quiet_since = time.monotonic()
+        try:
+            yield "retry: 1000\n\n"
+            while True:
+                newest = conn.execute("SELECT max(id) FROM local_checkins").fetchone()[0] or 0
+                if newest > last:
+                    last = newest
+                    quiet_since = time.monotonic()
+                    yield _sse("tap", render_taps(conn, newest))
+                elif time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
+                    quiet_since = time.monotonic()
+                    yield ": keepalive\n\n"
+                time.sleep(POLL_SECONDS)
+        finally:
+            conn.close()
+
+    return Response(stream(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def init_app(app):
+    """Close the request's connection; template helpers."""
+    @app.teardown_appcontext
+    def _close(_exc=None):
+        conn = g.pop("db", None)
+        if conn is not None:
+            conn.close()
+
+    @app.context_processor
+    def _inject():
+        return {"msg": messages(app.config["KIOSK_LANG"]), "lang": app.config["KIOSK_LANG"],
+                "role": app.config["KIOSK_ROLE"]}

@@ -1,0 +1,294 @@
+-- fitwerk schema: the single source of truth for both databases.
+--
+-- The file is split into sections by marker lines `-- @section NAME`. The admin
+-- database gets sections `shared` and `admin`; a kiosk database gets `shared` and
+-- `kiosk`. Every statement is idempotent (IF NOT EXISTS), so `init-db` can run
+-- on every start-up. Times are UTC ISO-8601 text unless a column says otherwise.
+
+-- @section shared
+
+-- Key/value facts about this database file: its generation id (random, made when
+-- the file is created), the kiosk id, the roster version, clock offsets.
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- @section admin
+
+CREATE TABLE IF NOT EXISTS staff (
+    id             INTEGER PRIMARY KEY,
+    email          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name           TEXT NOT NULL DEFAULT '',
+    phone          TEXT NOT NULL DEFAULT '',
+    role           TEXT NOT NULL CHECK (role IN ('admin', 'coordinator', 'lifecoach', 'physio')),
+    password_hash  TEXT NOT NULL,
+    notify_email   INTEGER NOT NULL DEFAULT 1,
+    active         INTEGER NOT NULL DEFAULT 1,
+    created_at     TEXT NOT NULL
+);
+
+-- Bearer tokens for the staff API; only a SHA-256 of the token is kept.
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id          INTEGER PRIMARY KEY,
+    staff_id    INTEGER NOT NULL REFERENCES staff(id),
+    token_hash  TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+
+-- Server-side login sessions: logout deletes the row, so the cookie is dead.
+CREATE TABLE IF NOT EXISTS login_sessions (
+    id_hash     TEXT PRIMARY KEY,
+    staff_id    INTEGER NOT NULL REFERENCES staff(id),
+    csrf_token  TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    seen_at     TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS login_failures (
+    id      INTEGER PRIMARY KEY,
+    email   TEXT NOT NULL COLLATE NOCASE,
+    at      TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS kiosks (
+    id               TEXT PRIMARY KEY,           -- uuid, also stored in the kiosk's meta
+    name             TEXT NOT NULL UNIQUE,
+    location         TEXT NOT NULL,
+    token_hash       TEXT NOT NULL UNIQUE,
+    created_at       TEXT NOT NULL,
+    revoked_at       TEXT,
+    last_heard_at    TEXT,                       -- server time of the last sync request
+    watermark_at     TEXT,                       -- everything captured up to here is delivered
+    pending          INTEGER NOT NULL DEFAULT 0, -- records the kiosk still held at its last request
+    clock_offset_s   REAL,                       -- server time minus kiosk wall time
+    clock_synced     INTEGER,
+    role             TEXT
+);
+
+-- Per kiosk boot: server time = base + the kiosk's boot-time clock. Lets the server
+-- time records made before NTP synced, even after the kiosk rebooted.
+CREATE TABLE IF NOT EXISTS kiosk_boots (
+    kiosk_id    TEXT NOT NULL REFERENCES kiosks(id),
+    boot_id     TEXT NOT NULL,
+    base_epoch  REAL NOT NULL,
+    seen_at     TEXT NOT NULL,
+    PRIMARY KEY (kiosk_id, boot_id)
+);
+
+-- Delivery high-water mark per stream (kiosk, database generation).
+CREATE TABLE IF NOT EXISTS streams (
+    kiosk_id    TEXT NOT NULL REFERENCES kiosks(id),
+    generation  TEXT NOT NULL,
+    acked_seq   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kiosk_id, generation)
+);
+
+CREATE TABLE IF NOT EXISTS groups (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL,
+    location       TEXT NOT NULL,
+    starts_on      TEXT NOT NULL,                -- local date YYYY-MM-DD
+    weeks          INTEGER NOT NULL DEFAULT 12,
+    grace_minutes  INTEGER NOT NULL DEFAULT 10,
+    timezone       TEXT NOT NULL DEFAULT 'Europe/Amsterdam',
+    roster_version INTEGER NOT NULL DEFAULT 0,
+    created_at     TEXT NOT NULL
+);
+
+-- A group's weekly schedule: one row per half-day a week, in local time.
+CREATE TABLE IF NOT EXISTS schedule_slots (
+    id        INTEGER PRIMARY KEY,
+    group_id  INTEGER NOT NULL REFERENCES groups(id),
+    weekday   INTEGER NOT NULL CHECK (weekday BETWEEN 0 AND 6),  -- Monday 0
+    start     TEXT NOT NULL,                                     -- HH:MM
+    end       TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS participants (
+    id              INTEGER PRIMARY KEY,
+    first_name      TEXT NOT NULL,
+    last_name       TEXT NOT NULL,
+    group_id        INTEGER NOT NULL REFERENCES groups(id),
+    status          TEXT NOT NULL DEFAULT 'active'
+                    CHECK (status IN ('intake', 'active', 'completed', 'withdrawn', 'referred')),
+    lifecoach_id    INTEGER REFERENCES staff(id),
+    phone           TEXT NOT NULL DEFAULT '',
+    roster_version  INTEGER NOT NULL DEFAULT 0,
+    created_at      TEXT NOT NULL
+);
+
+-- A badge UID belongs to at most one active person (participant or staff member).
+CREATE TABLE IF NOT EXISTS badges (
+    id              INTEGER PRIMARY KEY,
+    uid             TEXT NOT NULL,
+    participant_id  INTEGER REFERENCES participants(id),
+    staff_id        INTEGER REFERENCES staff(id),
+    assigned_at     TEXT NOT NULL,
+    revoked_at      TEXT,
+    roster_version  INTEGER NOT NULL DEFAULT 0,
+    CHECK ((participant_id IS NULL) != (staff_id IS NULL))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS badges_one_active_owner ON badges(uid) WHERE revoked_at IS NULL;
+CREATE INDEX IF NOT EXISTS badges_roster ON badges(roster_version);
+
+CREATE TABLE IF NOT EXISTS excuses (
+    id              INTEGER PRIMARY KEY,
+    participant_id  INTEGER NOT NULL REFERENCES participants(id),
+    date            TEXT NOT NULL,               -- local date YYYY-MM-DD
+    reason          TEXT NOT NULL,
+    created_by      INTEGER REFERENCES staff(id),
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS excuses_by_date ON excuses(date, participant_id);
+
+-- Every tap received from a kiosk, once: (kiosk_id, generation, seq) is its identity.
+CREATE TABLE IF NOT EXISTS checkins (
+    id              TEXT PRIMARY KEY,            -- uuid made on the kiosk
+    kiosk_id        TEXT NOT NULL REFERENCES kiosks(id),
+    generation      TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    badge_uid       TEXT NOT NULL,
+    participant_id  INTEGER,                     -- resolved from the badge when received
+    staff_id        INTEGER,
+    result          TEXT NOT NULL,               -- what the kiosk showed
+    at              TEXT NOT NULL,               -- best known true time (UTC)
+    local_date      TEXT NOT NULL,               -- date of `at` in the kiosk location's zone
+    time_source     TEXT NOT NULL,               -- synced | boot_offset | uncorrected
+    kiosk_wall_at   TEXT NOT NULL,
+    clock_synced    INTEGER NOT NULL,
+    boot_id         TEXT NOT NULL,
+    boot_s          REAL NOT NULL,
+    received_at     TEXT NOT NULL,
+    UNIQUE (kiosk_id, generation, seq)
+);
+CREATE INDEX IF NOT EXISTS checkins_by_day ON checkins(local_date, participant_id);
+CREATE INDEX IF NOT EXISTS checkins_by_time ON checkins(participant_id, at);
+CREATE INDEX IF NOT EXISTS checkins_unknown ON checkins(result, badge_uid) WHERE participant_id IS NULL AND staff_id IS NULL;
+
+CREATE TABLE IF NOT EXISTS measurements (
+    id              TEXT PRIMARY KEY,            -- uuid made on the kiosk
+    kiosk_id        TEXT NOT NULL REFERENCES kiosks(id),
+    generation      TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    -- No foreign keys on what a kiosk sends: a record must never wedge the outbox.
+    participant_id  INTEGER NOT NULL,
+    taken_by        INTEGER,
+    moment          TEXT NOT NULL,               -- intake | week6 | week12 | other
+    values_json     TEXT NOT NULL,               -- field names of interfaces.md
+    sources_json    TEXT NOT NULL,               -- per instrument: driver, model, serial or manual + reason
+    at              TEXT NOT NULL,
+    time_source     TEXT NOT NULL,
+    kiosk_wall_at   TEXT NOT NULL,
+    received_at     TEXT NOT NULL,
+    UNIQUE (kiosk_id, generation, seq)
+);
+CREATE INDEX IF NOT EXISTS measurements_by_participant ON measurements(participant_id, at);
+
+CREATE TABLE IF NOT EXISTS follow_ups (
+    id              INTEGER PRIMARY KEY,
+    participant_id  INTEGER NOT NULL REFERENCES participants(id),
+    session_date    TEXT NOT NULL,
+    session_start   TEXT NOT NULL,
+    lifecoach_id    INTEGER REFERENCES staff(id),
+    opened_at       TEXT NOT NULL,
+    contacted       TEXT CHECK (contacted IN ('reached', 'not_reached')),
+    reason          TEXT NOT NULL DEFAULT '',
+    excused         INTEGER,
+    note            TEXT NOT NULL DEFAULT '',
+    next_step       TEXT NOT NULL DEFAULT '',
+    escalated_at    TEXT,
+    closed_at       TEXT,
+    updated_at      TEXT NOT NULL,
+    UNIQUE (participant_id, session_date, session_start)
+);
+
+-- Append-only: who viewed or changed which participant's data, when, what.
+CREATE TABLE IF NOT EXISTS audit_log (
+    id              INTEGER PRIMARY KEY,
+    at              TEXT NOT NULL,
+    staff_id        INTEGER REFERENCES staff(id),
+    staff_role      TEXT,
+    participant_id  INTEGER,
+    action          TEXT NOT NULL,               -- view | export | change
+    what            TEXT NOT NULL,
+    source          TEXT NOT NULL DEFAULT ''     -- web | api
+);
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+-- @section kiosk
+
+-- The roster the kiosk needs to greet and judge lateness offline: least data.
+CREATE TABLE IF NOT EXISTS roster_people (
+    participant_id  INTEGER PRIMARY KEY,
+    first_name      TEXT NOT NULL,
+    group_id        INTEGER NOT NULL,
+    active          INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE IF NOT EXISTS roster_badges (
+    uid             TEXT PRIMARY KEY,
+    participant_id  INTEGER,
+    staff_id        INTEGER,
+    staff_role      TEXT
+);
+
+CREATE TABLE IF NOT EXISTS roster_groups (
+    group_id        INTEGER PRIMARY KEY,
+    name            TEXT NOT NULL,
+    location        TEXT NOT NULL,
+    starts_on       TEXT NOT NULL,
+    weeks           INTEGER NOT NULL,
+    grace_minutes   INTEGER NOT NULL,
+    timezone        TEXT NOT NULL,
+    slots_json      TEXT NOT NULL                -- [{"weekday", "start", "end"}]
+);
+
+-- The outbox: every captured record, in sequence order, until the server acks it.
+CREATE TABLE IF NOT EXISTS outbox (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            TEXT NOT NULL UNIQUE,          -- uuid
+    kind          TEXT NOT NULL CHECK (kind IN ('checkin', 'measurement')),
+    body_json     TEXT NOT NULL,
+    created_at    TEXT NOT NULL,                 -- kiosk wall time
+    acked_at      TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE acked_at IS NULL;
+
+-- Every tap as the screen shows it; `seq` links the ones that were recorded in the
+-- outbox ("already" and staff taps record nothing new).
+CREATE TABLE IF NOT EXISTS local_checkins (
+    id              INTEGER PRIMARY KEY,
+    seq             INTEGER REFERENCES outbox(seq) ON DELETE SET NULL,
+    badge_uid       TEXT NOT NULL,
+    participant_id  INTEGER,
+    staff_id        INTEGER,
+    first_name      TEXT,
+    result          TEXT NOT NULL,
+    session_key     TEXT,                        -- group:date:start, for "already"
+    detail_json     TEXT NOT NULL DEFAULT '{}',
+    at              TEXT NOT NULL                -- best local estimate of true time
+);
+CREATE INDEX IF NOT EXISTS local_checkins_session ON local_checkins(participant_id, session_key);
+
+-- Live instrument readings on a station, waiting to be saved into a measurement.
+CREATE TABLE IF NOT EXISTS instrument_readings (
+    id          INTEGER PRIMARY KEY,
+    instrument  TEXT NOT NULL,                   -- scale | bp
+    values_json TEXT,
+    error       TEXT,
+    at          TEXT NOT NULL
+);
+
+-- Health of the kiosk's own processes, for /status.json.
+CREATE TABLE IF NOT EXISTS process_status (
+    name        TEXT PRIMARY KEY,                -- reader | scale | bp | sync
+    state       TEXT NOT NULL,
+    detail      TEXT NOT NULL DEFAULT '',
+    updated_at  TEXT NOT NULL,
+    extra_json  TEXT NOT NULL DEFAULT '{}'
+);

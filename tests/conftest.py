@@ -1,0 +1,340 @@
+"""Shared fixtures: admin app and client, a live admin under gunicorn, kiosk processes,
+and headless Chromium. Tests start real processes on 127.0.0.1 and clean them up."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+BIN = Path(sys.executable).parent
+TZ = ZoneInfo("Europe/Amsterdam")
+PASSWORD = "correct horse battery"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05, message="condition"):
+    """Poll until predicate() is truthy; returns its value or fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {message}")
+
+
+def session_slot_now(minutes_before=5, minutes_after=120):
+    """A weekly slot {weekday, start, end} running now in Amsterdam (within one day)."""
+    now = datetime.now(TZ)
+    start = max(now - timedelta(minutes=minutes_before), now.replace(hour=0, minute=0))
+    end = min(now + timedelta(minutes=minutes_after), now.replace(hour=23, minute=59))
+    return {"weekday": now.weekday(), "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+
+
+# --- admin in-process ---------------------------------------------------------
+
+@pytest.fixture
+def admin_app(tmp_path):
+    """The admin app over a fresh database file."""
+    from admin import create_app
+    return create_app({"ADMIN_DB": str(tmp_path / "admin.sqlite"), "SECRET_KEY": "test",
+                       "TESTING": True})
+
+
+@pytest.fixture
+def client(admin_app):
+    """A test client of the admin app."""
+    return admin_app.test_client()
+
+
+@pytest.fixture
+def runner(admin_app):
+    """A CLI runner of the admin app."""
+    return admin_app.test_cli_runner()
+
+
+def make_staff(runner, email, role):
+    """Create a staff account and return a bearer token for it."""
+    result = runner.invoke(args=["create-user", email, "--role", role, "--password-stdin"], input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["create-token", email])
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def tokens(runner):
+    """A bearer token per role."""
+    return {role: make_staff(runner, f"{role}@example.test", role)
+            for role in ("admin", "coordinator", "lifecoach", "physio")}
+
+
+def auth(token):
+    """Authorization header for a bearer token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- processes ----------------------------------------------------------------
+
+class Processes:
+    """Subprocesses started by a test, with their logs, all stopped at teardown."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.procs = {}
+
+    def start(self, name, args, env=None):
+        """Start a process; its output goes to <workdir>/<name>.log."""
+        log = open(self.workdir / f"{name}.log", "ab")
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        proc = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def stop(self, name, sig=signal.SIGTERM, timeout=10):
+        """Stop a process (and its children) with `sig`, waiting for it."""
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def log(self, name):
+        """A process's output so far."""
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop_all(self):
+        """Stop everything still running."""
+        for name in list(self.procs):
+            self.stop(name)
+
+
+@pytest.fixture
+def procs(tmp_path):
+    """Start processes; all are stopped when the test ends."""
+    p = Processes(tmp_path)
+    yield p
+    p.stop_all()
+
+
+class LiveAdmin:
+    """The admin under gunicorn on 127.0.0.1, with a kiosk, a group in session and people."""
+
+    def __init__(self, procs, tmp_path):
+        self.procs = procs
+        self.db = tmp_path / "admin.sqlite"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {"ADMIN_DB": str(self.db), "SECRET_KEY": "live-test", "FLASK_APP": "admin"}
+
+    def flask(self, *args, input=None):
+        """Run `flask --app admin ARGS`; returns stdout."""
+        result = subprocess.run([str(BIN / "flask"), "--app", "admin", *args], cwd=ROOT, input=input,
+                                capture_output=True, text=True, env={**os.environ, **self.env}, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def start(self):
+        """Start gunicorn and wait until it answers."""
+        self.procs.start("admin", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
+                                   "--threads", "4", "--graceful-timeout", "2", "admin:create_app()"], self.env)
+        wait_for(self._up, 20, message="admin to answer")
+
+    def _up(self):
+        try:
+            return requests.get(f"{self.url}/api/v1/openapi.json", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stop gunicorn."""
+        self.procs.stop("admin", sig)
+
+    def api(self, method, path, **kwargs):
+        """A staff API call as admin; returns the response."""
+        return requests.request(method, f"{self.url}/api/v1{path}", headers=auth(self.token), timeout=10, **kwargs)
+
+    def setup_programme(self, people=("Anoeshka", "Mohamed"), location="Rotterdam-Zuid", slot=None, grace=10):
+        """Init the DB, an admin token, a kiosk, a group in session now, people with badges."""
+        self.flask("init-db")
+        self.flask("create-user", "beheer@example.test", "--role", "admin", "--password-stdin", input=PASSWORD + "\n")
+        self.token = self.flask("create-token", "beheer@example.test").strip().splitlines()[-1]
+        out = self.flask("add-kiosk", "kiosk-1", "--location", location).strip().splitlines()
+        self.kiosk_token = out[-1]
+        self.kiosk_id = out[0].rsplit(" ", 1)[-1]
+        today = datetime.now(TZ).date()
+        self.start()
+        r = self.api("POST", "/groups", json={"name": "Groep B", "location": location,
+                                               "starts_on": (today - timedelta(days=14)).isoformat(),
+                                               "weeks": 12, "grace_minutes": grace,
+                                               "sessions": [slot or session_slot_now()]})
+        assert r.status_code == 201, r.text
+        self.group_id = r.json()["id"]
+        self.people = {}
+        for i, name in enumerate(people):
+            uid = f"01010501B00A{i + 1:04X}"
+            r = self.api("POST", "/participants", json={"first_name": name, "last_name": "Test",
+                                                        "group_id": self.group_id, "badge_uid": uid})
+            assert r.status_code == 201, r.text
+            self.people[name] = {"id": r.json()["id"], "uid": uid}
+        return self
+
+    def status_of(self, name):
+        """A participant's status today, from /api/v1/attendance."""
+        r = self.api("GET", "/attendance")
+        assert r.ok, r.text
+        for session in r.json()["sessions"]:
+            for p in session["participants"]:
+                if p["participant_id"] == self.people[name]["id"]:
+                    return p["status"]
+        return None
+
+    def checkins(self):
+        """Today's check-ins as the API lists them."""
+        r = self.api("GET", "/checkins")
+        assert r.ok, r.text
+        return r.json()["checkins"]
+
+
+@pytest.fixture
+def live_admin(procs, tmp_path):
+    """A live admin with a programme in session (see LiveAdmin.setup_programme)."""
+    return LiveAdmin(procs, tmp_path).setup_programme()
+
+
+class Kiosk:
+    """A kiosk's processes on this machine: screen, reader, sync."""
+
+    def __init__(self, procs, tmp_path, admin, role="checkin", nfc=None, extra_env=None):
+        self.procs, self.admin = procs, admin
+        self.db = tmp_path / f"kiosk-{role}.sqlite"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.nfc_port = free_port(socket.SOCK_DGRAM)
+        self.env = {"KIOSK_DB": str(self.db), "KIOSK_ROLE": role,
+                    "KIOSK_NFC": nfc or f"udp:127.0.0.1:{self.nfc_port}",
+                    "KIOSK_ADMIN_URL": admin.url if admin else "http://127.0.0.1:9",
+                    "KIOSK_TOKEN": admin.kiosk_token if admin else "none", "KIOSK_HEARTBEAT_S": "1",
+                    **(extra_env or {})}
+        self.role = role
+
+    def start_screen(self):
+        """The screen under gunicorn, as on the Pi."""
+        self.procs.start(f"screen-{self.role}", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
+                                                 "--worker-class", "gthread", "--threads", "8",
+                                                 "--graceful-timeout", "1", "kiosk:create_app()"], self.env)
+        wait_for(self._up, 20, message="kiosk screen")
+
+    def _up(self):
+        try:
+            return requests.get(f"{self.url}/status.json", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def start_reader(self):
+        """`flask --app kiosk reader`."""
+        self.procs.start(f"reader-{self.role}", [str(BIN / "flask"), "--app", "kiosk", "reader"], self.env)
+
+    def start_sync(self, name=None, env=None):
+        """`flask --app kiosk sync`."""
+        return self.procs.start(name or f"sync-{self.role}", [str(BIN / "flask"), "--app", "kiosk", "sync"],
+                                {**self.env, **(env or {})})
+
+    def stop_sync(self, name=None, sig=signal.SIGTERM):
+        """Stop the sync process."""
+        self.procs.stop(name or f"sync-{self.role}", sig)
+
+    def status(self):
+        """/status.json of the screen process."""
+        return requests.get(f"{self.url}/status.json", timeout=5).json()
+
+    def db_rows(self, sql, *args):
+        """Rows from the kiosk database, read directly."""
+        from common.db import connect
+        conn = connect(self.db)
+        try:
+            return [dict(r) for r in conn.execute(sql, args)]
+        finally:
+            conn.close()
+
+    def wait_roster(self, timeout=20):
+        """Until the sync process has pulled the roster."""
+        wait_for(lambda: self.db.exists() and self.db_rows("SELECT * FROM roster_badges"), timeout,
+                 message="roster on the kiosk")
+
+
+@pytest.fixture
+def make_kiosk(procs, tmp_path):
+    """Factory for kiosks: make_kiosk(admin, role='checkin', ...)."""
+    def make(admin, **kwargs):
+        return Kiosk(procs, tmp_path, admin, **kwargs)
+    return make
+
+
+# --- browser ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium missing: `make test` installs it (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_at(browser):
+    """page_at(width, height): a new page of that size; closed after the test."""
+    contexts = []
+
+    def make(width=800, height=480):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        return context.new_page()
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name):
+    """Keep a screenshot as a test artefact under tests/artifacts/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def dump(obj):
+    """Pretty JSON for assertion messages."""
+    return json.dumps(obj, indent=1, default=str)
