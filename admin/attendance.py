@@ -57,7 +57,7 @@ def participant_status(session, checkin_at, excused, now, lagging):
         return "present" if checkin_at <= session.grace_until else "late"
     if excused:
         return "excused"
-    if now < session.grace_until:
+    if now <= session.grace_until:
         return "expected"
     return "unknown" if lagging else "absent"
 
@@ -87,7 +87,7 @@ def attendance(conn, day, now, group_id=None):
                 taps.setdefault(row[0], []).append(parse_iso(row[1]))
         kiosks = kiosk_delivery(conn, group.location)
         for session in sessions:
-            lagging = lagging_kiosk(kiosks, session.grace_until) if now >= session.grace_until else None
+            lagging = lagging_kiosk(kiosks, session.grace_until) if now > session.grace_until else None
             entries = []
             for person in people:
                 checkin_at = next((t for t in taps.get(person["id"], []) if session.window_contains(t)), None)

@@ -4,6 +4,8 @@ import sys
 import uuid
 
 import click
+from flask import current_app
+from flask.cli import with_appcontext
 
 from common.db import transaction
 
@@ -18,15 +20,15 @@ def _password(password_stdin):
 
 
 @click.command("init-db")
-@click.pass_context
-def init_db_command(ctx):
+@with_appcontext
+def init_db_command():
     """Create or migrate the database (idempotent)."""
-    from flask import current_app
     init_db(current_app.config["ADMIN_DB"])
     click.echo("database ready")
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--role", type=click.Choice(auth.ROLES), required=True)
 @click.option("--name", default="")
@@ -47,6 +49,7 @@ def create_user_command(email, role, name, password_stdin):
 
 
 @click.command("create-token")
+@with_appcontext
 @click.argument("email")
 def create_token_command(email):
     """Print a new API bearer token for a staff account (alone on the last line)."""
@@ -60,6 +63,7 @@ def create_token_command(email):
 
 
 @click.command("add-kiosk")
+@with_appcontext
 @click.argument("name")
 @click.option("--location", required=True)
 def add_kiosk_command(name, location):
@@ -76,6 +80,7 @@ def add_kiosk_command(name, location):
 
 
 @click.command("revoke-kiosk")
+@with_appcontext
 @click.argument("name")
 def revoke_kiosk_command(name):
     """Revoke a kiosk's token: it can no longer sync, and stops counting for absence."""
@@ -89,6 +94,7 @@ def revoke_kiosk_command(name):
 
 
 @click.command("assign-staff-badge")
+@with_appcontext
 @click.argument("email")
 @click.argument("uid")
 def assign_staff_badge_command(email, uid):
@@ -105,6 +111,7 @@ def assign_staff_badge_command(email, uid):
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--password", default="demo-wachtwoord", show_default=True, help="password of the demo staff")
 def seed_demo_command(password):
     """Demo groups, participants, badges, schedule and staff (idempotent)."""
