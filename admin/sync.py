@@ -50,7 +50,8 @@ def _kiosk_auth():
     if kiosk is None:
         return api_error(401, "a valid kiosk token is required")
     if not _limiter.allow(kiosk["id"], int(current_app.config["SYNC_RATE_PER_MINUTE"])):
-        return api_error(429, "too many requests from this kiosk"), {"Retry-After": "5"}
+        body, status = api_error(429, "too many requests from this kiosk")
+        return body, status, {"Retry-After": "5"}
     g.kiosk = kiosk
 
 

@@ -177,7 +177,8 @@ def main(app):
         signal.signal(sig, lambda *_: stop.set())
     syncer = Syncer(conn, config["KIOSK_ADMIN_URL"], config["KIOSK_TOKEN"], config["KIOSK_ROLE"],
                     heartbeat_s=float(config["KIOSK_HEARTBEAT_S"]),
-                    retention_days=int(config["KIOSK_RETENTION_DAYS"]))
+                    retention_days=int(config["KIOSK_RETENTION_DAYS"]),
+                    timeout=(3.0, float(config["KIOSK_HTTP_TIMEOUT_S"])))
     log.info("sync started for %s", config["KIOSK_ADMIN_URL"])
     try:
         syncer.run(stop)
