@@ -5,7 +5,7 @@ import time
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, stream_with_context
 
 from common.clock import parse_iso
 from common.db import get_meta
@@ -82,7 +82,8 @@ def status_corner():
 def index():
     """The full screen: idle panel, status corner, event stream."""
     conn = get_db()
-    return render_template("index.html", idle=idle_context(conn), status=status_payload(conn))
+    last = conn.execute("SELECT coalesce(max(id), 0) FROM local_checkins").fetchone()[0]
+    return render_template("index.html", idle=idle_context(conn), status=status_payload(conn), last_tap=last)
 
 
 @bp.get("/idle")
@@ -154,9 +155,16 @@ def _sse(event, html):
 
 @bp.get("/events")
 def events():
-    """Server-sent events: each new tap's panel, pushed within a few tens of milliseconds."""
+    """Server-sent events: each new tap's panel, pushed within a few tens of milliseconds.
+    `after` is the newest tap the page knew when rendered, so a tap made while the
+    stream was (re)connecting is still shown, if it is recent."""
     conn = store.open_db(current_app.config["KIOSK_DB"])
     last = conn.execute("SELECT coalesce(max(id), 0) FROM local_checkins").fetchone()[0]
+    after = request.args.get("after", type=int)
+    if after is not None and after < last:
+        newest = conn.execute("SELECT at FROM local_checkins WHERE id = ?", (last,)).fetchone()
+        if (datetime.now(timezone.utc) - parse_iso(newest["at"])).total_seconds() < RECENT_SECONDS:
+            last = after
 
     @stream_with_context
     def stream():
