@@ -1,0 +1,227 @@
+"""Tanita key/value frames: the SC-240 manual's frame, checksum, tolerance of real-world quirks, PC mode."""
+import pytest
+
+from devices.driver import FrameError
+from devices.tanita import Tanita, build_frame, checksum, pc_mode_commands
+
+SC240 = (b'{0,16,~0,1,~1,1,~2,1,MO,"SC-240",SN,"00000002",Bt,0,GE,1,AG,30,Hm,170,Pt,0.0,Wk,82.7,'
+         b'FW,18.6,fW,15.4,MW,67.3,mW,64.0,sW,19,bW,3.3,wW,48.0,ww,58.0,MI,28.6,Sw,63.6,OV,30.0,'
+         b'IF,6,rb,8255,rB,1973,rJ,12,rA,28,ZF,369.4,CS,FD\r\n')
+
+SC240_MEASUREMENT = {
+    "weight_kg": 82.7, "height_cm": 170.0, "bmi": 28.6, "fat_pct": 18.6, "fat_mass_kg": 15.4,
+    "fat_free_mass_kg": 67.3, "muscle_mass_kg": 64.0, "bone_mass_kg": 3.3, "water_kg": 48.0,
+    "water_pct": 58.0, "visceral_fat": 6.0, "bmr_kcal": 1973, "metabolic_age": 28,
+    "impedance_ohm": 369.4, "device_model": "SC-240", "device_serial": "00000002", "driver": "tanita",
+}
+
+
+def feed(data: bytes) -> list:
+    return Tanita().feed(data)
+
+
+def test_sc240_manual_frame_yields_its_values():
+    assert feed(SC240) == [SC240_MEASUREMENT]
+
+
+def test_sc240_manual_checksum_is_fd():
+    body = SC240[: SC240.index(b"CS,")]
+    assert checksum(body) == 0xFD
+
+
+def test_tanita_frame_with_wrong_checksum_is_rejected():
+    assert feed(SC240.replace(b"CS,FD", b"CS,FE")) == [FrameError("checksum mismatch")]
+
+
+def test_tanita_frame_with_changed_value_fails_its_checksum():
+    assert feed(SC240.replace(b"Wk,82.7", b"Wk,82.8")) == [FrameError("checksum mismatch")]
+
+
+def test_tanita_frame_without_checksum_is_rejected():
+    assert feed(SC240.replace(b",CS,FD", b"")) == [FrameError("no checksum in frame")]
+
+
+def test_tanita_frame_split_byte_by_byte_is_parsed():
+    driver = Tanita()
+    events = []
+    for byte in SC240:
+        events += driver.feed(bytes([byte]))
+    assert events == [SC240_MEASUREMENT]
+
+
+def test_tanita_frame_split_across_reads_is_parsed_once():
+    driver = Tanita()
+    assert driver.feed(SC240[:100]) == []
+    assert driver.feed(SC240[100:]) == [SC240_MEASUREMENT]
+
+
+def test_tanita_trailing_brace_after_checksum_is_tolerated():
+    assert feed(SC240.replace(b"CS,FD", b"CS,FD}")) == [SC240_MEASUREMENT]
+
+
+def test_tanita_brace_on_its_own_line_after_frame_is_ignored():
+    assert feed(SC240 + b"}\r\n" + SC240) == [SC240_MEASUREMENT, SC240_MEASUREMENT]
+
+
+def test_tanita_stray_byte_after_frame_does_not_spoil_the_next_frame():
+    # The WB-3000 sends a stray byte ~0.1 s after each frame: it prefixes the next one.
+    assert feed(SC240 + b"\x00" + SC240 + b"\xff") == [SC240_MEASUREMENT, SC240_MEASUREMENT]
+
+
+def test_tanita_lf_only_and_cr_only_terminators_work():
+    body = SC240.rstrip(b"\r\n")
+    assert feed(body + b"\n" + body + b"\r") == [SC240_MEASUREMENT, SC240_MEASUREMENT]
+
+
+def test_tanita_unknown_keys_are_ignored():
+    frame = build_frame([("MO", "MC-780MA"), ("Xq", 12), ("Wk", 70.1), ("zz", "text, with comma")])
+    assert feed(frame) == [{"weight_kg": 70.1, "device_model": "MC-780MA", "driver": "tanita"}]
+
+
+@pytest.mark.parametrize("header", [b"{0,16,~0,1,~1,1,~2,1,", b"{0,16,", b"{0,16,~0,1,", b""])
+def test_tanita_partial_or_missing_control_header_is_accepted(header):
+    frame = build_frame([("Wk", 70.1)], header=header)
+    assert feed(frame) == [{"weight_kg": 70.1, "driver": "tanita"}]
+
+
+def test_tanita_frame_over_one_kilobyte_is_accepted():
+    segments = [(letter + segment, 12.3) for letter in "FfMmSsPpQq" for segment in "RLrlT"]
+    extra = [(f"X{n}", -1.5) for n in range(120)]
+    frame = build_frame([("MO", "MC-780MA"), ("Wk", 90.5), *segments, *extra])
+    assert len(frame) > 1024
+    assert feed(frame) == [{"weight_kg": 90.5, "device_model": "MC-780MA", "driver": "tanita"}]
+
+
+def test_tanita_garbage_without_terminator_does_not_grow_the_buffer():
+    driver = Tanita()
+    events = []
+    for _ in range(100):
+        events += driver.feed(b"x" * 1000)
+    assert len(driver._buffer) <= Tanita.max_line
+    assert events == [FrameError(f"frame longer than {Tanita.max_line} bytes discarded")]
+    assert driver.feed(b"\r\n" + SC240) == [SC240_MEASUREMENT]
+
+
+def test_tanita_negative_numbers_are_parsed():
+    frame = build_frame([("Wk", 70.0), ("Pt", -0.5), ("MW", 60.0)])
+    assert feed(frame)[0]["fat_free_mass_kg"] == 60.0
+
+
+def test_tanita_segmental_error_status_is_a_clear_error():
+    frame = build_frame([("MO", "MC-780MA"), ("St", 1), ("Wk", 80.0)])
+    [error] = feed(frame)
+    assert isinstance(error, FrameError)
+    assert error.code == "St1"
+    assert "segmental measurement failed" in error.reason
+
+
+@pytest.mark.parametrize("line, code, words", [
+    (b"E1", "E1", "exceeds the scale's capacity"),
+    (b"E2", "E2", "impedance error"),
+    (b"E4", "E4", "without personal data"),
+    (b"E7", "E7", "scale reported an error"),
+])
+def test_tanita_error_codes_become_clear_messages(line, code, words):
+    [error] = feed(line + b"\r\n")
+    assert error.code == code
+    assert words in error.reason and code in error.reason
+
+
+def test_tanita_pc_mode_echoes_are_silent_and_bang_is_a_rejected_command():
+    assert feed(b"M1\r\nD0\r\nD3\r\nG\r\n") == []
+    assert feed(b"!\r\n") == [FrameError("scale rejected a command (!)", "!")]
+
+
+def test_tanita_id_field_is_never_reported():
+    frame = build_frame([("ID", "Jansen-1975"), ("Wk", 70.1)])
+    [measurement] = feed(frame)
+    assert "Jansen" not in repr(measurement)
+
+
+def test_tanita_name_with_accents_in_id_does_not_reject_the_frame():
+    frame = build_frame([("ID", "Zoë Çelik"), ("Wk", 70.1)])
+    assert feed(frame) == [{"weight_kg": 70.1, "driver": "tanita"}]
+
+
+@pytest.mark.parametrize("date", [("Da", "11/07/2026"), ("DT", "2026/07/11")])
+def test_tanita_date_and_time_become_measured_at(date):
+    [measurement] = feed(build_frame([date, ("TI", "09:05"), ("Wk", 70.1)]))
+    assert measurement["measured_at"] == "2026-07-11T09:05:00"
+
+
+def test_tanita_impossible_date_is_left_out():
+    [measurement] = feed(build_frame([("Da", "31/02/2026"), ("TI", "09:05"), ("Wk", 70.1)]))
+    assert "measured_at" not in measurement
+
+
+def test_tanita_weight_in_pounds_is_converted():
+    [measurement] = feed(build_frame([("Wp", 176.4)]))
+    assert measurement["weight_kg"] == 80.0
+
+
+def test_tanita_bmr_in_kilojoules_only_is_converted_to_kcal():
+    [measurement] = feed(build_frame([("Wk", 70.0), ("rb", 8255)]))
+    assert measurement["bmr_kcal"] == 1973
+
+
+def test_tanita_frame_without_weight_is_rejected():
+    assert feed(build_frame([("FW", 20.0)])) == [FrameError("no weight in frame")]
+
+
+@pytest.mark.parametrize("weight", [19.9, 300.1, -70.0])
+def test_tanita_implausible_weight_is_rejected(weight):
+    [error] = feed(build_frame([("Wk", weight)]))
+    assert error == FrameError("weight_kg outside plausible range 20–300")
+
+
+def test_tanita_duplicate_key_is_rejected():
+    assert feed(build_frame([("Wk", 70.0), ("Wk", 71.0)])) == [FrameError("duplicate key Wk")]
+
+
+def with_checksum(body: bytes) -> bytes:
+    return body + b"CS,%02X\r\n" % checksum(body)
+
+
+@pytest.mark.parametrize("value", [b"nan", b"inf", b"1e2", b"7_0", b"70.", b""])
+def test_tanita_malformed_number_is_rejected_even_with_a_good_checksum(value):
+    assert feed(with_checksum(b"{0,16,Wk," + value + b",")) == [FrameError("malformed value for Wk")]
+
+
+def test_tanita_quote_inside_a_value_is_rejected():
+    assert feed(with_checksum(b'{0,16,MO,"SC"240",Wk,70.0,')) == [FrameError("malformed quoted string")]
+
+
+def test_pc_mode_commands_follow_the_manual():
+    assert pc_mode_commands(height_cm=170, sex="male", age=30, tare_kg=0.5) == [
+        b"M1\r\n", b"D000.5\r\n", b"D11\r\n", b"D20\r\n", b"D3170.0\r\n", b"D430\r\n", b"G\r\n"]
+
+
+def test_pc_mode_commands_for_a_female_athlete():
+    commands = pc_mode_commands(height_cm=165.5, sex=2, age=41, body_type="athlete")
+    assert commands[2:6] == [b"D12\r\n", b"D22\r\n", b"D3165.5\r\n", b"D441\r\n"]
+
+
+@pytest.mark.parametrize("personal", [
+    {"height_cm": 170, "sex": "x", "age": 30},
+    {"height_cm": 80, "sex": "male", "age": 30},
+    {"height_cm": 170, "sex": "male", "age": 100},
+    {"height_cm": 170, "sex": "male", "age": 30.5},
+    {"height_cm": 170, "sex": "male", "age": 30, "tare_kg": 12},
+    {"height_cm": 170, "sex": "male", "age": 30, "body_type": "child"},
+])
+def test_pc_mode_commands_reject_implausible_personal_data(personal):
+    with pytest.raises(ValueError):
+        pc_mode_commands(**personal)
+
+
+def test_tanita_needs_no_start_without_personal_data():
+    assert Tanita.start_commands() == []
+
+
+def test_tanita_pc_mode_commands_are_released_at_least_100_ms_apart():
+    driver = Tanita()
+    driver.queue_commands(Tanita.start_commands(height_cm=170, sex=1, age=30), now=0.0)
+    sent = [(t / 100, driver.tick(t / 100)) for t in range(0, 200)]
+    times = [t for t, items in sent if items]
+    assert len(times) == 7
+    assert all(b - a >= 0.1 for a, b in zip(times, times[1:]))
