@@ -46,10 +46,13 @@ CREATE TABLE IF NOT EXISTS login_sessions (
     seen_at     TEXT NOT NULL
 );
 
+-- Failed logins, for throttling: per e-mail address and per client (a hash of the
+-- address it came from, so no IP address is kept).
 CREATE TABLE IF NOT EXISTS login_failures (
     id      INTEGER PRIMARY KEY,
     email   TEXT NOT NULL COLLATE NOCASE,
-    at      TEXT NOT NULL
+    at      TEXT NOT NULL,
+    client  TEXT NOT NULL DEFAULT ''
 );
 
 CREATE TABLE IF NOT EXISTS kiosks (
@@ -201,8 +204,19 @@ CREATE TABLE IF NOT EXISTS follow_ups (
     escalated_at    TEXT,
     closed_at       TEXT,
     updated_at      TEXT NOT NULL,
+    -- Added after the first release; common/db.py adds them to older databases.
+    group_id        INTEGER,
+    picked_up_at    TEXT,                        -- first save by staff: stops the escalation clock
+    closed_by       INTEGER,
+    updated_by      INTEGER,
+    resolution      TEXT,                        -- handled | checked_in | excused (the last two: by the system)
+    mail_claimed_at TEXT,                        -- a sender took the notification; stops a second one
+    mail_sent_at    TEXT,
+    mail_result     TEXT,                        -- sent | opted_out | no_address | closed | …
+    escalation_mailed_at TEXT,
     UNIQUE (participant_id, session_date, session_start)
 );
+CREATE INDEX IF NOT EXISTS follow_ups_open ON follow_ups(closed_at, lifecoach_id);
 
 -- Append-only: who viewed or changed which participant's data, when, what.
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -282,6 +296,29 @@ CREATE TABLE IF NOT EXISTS instrument_readings (
     values_json TEXT,
     error       TEXT,
     at          TEXT NOT NULL
+);
+
+-- Requests from the station screen to an instrument (start a measurement, send the
+-- height to a Tanita in PC mode); the reader process, which owns the ports, carries them out.
+CREATE TABLE IF NOT EXISTS instrument_commands (
+    id          INTEGER PRIMARY KEY,
+    instrument  TEXT NOT NULL,                   -- scale | bp
+    payload_json TEXT NOT NULL DEFAULT '{}',
+    created_at  TEXT NOT NULL,
+    done_at     TEXT,
+    error       TEXT
+);
+
+-- The intake station's one working state: who unlocked it, whom they are measuring.
+CREATE TABLE IF NOT EXISTS station_state (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    staff_id        INTEGER,
+    staff_role      TEXT,
+    unlocked_at     TEXT,
+    activity_epoch  REAL,
+    participant_id  INTEGER,
+    first_name      TEXT,
+    identified_at   TEXT
 );
 
 -- Health of the kiosk's own processes, for /status.json.

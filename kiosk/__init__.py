@@ -36,9 +36,10 @@ def create_app(config=None):
     Path(app.config["KIOSK_DB"]).parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     HTMX(app)
-    from . import screen
+    from . import screen, station_views
     screen.init_app(app)
     app.register_blueprint(screen.bp)
+    app.register_blueprint(station_views.bp)
 
     @app.cli.command("reader")
     def reader_command():

@@ -83,6 +83,10 @@ def index():
     """The full screen: idle panel, status corner, event stream."""
     conn = get_db()
     last = conn.execute("SELECT coalesce(max(id), 0) FROM local_checkins").fetchone()[0]
+    if current_app.config["KIOSK_ROLE"] == "station":
+        from .station_views import panel_context
+        return render_template("station/page.html", status=status_payload(conn), last_tap=last,
+                               **panel_context(conn))
     return render_template("index.html", idle=idle_context(conn), status=status_payload(conn), last_tap=last)
 
 
@@ -148,6 +152,23 @@ def render_taps(conn, newest_id):
                            seconds=int(current_app.config["KIOSK_RESULT_SECONDS"]))
 
 
+STATION_NOTICES = {
+    "staff": "Ontgrendeld.",
+    "locked": "Het station is vergrendeld: een fysiotherapeut ontgrendelt het met de eigen pas.",
+    "unknown_badge": "Deze pas kennen we niet. Zoek de deelnemer op voornaam.",
+    "inactive": "Deze pas is niet meer actief.",
+}
+
+
+def render_station(conn, newest_id):
+    """The station panel after a tap: unlocked, participant identified, or why not."""
+    from .station_views import panel_context
+    row = conn.execute("SELECT result FROM local_checkins WHERE id = ?", (newest_id,)).fetchone()
+    notice = {"result": row["result"], "text": STATION_NOTICES[row["result"]]} \
+        if row["result"] in STATION_NOTICES else None
+    return render_template("station/_panel.html", **panel_context(conn, notice=notice))
+
+
 def _sse(event, html):
     data = "\n".join(f"data: {line}" for line in html.splitlines())
     return f"event: {event}\n{data}\n\n"
@@ -166,6 +187,8 @@ def events():
         if (datetime.now(timezone.utc) - parse_iso(newest["at"])).total_seconds() < RECENT_SECONDS:
             last = after
 
+    render = render_station if current_app.config["KIOSK_ROLE"] == "station" else render_taps
+
     @stream_with_context
     def stream():
         nonlocal last
@@ -177,7 +200,7 @@ def events():
                 if newest > last:
                     last = newest
                     quiet_since = time.monotonic()
-                    yield _sse("tap", render_taps(conn, newest))
+                    yield _sse("tap", render(conn, newest))
                 elif time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
                     quiet_since = time.monotonic()
                     yield ": keepalive\n\n"

@@ -1,0 +1,228 @@
+"""The intake station's rules: a staff badge unlocks it, a participant's badge (or a
+search by first name) picks whom to measure, instruments fill in readings by
+themselves, and a save is one local transaction synced like a check-in."""
+import json
+import math
+
+from common import clock
+from common.db import transaction
+from devices.driver import PLAUSIBLE
+
+from . import store
+
+UNLOCK_ROLES = ("physio", "admin")
+INSTRUMENT_FIELDS = {
+    "scale": ("weight_kg", "height_cm", "bmi", "fat_pct", "fat_mass_kg", "fat_free_mass_kg", "muscle_mass_kg",
+              "bone_mass_kg", "water_kg", "water_pct", "visceral_fat", "bmr_kcal", "metabolic_age",
+              "impedance_ohm"),
+    "bp": ("systolic_mmhg", "diastolic_mmhg", "mean_arterial_mmhg", "pulse_bpm"),
+}
+MANUAL_FIELDS = {"scale": ("weight_kg", "fat_pct"), "bp": ("systolic_mmhg", "diastolic_mmhg", "pulse_bpm")}
+FIELD_LABELS = {
+    "weight_kg": "Gewicht (kg)", "height_cm": "Lengte (cm)", "bmi": "BMI", "fat_pct": "Vet (%)",
+    "fat_mass_kg": "Vetmassa (kg)", "fat_free_mass_kg": "Vetvrije massa (kg)", "muscle_mass_kg": "Spiermassa (kg)",
+    "bone_mass_kg": "Botmassa (kg)", "water_kg": "Lichaamsvocht (kg)", "water_pct": "Lichaamsvocht (%)",
+    "visceral_fat": "Visceraal vet", "bmr_kcal": "Ruststofwisseling (kcal)", "metabolic_age": "Metabole leeftijd",
+    "impedance_ohm": "Impedantie (Ω)", "systolic_mmhg": "Bovendruk (mmHg)", "diastolic_mmhg": "Onderdruk (mmHg)",
+    "mean_arterial_mmhg": "Gemiddelde druk (mmHg)", "pulse_bpm": "Hartslag (/min)",
+}
+PROVENANCE_KEYS = ("driver", "device_model", "device_serial", "measured_at")
+
+
+class Invalid(ValueError):
+    """A save that cannot be done as asked; `needs_confirmation` lists implausible fields."""
+
+    def __init__(self, message, needs_confirmation=()):
+        super().__init__(message)
+        self.needs_confirmation = tuple(needs_confirmation)
+
+
+def state(conn, lock_s):
+    """The station's state, with `locked` computed from the idle time on the boot clock."""
+    row = conn.execute("SELECT * FROM station_state WHERE id = 1").fetchone()
+    current = dict(row) if row else {"staff_id": None}
+    idle = clock.boot_s() - (current.get("activity_epoch") or 0)
+    # A negative idle time means the kiosk rebooted since: locked.
+    current["locked"] = current.get("staff_id") is None or not 0 <= idle <= lock_s
+    if current["locked"]:
+        current["participant_id"] = current["first_name"] = None
+    return current
+
+
+def _write(conn, **fields):
+    fields["activity_epoch"] = clock.boot_s()
+    conn.execute("INSERT OR IGNORE INTO station_state(id) VALUES (1)")
+    conn.execute(f"UPDATE station_state SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = 1",
+                 tuple(fields.values()))
+
+
+def touch(conn):
+    """Note activity, so the station does not lock while someone works on it."""
+    conn.execute("UPDATE station_state SET activity_epoch = ? WHERE id = 1", (clock.boot_s(),))
+
+
+def lock(conn):
+    """Lock the station and forget whom it was measuring."""
+    with transaction(conn):
+        _write(conn, staff_id=None, staff_role=None, participant_id=None, first_name=None, identified_at=None)
+
+
+def select(conn, participant_id, lock_s):
+    """Pick a participant (badge forgotten: found by first name); returns their first name."""
+    with transaction(conn):
+        if state(conn, lock_s)["locked"]:
+            raise Invalid("het station is vergrendeld")
+        person = conn.execute("SELECT * FROM roster_people WHERE participant_id = ? AND active = 1",
+                              (participant_id,)).fetchone()
+        if person is None:
+            raise Invalid("deelnemer niet gevonden")
+        _write(conn, participant_id=person["participant_id"], first_name=person["first_name"],
+               identified_at=clock.iso(clock.wall_epoch()))
+    return person["first_name"]
+
+
+def find(conn, first_name):
+    """Participants whose first name starts with the text, with their group."""
+    pattern = first_name.strip().replace("%", "").replace("_", "") + "%"
+    return [dict(r) for r in conn.execute(
+        "SELECT p.participant_id, p.first_name, g.name AS group_name FROM roster_people p "
+        "LEFT JOIN roster_groups g ON g.group_id = p.group_id WHERE p.active = 1 AND p.first_name LIKE ? "
+        "ORDER BY p.first_name LIMIT 12", (pattern,))] if first_name.strip() else []
+
+
+def tap(conn, uid, lock_s):
+    """A badge at the station: staff unlock, participants are identified. Records no check-in."""
+    with transaction(conn):
+        badge = conn.execute("SELECT * FROM roster_badges WHERE uid = ?", (uid,)).fetchone()
+        current = state(conn, lock_s)
+        person, detail = None, {}
+        if badge is None:
+            result = "unknown_badge"
+        elif badge["staff_id"] is not None:
+            if badge["staff_role"] in UNLOCK_ROLES:
+                result = "staff"
+                _write(conn, staff_id=badge["staff_id"], staff_role=badge["staff_role"],
+                       unlocked_at=clock.iso(clock.wall_epoch()), participant_id=None, first_name=None,
+                       identified_at=None)
+            else:
+                result, detail = "locked", {"reason": "role"}
+        elif current["locked"]:
+            result = "locked"
+        else:
+            person = conn.execute("SELECT * FROM roster_people WHERE participant_id = ? AND active = 1",
+                                  (badge["participant_id"],)).fetchone() if badge["participant_id"] else None
+            if person is None:
+                result = "inactive"
+            else:
+                result = "identified"
+                _write(conn, participant_id=person["participant_id"], first_name=person["first_name"],
+                       identified_at=clock.iso(clock.wall_epoch()))
+        tap_id = conn.execute(
+            "INSERT INTO local_checkins(badge_uid, participant_id, staff_id, first_name, result, detail_json, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (uid, person["participant_id"] if person else None, badge["staff_id"] if badge else None,
+             person["first_name"] if person else None, result, json.dumps(detail),
+             clock.iso(store.best_now(conn)))).lastrowid
+    return {"id": tap_id, "result": result, "first_name": person["first_name"] if person else None}
+
+
+# --- instruments ----------------------------------------------------------------
+
+def record_reading(conn, instrument, values=None, error=None):
+    """Store what an instrument sent: a measurement, or the reason a frame was refused."""
+    with transaction(conn):
+        conn.execute("INSERT INTO instrument_readings(instrument, values_json, error, at) VALUES (?, ?, ?, ?)",
+                     (instrument, json.dumps(values) if values is not None else None, error,
+                      clock.iso(clock.wall_epoch())))
+        conn.execute("DELETE FROM instrument_readings WHERE id NOT IN "
+                     "(SELECT id FROM instrument_readings ORDER BY id DESC LIMIT 200)")
+
+
+def latest_readings(conn, since):
+    """Per instrument, the newest reading (values or error) since `since` (ISO text)."""
+    found = {}
+    for name in INSTRUMENT_FIELDS:
+        row = conn.execute("SELECT * FROM instrument_readings WHERE instrument = ? AND at >= ? "
+                           "ORDER BY id DESC LIMIT 1", (name, since or "")).fetchone()
+        if row is not None:
+            found[name] = {"id": row["id"], "at": row["at"], "error": row["error"],
+                           "values": json.loads(row["values_json"]) if row["values_json"] else None}
+    return found
+
+
+def queue_command(conn, instrument, payload):
+    """Ask the reader process to start a measurement or send personal data to a device."""
+    with transaction(conn):
+        touch(conn)
+        conn.execute("INSERT INTO instrument_commands(instrument, payload_json, created_at) VALUES (?, ?, ?)",
+                     (instrument, json.dumps(payload), clock.iso(clock.wall_epoch())))
+
+
+def take_commands(conn):
+    """Commands not yet carried out, oldest first, marked as taken."""
+    with transaction(conn):
+        rows = conn.execute("SELECT * FROM instrument_commands WHERE done_at IS NULL ORDER BY id").fetchall()
+        conn.execute("UPDATE instrument_commands SET done_at = ? WHERE done_at IS NULL",
+                     (clock.iso(clock.wall_epoch()),))
+    return [(r["instrument"], json.loads(r["payload_json"])) for r in rows]
+
+
+# --- saving -----------------------------------------------------------------------
+
+def _number(text, field):
+    try:
+        value = float(str(text).replace(",", "."))
+    except ValueError:
+        raise Invalid(f"{field}: geen getal") from None
+    if not math.isfinite(value):
+        raise Invalid(f"{field}: geen getal")
+    return value
+
+
+def build_measurement(conn, form, since):
+    """Values and provenance from the form: device readings by id, or manual values with a reason."""
+    values, sources, implausible = {}, {}, []
+    readings = latest_readings(conn, since)
+    for name, fields in INSTRUMENT_FIELDS.items():
+        if form.get(f"{name}_manual"):
+            reason = (form.get(f"{name}_reason") or "").strip()
+            entered = {f: _number(form[f"{name}_{f}"], f) for f in MANUAL_FIELDS[name] if form.get(f"{name}_{f}")}
+            if not entered:
+                continue
+            if not reason:
+                raise Invalid("handmatige invoer vraagt een reden")
+            values.update(entered)
+            sources[name] = {"manual": True, "reason": reason[:200]}
+            implausible += [f for f, v in entered.items() if not PLAUSIBLE[f][0] <= v <= PLAUSIBLE[f][1]]
+        elif form.get(f"{name}_reading") and name in readings and readings[name]["values"]:
+            reading = readings[name]
+            if str(reading["id"]) != form[f"{name}_reading"]:
+                raise Invalid("er kwam intussen een nieuwe meting binnen; controleer de waarden")
+            device = reading["values"]
+            values.update({f: device[f] for f in fields if f in device})
+            sources[name] = {k: device[k] for k in PROVENANCE_KEYS if k in device}
+    if form.get("height_cm"):
+        values.setdefault("height_cm", _number(form["height_cm"], "height_cm"))
+        if not PLAUSIBLE["height_cm"][0] <= values["height_cm"] <= PLAUSIBLE["height_cm"][1]:
+            implausible.append("height_cm")
+    if "weight_kg" in values and "height_cm" in values and "bmi" not in values:
+        values["bmi"] = round(values["weight_kg"] / (values["height_cm"] / 100) ** 2, 1)
+    if not sources:
+        raise Invalid("nog geen waarden: wacht op de instrumenten of voer ze handmatig in")
+    if implausible and not form.get("confirm"):
+        raise Invalid("controleer deze waarden: " + ", ".join(implausible), implausible)
+    return values, sources
+
+
+def save(conn, form, moment, lock_s):
+    """Save the current participant's measurement; returns its outbox sequence number."""
+    current = state(conn, lock_s)
+    if current["locked"] or not current.get("participant_id"):
+        raise Invalid("geen deelnemer gekozen")
+    if moment not in ("intake", "week6", "week12", "other"):
+        raise Invalid("kies het meetmoment")
+    values, sources = build_measurement(conn, form, current["identified_at"])
+    seq = store.save_measurement(conn, current["participant_id"], moment, values, sources, current["staff_id"])
+    with transaction(conn):
+        _write(conn, participant_id=None, first_name=None, identified_at=None)
+    return seq

@@ -1,0 +1,144 @@
+"""The intake station end to end: staff badge unlocks, participant badge identifies,
+a simulated Tanita and Omron on pseudo-terminals fill in values by themselves, the
+physio saves, and the admin shows the measurement with its provenance."""
+import pytest
+
+from devices import Simulator
+from devices.card import CardProcess
+from kiosk import station, store
+from tests.conftest import Kiosk, screenshot, wait_for
+
+PHYSIO_BADGE = "0102030405060AAA"
+COACH_BADGE = "0102030405060BBB"
+
+
+@pytest.fixture
+def setup(live_admin, procs, tmp_path):
+    """Station kiosk with simulated instruments, a physio with a badge, a badge link."""
+    admin = live_admin
+    for email, role, badge in (("fysio@example.test", "physio", PHYSIO_BADGE),
+                               ("coach@example.test", "lifecoach", COACH_BADGE)):
+        admin.flask("create-user", email, "--role", role, "--password-stdin", input="correct horse battery\n")
+        admin.flask("assign-staff-badge", email, badge)
+    scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
+    bp = Simulator("omron-hbp9030", link=str(tmp_path / "ttyBP"))
+    scale.start()
+    bp.start()
+    kiosk = Kiosk(procs, tmp_path, admin, role="station",
+                  extra_env={"KIOSK_SCALE": f"tanita {tmp_path / 'ttyScale'}",
+                             "KIOSK_BP": f"omron-hbp9030 {tmp_path / 'ttyBP'}"})
+    kiosk.start_sync()
+    kiosk.start_reader()
+    kiosk.start_screen()
+    wait_for(lambda: len(kiosk.db_rows("SELECT * FROM roster_badges")) >= 4, 20, message="roster with staff badges")
+    wait_for(lambda: kiosk.status()["reader"]["state"] == "ok", 20, message="reader ok")
+    wait_for(lambda: {k: v["state"] for k, v in kiosk.status()["instruments"].items()} == {"scale": "ok", "bp": "ok"},
+             20, message="instruments ok")
+    card = CardProcess(kiosk.env["KIOSK_NFC"])
+    yield admin, kiosk, card, scale, bp
+    card.close()
+    scale.close()
+    bp.close()
+
+
+@pytest.mark.browser
+def test_a_full_intake_measurement_arrives_at_the_admin_with_provenance(setup, page_at):
+    admin, kiosk, card, scale, bp = setup
+    page = page_at(1280, 800)
+    page.goto(kiosk.url)
+    page.wait_for_selector("text=Houd je medewerkerspas tegen de lezer")
+    screenshot(page, "station-locked")
+    card.tap(admin.people["Anoeshka"]["uid"])
+    page.wait_for_selector("text=Het station is vergrendeld")
+    card.tap(COACH_BADGE)  # a LifeCoach may not unlock the health-data station
+    page.wait_for_selector(".notice-locked")
+    card.tap(PHYSIO_BADGE)
+    page.wait_for_selector("text=Wie meten we?")
+    card.tap(admin.people["Anoeshka"]["uid"])
+    page.wait_for_selector("h1:has-text('Anoeshka')")
+    expected_scale = scale.send_measurement(weight_kg=82.7, fat_pct=18.6)
+    expected_bp = bp.send_measurement(systolic_mmhg=128, diastolic_mmhg=82, pulse_bpm=71)
+    page.wait_for_selector("[data-field=weight_kg]:has-text('82.7')", timeout=10000)
+    page.wait_for_selector("[data-field=systolic_mmhg]:has-text('128')", timeout=10000)
+    assert "SC-240" in page.inner_text(".instrument[data-instrument=scale]") or expected_scale.get("device_model")
+    page.fill("input[name=height_cm]", "170")
+    page.check("input[value=intake]")
+    screenshot(page, "station-values")
+    page.click("button.save")
+    page.wait_for_selector("text=Opgeslagen")
+    screenshot(page, "station-saved")
+    pid = admin.people["Anoeshka"]["id"]
+    rows = wait_for(lambda: admin.api("GET", f"/participants/{pid}/measurements").json()["measurements"],
+                    timeout=20, message="measurement on the admin")
+    (m,) = rows
+    assert m["weight_kg"] == 82.7 and m["systolic_mmhg"] == 128 and m["moment"] == "intake"
+    assert m["sources"]["scale"]["driver"] == "tanita"
+    assert m["sources"]["scale"].get("device_serial") == expected_scale.get("device_serial")
+    assert m["sources"]["bp"]["driver"] == "omron-hbp9030"
+    assert m["taken_by"] == "fysio@example.test"
+    assert expected_bp["pulse_bpm"] == m["pulse_bpm"]
+
+
+@pytest.mark.browser
+def test_a_forgotten_badge_is_found_by_first_name_and_a_failed_instrument_entered_by_hand(setup, page_at):
+    admin, kiosk, card, scale, bp = setup
+    page = page_at(1280, 800)
+    page.goto(kiosk.url)
+    card.tap(PHYSIO_BADGE)
+    page.wait_for_selector("text=Wie meten we?")
+    page.fill("input[name=first_name]", "Moh")
+    page.click("form.find button")
+    page.click("ul.found button:has-text('Mohamed')")
+    page.wait_for_selector("h1:has-text('Mohamed')")
+    page.click("details.manual:has-text('Bloeddrukmeter') summary")
+    page.check("input[name=bp_manual]")
+    page.fill("input[name=bp_systolic_mmhg]", "300")
+    page.fill("input[name=bp_diastolic_mmhg]", "85")
+    page.click("button.save")
+    page.wait_for_selector("text=handmatige invoer vraagt een reden")
+    page.click("details.manual:has-text('Bloeddrukmeter') summary") if not page.is_visible("input[name=bp_reason]") else None
+    page.fill("input[name=bp_reason]", "manchet defect")
+    page.click("button.save")
+    page.wait_for_selector("text=controleer deze waarden: systolic_mmhg")
+    screenshot(page, "station-confirm-implausible")
+    page.fill("input[name=bp_systolic_mmhg]", "145")
+    page.check("input[name=confirm]")
+    page.click("button.save")
+    page.wait_for_selector("text=Opgeslagen")
+    pid = admin.people["Mohamed"]["id"]
+    (m,) = wait_for(lambda: admin.api("GET", f"/participants/{pid}/measurements").json()["measurements"],
+                    timeout=20, message="manual measurement on the admin")
+    assert m["systolic_mmhg"] == 145 and m["sources"]["bp"] == {"manual": True, "reason": "manchet defect"}
+
+
+def test_an_unplugged_scale_shows_missing_and_comes_back_by_itself(setup):
+    _admin, kiosk, _card, scale, _bp = setup
+    scale.unplug()
+    wait_for(lambda: kiosk.status()["instruments"]["scale"]["state"] == "missing", 20, message="scale missing")
+    scale.replug()
+    wait_for(lambda: kiosk.status()["instruments"]["scale"]["state"] == "ok", 20, message="scale back")
+
+
+def test_a_corrupt_frame_is_reported_and_never_becomes_a_value(setup):
+    _admin, kiosk, _card, scale, _bp = setup
+    scale.send_corrupt()
+    rows = wait_for(lambda: kiosk.db_rows("SELECT * FROM instrument_readings WHERE instrument = 'scale'"),
+                    message="the bad frame reported")
+    assert rows[-1]["values_json"] is None and rows[-1]["error"]
+
+
+def test_the_station_locks_itself_after_inactivity(tmp_path):
+    conn = store.open_db(tmp_path / "kiosk.sqlite")
+    conn.execute("INSERT INTO roster_badges(uid, staff_id, staff_role) VALUES ('0102030405060AAA', 7, 'physio')")
+    assert station.tap(conn, PHYSIO_BADGE, lock_s=300)["result"] == "staff"
+    assert station.state(conn, lock_s=300)["locked"] is False
+    assert station.state(conn, lock_s=0)["locked"] is True
+
+
+def test_a_participant_badge_at_a_locked_station_identifies_nobody(tmp_path):
+    conn = store.open_db(tmp_path / "kiosk.sqlite")
+    conn.execute("INSERT INTO roster_people(participant_id, first_name, group_id) VALUES (1, 'Anoeshka', 1)")
+    conn.execute("INSERT INTO roster_badges(uid, participant_id) VALUES ('01010501B00A0001', 1)")
+    assert station.tap(conn, "01010501B00A0001", lock_s=300)["result"] == "locked"
+    assert station.state(conn, lock_s=300)["participant_id"] is None
+    assert not conn.execute("SELECT * FROM outbox").fetchall()  # the station records no check-ins
