@@ -131,6 +131,7 @@ class BadgeReader:
         poll_pause: float = POLL_PAUSE_SECONDS,
         targets: Sequence[str] | None = None,
         open_frontend: Callable[[str], nfc.ContactlessFrontend] = nfc.ContactlessFrontend,
+        on_round: Callable[[], None] | None = None,
     ):
         self.path = path
         self.retry_seconds = retry_seconds
@@ -140,6 +141,7 @@ class BadgeReader:
         self._on_tap = on_tap
         self._on_status = on_status
         self._open_frontend = open_frontend
+        self._on_round = on_round or (lambda: None)
         self._presence = Presence(debounce_seconds)
         self._rounds = itertools.count(1)
         self._round = 0
@@ -152,6 +154,7 @@ class BadgeReader:
         thread, or let the SIGINT/SIGTERM handler set *stop*.
         """
         while not stop.is_set():
+            self._on_round()  # the loop turns, also while it waits for a missing reader
             clf = self._open()
             if clf is not None:
                 try:
@@ -172,6 +175,7 @@ class BadgeReader:
         """Poll round after round until *stop* is set or the reader stops working."""
         failed, ready = 0, f"lezer klaar: {clf}"
         while not stop.is_set():
+            self._on_round()
             if self._poll_round(clf, stop):
                 failed = 0
                 self._set_state("ok", ready)

@@ -5,6 +5,7 @@ import signal
 import threading
 
 from . import station, store
+from .sdnotify import Watchdog
 
 log = logging.getLogger("fitwerk.kiosk.reader")
 COMMAND_POLL_S = 0.2
@@ -114,11 +115,14 @@ def main(app):
                                         name="commands", daemon=True))
     for thread in threads:
         thread.start()
-    reader = BadgeReader(config["KIOSK_NFC"], recorder.on_tap, recorder.on_status)
+    watchdog = Watchdog()
+    reader = BadgeReader(config["KIOSK_NFC"], recorder.on_tap, recorder.on_status, on_round=watchdog.ping)
     log.info("reader process started on %s", config["KIOSK_NFC"])
+    watchdog.ready(f"reading badges on {config['KIOSK_NFC']}")
     try:
         reader.run(stop)
     finally:
+        watchdog.stopping()
         stop.set()
         for thread in threads:
             thread.join(5)

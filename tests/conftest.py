@@ -45,6 +45,10 @@ def wait_for(predicate, timeout=10.0, interval=0.05, message="condition"):
 def session_slot_now(minutes_before=5, minutes_after=120):
     """A weekly slot {weekday, start, end} running now in Amsterdam (within one day)."""
     now = datetime.now(TZ)
+    if now.hour == 23 and now.minute >= 56:
+        # Sessions do not cross midnight: wait for the new day rather than make a flaky slot.
+        time.sleep((60 - now.minute) * 60 - now.second + 5)
+        now = datetime.now(TZ)
     start = max(now - timedelta(minutes=minutes_before), now.replace(hour=0, minute=0))
     end = min(now + timedelta(minutes=minutes_after), now.replace(hour=23, minute=59))
     return {"weekday": now.weekday(), "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
