@@ -28,10 +28,11 @@ vendor: node_modules/.installed
 	  cp node_modules/htmx-ext-sse/dist/sse.min.js $$d/sse.min.js; \
 	done
 
-# System libraries: libusb for real USB badge readers, libfaketime for the clock tests.
+# System libraries: libusb for real USB badge readers,
+# systemd for systemd-analyze and systemd-sysusers in the deployment tests.
 system-deps:
 	@missing=""; \
-	for p in libusb-1.0-0 libfaketime; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in libusb-1.0-0 systemd; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

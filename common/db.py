@@ -4,7 +4,8 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+# common/schema.sql links to the top-level schema.sql, so an installed package carries it too.
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.sql"
 SECTIONS = {"admin": ("shared", "admin"), "kiosk": ("shared", "kiosk")}
 
 
@@ -29,11 +30,41 @@ def schema_sections(text=None):
     return {parts[i]: parts[i + 1] for i in range(1, len(parts), 2)}
 
 
+# Columns added to a table after it first shipped. CREATE TABLE IF NOT EXISTS leaves an
+# existing table as it is, so init_schema adds these when they are missing.
+ADDED_COLUMNS = {
+    "admin": [
+        ("login_failures", "client", "TEXT NOT NULL DEFAULT ''"),
+        ("follow_ups", "group_id", "INTEGER"),
+        ("follow_ups", "picked_up_at", "TEXT"),
+        ("follow_ups", "closed_by", "INTEGER"),
+        ("follow_ups", "updated_by", "INTEGER"),
+        ("follow_ups", "resolution", "TEXT"),
+        ("follow_ups", "mail_claimed_at", "TEXT"),
+        ("follow_ups", "mail_sent_at", "TEXT"),
+        ("follow_ups", "mail_result", "TEXT"),
+        ("follow_ups", "escalation_mailed_at", "TEXT"),
+    ],
+    "kiosk": [],
+}
+
+
+def add_missing_columns(conn, kind):
+    """ALTER TABLE … ADD COLUMN for every column of ADDED_COLUMNS a table lacks; idempotent."""
+    # Under the write lock: two workers starting at once must not both add a column.
+    with transaction(conn):
+        for table, column, declaration in ADDED_COLUMNS[kind]:
+            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
 def init_schema(conn, kind):
     """Create or migrate the database of `kind` ('admin' or 'kiosk'); idempotent."""
     sections = schema_sections()
     for name in SECTIONS[kind]:
         conn.executescript(sections[name])
+    add_missing_columns(conn, kind)
     # The generation id tells a re-created database apart from the old one.
     conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', ?)",
                  (secrets.token_hex(8),))
