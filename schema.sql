@@ -121,6 +121,8 @@ CREATE TABLE IF NOT EXISTS participants (
     roster_version  INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL
 );
+-- Attendance reads the day's groups' people on every board poll (bench/attendance_view).
+CREATE INDEX IF NOT EXISTS participants_by_group ON participants(group_id, status);
 
 -- A badge UID belongs to at most one active person (participant or staff member).
 CREATE TABLE IF NOT EXISTS badges (
@@ -217,6 +219,8 @@ CREATE TABLE IF NOT EXISTS follow_ups (
     UNIQUE (participant_id, session_date, session_start)
 );
 CREATE INDEX IF NOT EXISTS follow_ups_open ON follow_ups(closed_at, lifecoach_id);
+-- Every attendance computation looks up the cases of today and yesterday, the board today's.
+CREATE INDEX IF NOT EXISTS follow_ups_by_day ON follow_ups(session_date);
 
 -- Append-only: who viewed or changed which participant's data, when, what.
 CREATE TABLE IF NOT EXISTS audit_log (

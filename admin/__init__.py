@@ -12,7 +12,8 @@ from common.clock import parse_iso
 
 CONFIG_KEYS = ("ADMIN_DB", "SECRET_KEY", "ADMIN_TIMEZONE", "SMTP_HOST", "SMTP_PORT",
                "MAIL_FROM", "FOLLOW_UP_ESCALATE_MINUTES", "SYNC_RATE_PER_MINUTE",
-               "ADMIN_BASE_URL")
+               "ADMIN_BASE_URL", "SMTP_STARTTLS", "SMTP_USER", "SMTP_PASSWORD",
+               "ADMIN_SECURE_COOKIES", "ADMIN_BEHIND_PROXY")
 
 
 def create_app(config=None):
@@ -44,12 +45,19 @@ def create_app(config=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     HTMX(app)
-    from . import api, auth, board, cli, db, sync
+    from . import account, api, audit, auth, board, cli, db, excuses, followup, manage, participant, sync
     db.init_app(app)
     auth.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(followup.api_bp)
     app.register_blueprint(sync.bp)
     app.register_blueprint(board.bp)
+    app.register_blueprint(followup.bp)
+    app.register_blueprint(excuses.bp)
+    app.register_blueprint(participant.bp)
+    app.register_blueprint(manage.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(audit.bp)
     cli.init_app(app)
 
     @app.template_filter("localtime")

@@ -8,7 +8,7 @@ from common.clock import utc_now
 from common.schedule import local_date
 
 from . import attendance as attendance_rules
-from . import programme
+from . import followup, programme
 from .audit import audit
 from .auth import HEALTH_ROLES, api_error, api_roles
 from .db import get_db
@@ -97,7 +97,10 @@ def attendance():
     if day is None:
         return api_error(400, "'date' must be YYYY-MM-DD")
     group_id = request.args.get("group_id", type=int)
-    return jsonify(sessions=attendance_rules.attendance(get_db(), day, utc_now(), group_id))
+    now = utc_now()
+    sessions = attendance_rules.attendance(get_db(), day, now, group_id)
+    followup.after_attendance(get_db(), sessions, now)  # an absence opens its follow-up case at once
+    return jsonify(sessions=sessions)
 
 
 @bp.get("/checkins")

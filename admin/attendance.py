@@ -9,7 +9,7 @@ unknown   start + grace passed, but a kiosk of the location has not delivered up
 """
 import hashlib
 import json
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from common.clock import iso, parse_iso
@@ -26,14 +26,38 @@ def group_from_row(row, slots):
                  slots=tuple(Slot(s["weekday"], s["start"], s["end"]) for s in slots))
 
 
-def load_groups(conn, group_id=None):
-    """Every group (or one) with its weekly slots."""
-    where, args = ("WHERE id = ?", (group_id,)) if group_id is not None else ("", ())
-    rows = conn.execute(f"SELECT * FROM groups {where} ORDER BY location, name", args).fetchall()
+def load_groups(conn, group_id=None, day=None):
+    """Every group (or one) with its weekly slots; with `day`, only groups whose programme
+    runs on that date (a year of finished cohorts costs nothing then)."""
+    where, args = [], []
+    if group_id is not None:
+        where.append("id = ?")
+        args.append(group_id)
+    if day is not None:
+        # The same range as Group.ends_on: starts_on + 7 * weeks - 1 days.
+        where.append("starts_on <= ? AND date(starts_on, '+' || (7 * weeks - 1) || ' days') >= ?")
+        args += [day.isoformat(), day.isoformat()]
+    rows = conn.execute(f"SELECT * FROM groups {'WHERE ' + ' AND '.join(where) if where else ''} "
+                        "ORDER BY location, name", args).fetchall()
     slots = {}
-    for slot in conn.execute("SELECT * FROM schedule_slots ORDER BY weekday, start"):
+    if where:
+        slot_rows = _select_in(conn, "SELECT * FROM schedule_slots WHERE group_id IN ({}) ORDER BY weekday, start",
+                               [row["id"] for row in rows])
+        slot_rows.sort(key=lambda s: (s["weekday"], s["start"]))
+    else:
+        slot_rows = conn.execute("SELECT * FROM schedule_slots ORDER BY weekday, start")
+    for slot in slot_rows:
         slots.setdefault(slot["group_id"], []).append(slot)
     return [group_from_row(row, slots.get(row["id"], [])) for row in rows]
+
+
+def _select_in(conn, sql, values, *args):
+    """Rows of `sql` whose one `IN ({})` takes `values`, in chunks SQLite accepts (then `args`)."""
+    rows = []
+    for i in range(0, len(values), 500):
+        chunk = values[i:i + 500]
+        rows += conn.execute(sql.format(",".join("?" * len(chunk))), (*chunk, *args)).fetchall()
+    return rows
 
 
 def kiosk_delivery(conn, location):
@@ -64,36 +88,42 @@ def participant_status(session, checkin_at, excused, now, lagging):
 
 def attendance(conn, day, now, group_id=None):
     """Sessions of `day` with every participant's status, as the API returns them."""
+    running = [(group, sessions) for group in load_groups(conn, group_id, day)
+               if (sessions := sessions_on(group, day))]
+    if not running:
+        return []
+    # One query each for everybody of the day's groups, not one per group (the board asks
+    # for all of them every 2 s per open screen).
+    people = {}
+    for person_id, first_name, in_group in _select_in(
+            conn, "SELECT id, first_name, group_id FROM participants WHERE group_id IN ({}) "
+            f"AND status IN ({','.join('?' * len(ACTIVE_STATUSES))}) ORDER BY first_name, id",
+            [group.id for group, _ in running], *ACTIVE_STATUSES):
+        people.setdefault(in_group, []).append((person_id, first_name))
+    ids = [person_id for members in people.values() for person_id, _ in members]
+    excused = {r[0] for r in conn.execute("SELECT participant_id FROM excuses WHERE date = ?", (day.isoformat(),))}
+    # Every session's window lies within the day's earliest window start and latest end;
+    # each session picks its own taps below.
+    window_start = iso(min(s[0].start.timestamp() for _, s in running) - EARLY_MINUTES * 60)
+    window_end = iso(max(x.end.timestamp() for _, s in running for x in s))
+    taps = {}
+    for row in sorted(_select_in(conn, "SELECT participant_id, at FROM checkins WHERE participant_id IN ({}) "
+                                 "AND at BETWEEN ? AND ?", ids, window_start, window_end), key=lambda r: r[1]):
+        taps.setdefault(row[0], []).append(parse_iso(row[1]))
+    kiosks = {}
     result = []
-    for group in load_groups(conn, group_id):
-        sessions = sessions_on(group, day)
-        if not sessions:
-            continue
-        people = conn.execute(
-            "SELECT p.id, p.first_name, p.lifecoach_id FROM participants p WHERE p.group_id = ? "
-            f"AND p.status IN ({','.join('?' * len(ACTIVE_STATUSES))}) ORDER BY p.first_name, p.id",
-            (group.id, *ACTIVE_STATUSES)).fetchall()
-        ids = [p["id"] for p in people]
-        excused = {r[0] for r in conn.execute(
-            f"SELECT participant_id FROM excuses WHERE date = ? AND participant_id IN ({','.join('?' * len(ids))})",
-            (day.isoformat(), *ids))} if ids else set()
-        window_start = iso(sessions[0].start.timestamp() - EARLY_MINUTES * 60)
-        window_end = iso(sessions[-1].end.timestamp())
-        taps = {}
-        if ids:
-            for row in conn.execute(
-                    f"SELECT participant_id, at FROM checkins WHERE participant_id IN ({','.join('?' * len(ids))}) "
-                    "AND at BETWEEN ? AND ? ORDER BY at", (*ids, window_start, window_end)):
-                taps.setdefault(row[0], []).append(parse_iso(row[1]))
-        kiosks = kiosk_delivery(conn, group.location)
+    for group, sessions in running:
+        if group.location not in kiosks:
+            kiosks[group.location] = kiosk_delivery(conn, group.location)
+        zone = _zone(group)
         for session in sessions:
-            lagging = lagging_kiosk(kiosks, session.grace_until) if now > session.grace_until else None
+            lagging = lagging_kiosk(kiosks[group.location], session.grace_until) if now > session.grace_until else None
+            opens = session.start - timedelta(minutes=EARLY_MINUTES)  # as Session.window_contains
             entries = []
-            for person in people:
-                checkin_at = next((t for t in taps.get(person["id"], []) if session.window_contains(t)), None)
-                status = participant_status(session, checkin_at, person["id"] in excused, now, lagging)
-                entry = {"participant_id": person["id"], "first_name": person["first_name"],
-                         "status": status,
+            for person_id, first_name in people.get(group.id, ()):
+                checkin_at = _first_between(taps.get(person_id, ()), opens, session.end)
+                status = participant_status(session, checkin_at, person_id in excused, now, lagging)
+                entry = {"participant_id": person_id, "first_name": first_name, "status": status,
                          "checked_in_at": checkin_at.isoformat(timespec="seconds") if checkin_at else None}
                 if status == "unknown":
                     entry["unknown_reason"] = {"kiosk": lagging[0], "last_heard_at": lagging[1]}
@@ -101,13 +131,21 @@ def attendance(conn, day, now, group_id=None):
             result.append({
                 "group_id": group.id, "group_name": group.name, "location": group.location,
                 "date": day.isoformat(),
-                "start": session.start.astimezone(_zone(group)).isoformat(),
-                "end": session.end.astimezone(_zone(group)).isoformat(),
-                "grace_until": session.grace_until.astimezone(_zone(group)).isoformat(),
+                "start": session.start.astimezone(zone).isoformat(),
+                "end": session.end.astimezone(zone).isoformat(),
+                "grace_until": session.grace_until.astimezone(zone).isoformat(),
                 "participants": entries,
             })
     result.sort(key=lambda s: (s["start"], s["location"], s["group_id"]))
     return result
+
+
+def _first_between(times, low, high):
+    """The first of the sorted `times` within [low, high], or None."""
+    for moment in times:
+        if low <= moment <= high:
+            return moment
+    return None
 
 
 def _zone(group):
@@ -118,3 +156,80 @@ def fingerprint(sessions):
     """A short stable digest of an attendance answer, to answer 'nothing changed'."""
     return hashlib.sha256(json.dumps(sessions, sort_keys=True).encode()).hexdigest()[:16]
 
+
+
+# --- a participant's history (appended for the participant page and the CSV export) ---
+
+def participant_history(conn, participant_id, now):
+    """Every session of a participant's programme so far, oldest first: date, start, week,
+    status, check-in time and the reason (the excuse, or what the follow-up call found)."""
+    person = conn.execute("SELECT id, group_id, created_at FROM participants WHERE id = ?",
+                          (participant_id,)).fetchone()
+    if person is None:
+        return []
+    groups = load_groups(conn, person["group_id"])
+    if not groups:
+        return []
+    group = groups[0]
+    zone = ZoneInfo(group.timezone)
+    # Sessions before someone was enrolled are not theirs to miss.
+    enrolled = parse_iso(person["created_at"]).astimezone(zone).date()
+    first = max(group.starts_on, enrolled)
+    last = min(group.ends_on, now.astimezone(zone).date())
+    taps = [parse_iso(r[0]) for r in conn.execute(
+        "SELECT at FROM checkins WHERE participant_id = ? ORDER BY at", (participant_id,))]
+    excuses = {r["date"]: r["reason"] for r in conn.execute(
+        "SELECT date, reason FROM excuses WHERE participant_id = ? ORDER BY id", (participant_id,))}
+    cases = {(r["session_date"], r["session_start"]): r for r in conn.execute(
+        "SELECT id, session_date, session_start, reason, excused, contacted, closed_at, resolution "
+        "FROM follow_ups WHERE participant_id = ?", (participant_id,))}
+    kiosks = kiosk_delivery(conn, group.location)
+    history = []
+    day = first
+    while day <= last:
+        for session in sessions_on(group, day):
+            if session.start > now:
+                continue
+            checkin_at = next((t for t in taps if session.window_contains(t)), None)
+            lagging = lagging_kiosk(kiosks, session.grace_until) if now > session.grace_until else None
+            status = participant_status(session, checkin_at, day.isoformat() in excuses, now, lagging)
+            case = cases.get((day.isoformat(), session.start_local))
+            reason = excuses.get(day.isoformat(), "") if status == "excused" else ""
+            excused_afterwards = bool(status == "absent" and case is not None and case["excused"])
+            if status == "absent" and case is not None:
+                reason = case["reason"]
+            history.append({
+                "date": day.isoformat(), "start": session.start_local, "end": session.end_local,
+                "week": (day - group.starts_on).days // 7 + 1, "status": status,
+                "checked_in_at": checkin_at.isoformat(timespec="seconds") if checkin_at else None,
+                "reason": reason, "excused_afterwards": excused_afterwards,
+                "case_id": case["id"] if case is not None else None,
+            })
+        day += timedelta(days=1)
+    return history
+
+
+def weekly_summary(history):
+    """Per programme week: sessions, attended (present or late), late, excused (in advance or
+    afterwards), absent, and the attendance percentage of the sessions that counted (excused
+    and still-open sessions do not count)."""
+    weeks = {}
+    for entry in history:
+        week = weeks.setdefault(entry["week"], {"week": entry["week"], "sessions": 0, "attended": 0, "late": 0,
+                                                "excused": 0, "absent": 0, "open": 0, "reasons": []})
+        week["sessions"] += 1
+        if entry["status"] in ("present", "late"):
+            week["attended"] += 1
+            week["late"] += entry["status"] == "late"
+        elif entry["status"] == "excused" or entry["excused_afterwards"]:
+            week["excused"] += 1
+        elif entry["status"] == "absent":
+            week["absent"] += 1
+        else:
+            week["open"] += 1  # expected or unknown: not decided yet
+        if entry["reason"]:
+            week["reasons"].append(entry["reason"])
+    for week in weeks.values():
+        counted = week["attended"] + week["absent"]
+        week["pct"] = round(100 * week["attended"] / counted) if counted else None
+    return [weeks[k] for k in sorted(weeks)]

@@ -6,7 +6,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from flask import abort, g, jsonify, redirect, request, url_for
+from flask import abort, current_app, g, jsonify, redirect, request, url_for
 
 from common.clock import utc_now
 
@@ -17,7 +17,8 @@ HEALTH_ROLES = ("admin", "physio")
 COOKIE = "fitwerk_session"
 SESSION_IDLE = timedelta(hours=8)
 LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_MAX_FAILURES = 5
+LOGIN_MAX_FAILURES = 5          # per e-mail address
+LOGIN_MAX_CLIENT_FAILURES = 20  # per client, whatever addresses it tries
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 
 
@@ -92,15 +93,22 @@ def api_roles(*roles):
 
 # --- web sessions -------------------------------------------------------------
 
-def login_throttled(conn, email):
-    """Whether this e-mail address had too many failed logins recently."""
+def client_key():
+    """A stable, non-reversible key for the client of this request (no IP address is stored)."""
+    return token_hash(f"{current_app.config['SECRET_KEY']}:{request.remote_addr}")[:24]
+
+
+def login_throttled(conn, email, client=""):
+    """Whether this e-mail address (or this client) had too many failed logins recently."""
     since = (utc_now() - LOGIN_WINDOW).isoformat(timespec="milliseconds")
-    count = conn.execute("SELECT count(*) FROM login_failures WHERE email = ? AND at > ?",
-                         (email, since)).fetchone()[0]
-    return count >= LOGIN_MAX_FAILURES
+    by_email = conn.execute("SELECT count(*) FROM login_failures WHERE email = ? AND at > ?",
+                            (email, since)).fetchone()[0]
+    by_client = conn.execute("SELECT count(*) FROM login_failures WHERE client = ? AND client != '' AND at > ?",
+                             (client, since)).fetchone()[0]
+    return by_email >= LOGIN_MAX_FAILURES or by_client >= LOGIN_MAX_CLIENT_FAILURES
 
 
-def attempt_login(conn, email, password):
+def attempt_login(conn, email, password, client=""):
     """The staff row when the password is right; records a failure otherwise."""
     staff = conn.execute("SELECT * FROM staff WHERE email = ? AND active = 1", (email,)).fetchone()
     if staff is not None and check_password(staff["password_hash"], password):
@@ -108,7 +116,7 @@ def attempt_login(conn, email, password):
         return staff
     if staff is None:
         hash_password(password)  # same work either way: no timing hint of which e-mails exist
-    conn.execute("INSERT INTO login_failures(email, at) VALUES (?, ?)", (email, now_iso()))
+    conn.execute("INSERT INTO login_failures(email, at, client) VALUES (?, ?, ?)", (email, now_iso(), client))
     return None
 
 
@@ -126,6 +134,18 @@ def end_session(conn):
     cookie = request.cookies.get(COOKIE)
     if cookie:
         conn.execute("DELETE FROM login_sessions WHERE id_hash = ?", (token_hash(cookie),))
+
+
+def end_all_sessions(conn, staff_id):
+    """Log a staff member out everywhere and revoke their API tokens (deactivation)."""
+    conn.execute("DELETE FROM login_sessions WHERE staff_id = ?", (staff_id,))
+    conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE staff_id = ? AND revoked_at IS NULL",
+                 (now_iso(), staff_id))
+
+
+def cookie_secure():
+    """Whether the session cookie gets the Secure flag: behind TLS, or when configured."""
+    return request.is_secure or str(current_app.config.get("ADMIN_SECURE_COOKIES", "")).lower() in ("1", "true", "yes")
 
 
 def load_session():
@@ -166,11 +186,19 @@ def web_roles(*roles):
     return wrap
 
 
+def has_role(*roles):
+    """Whether the logged-in staff member has one of `roles` (for templates and views)."""
+    staff = g.get("staff")
+    return staff is not None and staff["role"] in roles
+
+
 def _check_csrf():
     if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/api/"):
         return None
     if request.endpoint in ("board.login", "static"):
         return None
+    if request.endpoint == "board.logout" and g.get("staff") is None:
+        return None  # no live session: nothing to protect, just clear the cookie
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
     if not g.get("csrf") or not sent or not hmac.compare_digest(sent, g.csrf):
         return "CSRF-token ontbreekt of klopt niet", 400
@@ -179,6 +207,11 @@ def _check_csrf():
 
 def init_app(app):
     """Load the session and check CSRF before every web request."""
+    if str(app.config.get("ADMIN_BEHIND_PROXY", "")).lower() in ("1", "true", "yes"):
+        # Behind nginx/Caddy terminating TLS: trust one proxy's X-Forwarded-For/-Proto,
+        # so cookies get the Secure flag and throttling sees the real client.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     @app.before_request
     def _before():
         if not request.path.startswith("/api/") and request.endpoint != "static":
@@ -190,8 +223,16 @@ def init_app(app):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint != "static":
+            # Every staff page and API answer shows someone's data: never in a cache
+            # (health pages especially, GDPR art. 9).
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
         return response
 
     @app.context_processor
     def _inject():
-        return {"current_staff": g.get("staff"), "csrf_token": g.get("csrf")}
+        return {"current_staff": g.get("staff"), "csrf_token": g.get("csrf"), "has_role": has_role}

@@ -1,33 +1,46 @@
 """Staff pages: login, and the live attendance board that refreshes itself."""
-from flask import (Blueprint, current_app, g, make_response, redirect, render_template, request,
-                   url_for)
+import hashlib
+import json
+from zoneinfo import ZoneInfo
 
-from common.clock import utc_now
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+
+from common.clock import parse_iso, utc_now
 from common.db import transaction
 from common.schedule import local_date
 
 from . import attendance as attendance_rules
-from .auth import COOKIE, attempt_login, end_session, login_throttled, start_session, web_roles
+from . import followup
+from .audit import audit
+from .auth import (COOKIE, LOGIN_WINDOW, attempt_login, client_key, cookie_secure, end_session,
+                   login_throttled, start_session, web_roles)
 from .db import get_db
+from .forms import is_htmx
 
 bp = Blueprint("board", __name__)
 BOARD_ROLES = ("admin", "coordinator", "lifecoach")
 STATUS_LABELS = {"expected": "verwacht", "present": "aanwezig", "late": "te laat", "absent": "afwezig",
                  "excused": "afgemeld", "unknown": "onbekend"}
+KIOSK_SILENT_S = 120  # a kiosk not heard for longer is shown as a problem
+# The board polls every second: an unchanged board answers 204 (no body, no swap), so a
+# check-in shows within about a second, well inside the promised two.
+POLL_SECONDS = 1
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """E-mail + password login; throttled after repeated failures."""
-    error, status = None, 200
+    """E-mail + password login; throttled (429) after repeated failures."""
+    error, status, headers = None, 200, {}
     if request.method == "POST":
         email = request.form.get("email", "").strip()
+        client = client_key()
         conn = get_db()
         with transaction(conn):
-            if login_throttled(conn, email):
+            if login_throttled(conn, email, client):
                 error, status = "Te veel mislukte pogingen. Probeer het over een kwartier opnieuw.", 429
+                headers["Retry-After"] = str(int(LOGIN_WINDOW.total_seconds()))
             else:
-                staff = attempt_login(conn, email, request.form.get("password", ""))
+                staff = attempt_login(conn, email, request.form.get("password", ""), client)
                 if staff is None:
                     error, status = "E-mailadres of wachtwoord klopt niet.", 401
                 else:
@@ -35,9 +48,9 @@ def login():
         if error is None:
             response = redirect(url_for("board.home"))
             response.set_cookie(COOKIE, session_id, httponly=True, samesite="Lax",
-                                secure=request.is_secure, max_age=8 * 3600)
+                                secure=cookie_secure(), max_age=8 * 3600)
             return response
-    return render_template("board/login.html", error=error), status
+    return render_template("board/login.html", error=error), status, headers
 
 
 @bp.post("/logout")
@@ -47,7 +60,7 @@ def logout():
     with transaction(conn):
         end_session(conn)
     response = redirect(url_for("board.login"))
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, httponly=True, samesite="Lax", secure=cookie_secure())
     return response
 
 
@@ -56,35 +69,93 @@ def logout():
 def home():
     """Start page by role."""
     if g.staff["role"] == "physio":
-        return render_template("board/physio_home.html")
+        return redirect(url_for("participant.index"))
     return redirect(url_for("board.board"))
 
 
-def _board_context():
-    conn = get_db()
-    now = utc_now()
-    day = local_date(now, current_app.config["ADMIN_TIMEZONE"])
+def _clock(text, zone, fmt="%H:%M"):
+    return parse_iso(text).astimezone(zone).strftime(fmt) if text else None
+
+
+def _in_clause(values):
+    return ",".join("?" * len(values))
+
+
+def board_view(conn, staff, now, tz):
+    """What the board shows, as plain data: exactly the values on screen (times at the
+    precision shown), so its digest changes when — and only when — the screen would."""
+    zone = ZoneInfo(tz)
+    day = local_date(now, tz)
     sessions = attendance_rules.attendance(conn, day, now)
-    coaches = {r["id"]: r for r in conn.execute("SELECT id, name, phone FROM staff")}
+    followup.after_attendance(conn, sessions, now)
+    absent_ids = sorted({p["participant_id"] for s in sessions for p in s["participants"] if p["status"] == "absent"})
     people = {r["id"]: r for r in conn.execute(
-        "SELECT p.id, p.last_name, p.phone, p.lifecoach_id FROM participants p")}
-    kiosks = conn.execute("SELECT name, location, last_heard_at, watermark_at, pending, clock_offset_s "
-                          "FROM kiosks WHERE revoked_at IS NULL ORDER BY location, name").fetchall()
-    return {"sessions": sessions, "day": day, "coaches": coaches, "people": people, "kiosks": kiosks,
-            "labels": STATUS_LABELS, "version": attendance_rules.fingerprint([sessions, [dict(k) for k in kiosks]])}
+        "SELECT p.id, p.last_name, p.phone, c.name AS coach_name, c.email AS coach_email, c.phone AS coach_phone "
+        f"FROM participants p LEFT JOIN staff c ON c.id = p.lifecoach_id WHERE p.id IN ({_in_clause(absent_ids)})",
+        absent_ids)} if absent_ids else {}
+    cases = {(c["participant_id"], c["session_start"]): c for c in conn.execute(
+        "SELECT id, participant_id, session_start, lifecoach_id, picked_up_at, escalated_at, closed_at "
+        "FROM follow_ups WHERE session_date = ?", (day.isoformat(),))} if absent_ids else {}
+    alerts, locations = [], {}
+    for session in sorted(sessions, key=lambda s: (s["location"], s["start"], s["group_name"])):
+        start, end = session["start"][11:16], session["end"][11:16]
+        tally = {status: 0 for status in STATUS_LABELS}
+        entries = []
+        for p in session["participants"]:
+            tally[p["status"]] += 1
+            entry = {"id": p["participant_id"], "first_name": p["first_name"], "status": p["status"],
+                     "at": _clock(p["checked_in_at"], zone)}
+            if p.get("unknown_reason"):
+                entry["why"] = (p["unknown_reason"]["kiosk"],
+                                _clock(p["unknown_reason"]["last_heard_at"], zone) or "nooit")
+            entries.append(entry)
+            if p["status"] == "absent":
+                person = people.get(p["participant_id"])
+                case = cases.get((p["participant_id"], start))
+                alerts.append({
+                    "id": p["participant_id"], "name": f"{p['first_name']} {person['last_name']}",
+                    "group": session["group_name"], "start": start, "end": end,
+                    "since": session["grace_until"][11:16], "phone": person["phone"],
+                    "coach": person["coach_name"] or person["coach_email"], "coach_phone": person["coach_phone"],
+                    "case": None if case is None else {
+                        "id": case["id"], "state": followup.case_state(case),
+                        "link": staff["role"] in followup.ALL_CASES_ROLES or case["lifecoach_id"] == staff["id"]},
+                })
+        locations.setdefault(session["location"], []).append({
+            "group_id": session["group_id"], "group": session["group_name"], "start": start, "end": end,
+            "tally": tally, "people": entries})
+    kiosks = []
+    for k in conn.execute("SELECT name, location, last_heard_at, watermark_at, pending, clock_offset_s, clock_synced "
+                          "FROM kiosks WHERE revoked_at IS NULL ORDER BY location, name"):
+        heard = k["last_heard_at"]
+        kiosks.append({
+            "name": k["name"], "location": k["location"], "heard": _clock(heard, zone), "through": _clock(k["watermark_at"], zone),
+            "pending": k["pending"], "silent": heard is None or (now - parse_iso(heard)).total_seconds() > KIOSK_SILENT_S,
+            "offset": None if k["clock_offset_s"] is None else f"{k['clock_offset_s']:+.0f} s",
+            "unsynced": k["clock_synced"] == 0})
+    return {"day": day.isoformat(), "alerts": alerts, "locations": sorted(locations.items()), "kiosks": kiosks,
+            "viewer": [staff["id"], staff["role"]]}
 
 
 @bp.get("/board")
 @web_roles(*BOARD_ROLES)
 def board():
     """Today's sessions, live; the fragment polls itself and answers 204 when unchanged."""
-    context = _board_context()
-    if request.headers.get("HX-Request") and request.args.get("v") == context["version"]:
-        return "", 204
-    template = "board/_live.html" if request.headers.get("HX-Request") else "board/board.html"
-    response = make_response(render_template(template, **context))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    view = board_view(get_db(), g.staff, utc_now(), current_app.config["ADMIN_TIMEZONE"])
+    # The version digests exactly what this staff member would see, so a poll is
+    # answered 204 (nothing rendered, nothing sent) unless their screen would change.
+    version = hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()[:16]
+    if is_htmx():
+        if request.args.get("v") == version:
+            return "", 204
+        return _render("board/_live.html", view, version)
+    audit(None, "view", "live board")
+    return _render("board/board.html", view, version)
+
+
+def _render(template, view, version):
+    return render_template(template, version=version, poll=POLL_SECONDS, labels=STATUS_LABELS,
+                           case_labels=followup.STATE_LABELS, **view)
 
 
 @bp.app_errorhandler(403)
@@ -93,4 +164,3 @@ def forbidden(_error):
     if request.path.startswith("/api/"):
         return {"error": "your role may not do this"}, 403
     return render_template("board/forbidden.html"), 403
-

@@ -1,4 +1,8 @@
-"""Demo data for `make demo` and screenshots: staff, three groups, participants, badges."""
+"""Demo data for `make demo` and screenshots: staff, three groups, participants, badges,
+and three weeks of history (check-ins, excuses, follow-ups, measurements)."""
+import json
+import random
+import uuid
 from datetime import timedelta
 
 from common.clock import utc_now
@@ -6,12 +10,18 @@ from common.db import get_meta, set_meta, transaction
 from common.schedule import local_date
 
 from . import programme
+from .attendance import load_groups
+from common.clock import iso
+from common.schedule import sessions_on
 from .auth import hash_password
 from .db import now_iso
 
 LOCATION = "Rotterdam-Zuid"
 STAFF = [("beheer@fitwerk.test", "admin", "Beheer"), ("coordinator@fitwerk.test", "coordinator", "Carla de Wit"),
-         ("coach@fitwerk.test", "lifecoach", "Lars Visser"), ("fysio@fitwerk.test", "physio", "Fenna Bakker")]
+         ("coach@fitwerk.test", "lifecoach", "Lars Visser"), ("fysio@fitwerk.test", "physio", "Fenna Bakker"),
+         ("coach2@fitwerk.test", "lifecoach", "Samira Ouali")]
+EXCUSE_REASONS = ["tandarts", "sollicitatiegesprek", "ziek", "afspraak gemeente", "kind ziek"]
+ABSENCE_REASONS = ["verslapen", "bus reed niet", "vergeten", "zich niet lekker gevoeld"]
 PHYSIO_BADGE = "0102030405060AAA"
 PEOPLE = ["Anoeshka", "Mohamed", "Fatima", "Kees", "Sanne", "Priya", "Dewi", "Joost",
           "Aylin", "Ricardo", "Marieke", "Youssef", "Nadia", "Bram", "Esra", "Henk"]
@@ -33,9 +43,10 @@ def seed(conn, password):
         for email, role, name in STAFF:
             conn.execute("INSERT OR IGNORE INTO staff(email, name, role, password_hash, phone, created_at) "
                          "VALUES (?, ?, ?, ?, ?, ?)", (email, name, role, hash_password(password),
-                                                      "010-1234567", now_iso()))
+                                                      f"010-12345{len(name):02d}", now_iso()))
         set_meta(conn, "demo_seeded", now_iso())
     coach = conn.execute("SELECT id FROM staff WHERE email = 'coach@fitwerk.test'").fetchone()["id"]
+    coach2 = conn.execute("SELECT id FROM staff WHERE email = 'coach2@fitwerk.test'").fetchone()["id"]
     physio = conn.execute("SELECT id FROM staff WHERE email = 'fysio@fitwerk.test'").fetchone()["id"]
     today = local_date(utc_now(), "Europe/Amsterdam")
     monday = today - timedelta(days=today.weekday() + 21)
@@ -54,8 +65,87 @@ def seed(conn, password):
     for i, first in enumerate(PEOPLE):
         programme.create_participant(conn, {
             "first_name": first, "last_name": LAST_NAMES[i], "group_id": ids[2] if i < 8 else ids[i % 2],
-            "badge_uid": demo_badge(i), "lifecoach_id": coach, "phone": f"06-1234{i:04d}"})
+            "badge_uid": demo_badge(i), "lifecoach_id": coach if i % 3 else coach2, "phone": f"06-1234{i:04d}"})
     programme.assign_staff_badge(conn, physio, PHYSIO_BADGE)
+    _seed_history(conn, monday, physio, coach)
     yield f"demo staff (password '{password}'): " + ", ".join(f"{e} ({r})" for e, r, _ in STAFF)
     yield f"demo groups at {LOCATION}: Groep A, Groep B, Groep Demo (a session every day, all day)"
     yield f"demo badges: {demo_badge(0)} ({PEOPLE[0]}) … {demo_badge(len(PEOPLE) - 1)}; physio badge {PHYSIO_BADGE}"
+
+
+def _seed_history(conn, monday, physio, coach):
+    """Past sessions with check-ins (mostly on time), excuses, closed follow-ups and
+    measurements, recorded by a retired 'archief' kiosk so they do not sway today's board."""
+    rng = random.Random(7)  # the same demo every time
+    now = utc_now()
+    today = local_date(now, "Europe/Amsterdam")
+    kiosk_id = str(uuid.uuid4())
+    with transaction(conn):
+        # Enrolled a week before the start, so the first weeks are theirs.
+        conn.execute("UPDATE participants SET created_at = ?", (iso((now - timedelta(days=(today - monday).days + 7)).timestamp()),))
+        conn.execute("INSERT INTO kiosks(id, name, location, token_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     (kiosk_id, "archief", LOCATION, uuid.uuid4().hex, now_iso(), now_iso()))
+        seq = 0
+        people = conn.execute("SELECT p.id, p.group_id, p.lifecoach_id, b.uid FROM participants p "
+                              "JOIN badges b ON b.participant_id = p.id AND b.revoked_at IS NULL").fetchall()
+        groups = {g.id: g for g in load_groups(conn)}
+        for person in people:
+            group = groups[person["group_id"]]
+            day = monday
+            while day < today:
+                for session in sessions_on(group, day):
+                    roll = rng.random()
+                    if roll < 0.80:
+                        at = session.start + timedelta(minutes=rng.randint(-20, 8))
+                    elif roll < 0.88:
+                        at = session.start + timedelta(minutes=rng.randint(12, 40))
+                    elif roll < 0.94:
+                        conn.execute("INSERT INTO excuses(participant_id, date, reason, created_by, created_at) "
+                                     "VALUES (?, ?, ?, ?, ?)", (person["id"], day.isoformat(),
+                                                                 rng.choice(EXCUSE_REASONS), coach, now_iso()))
+                        continue
+                    else:
+                        opened = iso((session.grace_until + timedelta(minutes=1)).timestamp())
+                        conn.execute(
+                            "INSERT OR IGNORE INTO follow_ups(participant_id, session_date, session_start, group_id, "
+                            "lifecoach_id, opened_at, contacted, reason, excused, note, next_step, closed_at, "
+                            "updated_at, picked_up_at, resolution, mail_result) "
+                            "VALUES (?, ?, ?, ?, ?, ?, 'reached', ?, 0, 'Gebeld, afspraak herhaald.', "
+                            "'Volgende sessie extra aandacht', ?, ?, ?, 'handled', 'demo')",
+                            (person["id"], day.isoformat(), session.start_local, group.id, person["lifecoach_id"],
+                             opened, rng.choice(ABSENCE_REASONS), opened, opened, opened))
+                        continue
+                    seq += 1
+                    conn.execute(
+                        "INSERT INTO checkins(id, kiosk_id, generation, seq, badge_uid, participant_id, result, at, "
+                        "local_date, time_source, kiosk_wall_at, clock_synced, boot_id, boot_s, received_at) "
+                        "VALUES (?, ?, 'demo', ?, ?, ?, ?, ?, ?, 'synced', ?, 1, 'demo', 0, ?)",
+                        (str(uuid.uuid4()), kiosk_id, seq, person["uid"], person["id"],
+                         session.tap_result(at), iso(at.timestamp()), day.isoformat(), iso(at.timestamp()),
+                         iso(at.timestamp())))
+                day += timedelta(days=1)
+        for person in people[:6]:
+            weight, fat = rng.uniform(78, 104), rng.uniform(26, 38)
+            systolic, diastolic = rng.randint(132, 150), rng.randint(84, 96)
+            for week in range(0, (today - monday).days // 7 + 1):
+                at = now - timedelta(days=(today - monday).days - 7 * week - 1)
+                if at > now:
+                    break
+                manual = week == 1
+                values = {"weight_kg": round(weight - 0.7 * week + rng.uniform(-.3, .3), 1),
+                          "fat_pct": round(fat - 0.5 * week + rng.uniform(-.3, .3), 1),
+                          "bmi": round((weight - 0.7 * week) / 1.75 ** 2, 1),
+                          "systolic_mmhg": systolic - 3 * week + rng.randint(-3, 3),
+                          "diastolic_mmhg": diastolic - 2 * week + rng.randint(-2, 2),
+                          "pulse_bpm": rng.randint(64, 84)}
+                sources = {"scale": {"driver": "tanita-bc418", "device_model": "BC-418", "device_serial": "BC418-0042"},
+                           "bp": ({"manual": True, "reason": "bloeddrukmeter gaf foutmelding E2"} if manual else
+                                  {"driver": "omron-hbp9030", "device_model": "HBP-9030", "device_serial": "HBP-77120"})}
+                seq += 1
+                conn.execute(
+                    "INSERT INTO measurements(id, kiosk_id, generation, seq, participant_id, taken_by, moment, "
+                    "values_json, sources_json, at, time_source, kiosk_wall_at, received_at) "
+                    "VALUES (?, ?, 'demo', ?, ?, ?, ?, ?, ?, ?, 'synced', ?, ?)",
+                    (str(uuid.uuid4()), kiosk_id, seq, person["id"], physio, "intake" if week == 0 else "other",
+                     json.dumps(values), json.dumps(sources), iso(at.timestamp()), iso(at.timestamp()),
+                     iso(at.timestamp())))

@@ -37,6 +37,11 @@ def spec():
             "/api/v1/audit": {"get": _op("Audit trail of a participant (admin)", params=[
                 {"name": "participant_id", "in": "query", "required": True, "schema": {"type": "integer"}}])},
             "/api/v1/kiosks": {"get": _op("Kiosk health")},
+            "/api/v1/follow-ups": {"get": _op("Follow-up cases (a LifeCoach: own ones), no call notes", params=[
+                {"name": "status", "in": "query", "schema": {"enum": ["open", "escalated", "closed", "all"]}}])},
+            "/api/v1/follow-ups/{id}": {
+                "get": _op("One follow-up case with the call notes (audited)", params=_pid()),
+                "patch": _op("Log the call; only given keys change", "FollowUpChange", params=_pid())},
             "/api/v1/sync/push": {"post": _op("Kiosk: deliver records, heartbeat", "Push", security="kiosk")},
             "/api/v1/sync/roster": {"get": _op("Kiosk: roster changes since a version", security="kiosk",
                                                params=[{"name": "since", "in": "query", "schema": {"type": "integer"}}])},
@@ -64,6 +69,14 @@ def spec():
                 "Excuse": {"type": "object", "required": ["date", "reason"], "properties": {
                     "date": {"type": "string", "format": "date"}, "reason": {"type": "string"}}},
                 "Push": {"type": "object", "description": "see common/protocol.py"},
+                "FollowUpChange": {"type": "object", "additionalProperties": False, "properties": {
+                    "contacted": {"enum": ["reached", "not_reached", None]},
+                    "reason": {"type": "string", "maxLength": 500},
+                    "excused": {"type": ["boolean", "null"]},
+                    "note": {"type": "string", "maxLength": 2000},
+                    "next_step": {"type": "string", "maxLength": 500},
+                    "closed": {"type": "boolean", "description": "true closes the case (needs contacted; "
+                                                                  "and excused when reached)"}}},
             },
         },
     }

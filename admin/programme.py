@@ -203,3 +203,126 @@ class NotFound(LookupError):
 def _require_participant(conn, participant_id):
     if conn.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone() is None:
         raise NotFound("no such participant")
+
+
+# --- changes made from the staff pages (appended; the API's functions above are unchanged) ---
+
+def _optional_staff(conn, value, roles, message):
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(message)
+    if conn.execute(f"SELECT 1 FROM staff WHERE id = ? AND active = 1 AND role IN ({','.join('?' * len(roles))})",
+                    (value, *roles)).fetchone() is None:
+        raise Invalid(message)
+    return value
+
+
+def update_participant(conn, participant_id, body):
+    """Change a participant's name, group, programme status, LifeCoach or phone (keys given only)."""
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    changes = {}
+    for key in ("first_name", "last_name"):
+        if key in body:
+            changes[key] = _text(body, key)
+    if "phone" in body:
+        phone = body["phone"] if isinstance(body["phone"], str) else None
+        if phone is None or len(phone.strip()) > 30:
+            raise Invalid("'phone' is longer than 30 characters" if phone else "'phone' must be text")
+        changes["phone"] = phone.strip()
+    if "status" in body:
+        if body["status"] not in PARTICIPANT_STATUSES:
+            raise Invalid(f"'status' must be one of {', '.join(PARTICIPANT_STATUSES)}")
+        changes["status"] = body["status"]
+    if "group_id" in body:
+        changes["group_id"] = _int(body, "group_id", 1, 2 ** 62)
+    with transaction(conn):
+        _require_participant(conn, participant_id)
+        if "lifecoach_id" in body:
+            changes["lifecoach_id"] = _optional_staff(conn, body["lifecoach_id"], ("lifecoach", "coordinator"),
+                                                      "'lifecoach_id' is not a LifeCoach")
+        if "group_id" in changes and conn.execute("SELECT 1 FROM groups WHERE id = ?",
+                                                  (changes["group_id"],)).fetchone() is None:
+            raise Invalid("no such group")
+        if not changes:
+            return
+        conn.execute(f"UPDATE participants SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+                     (*changes.values(), participant_id))
+        _bump_participant(conn, participant_id)
+        audit(participant_id, "change", "participant " + ", ".join(sorted(changes)))
+
+
+def update_group(conn, group_id, body):
+    """Change a group's name, location, start, weeks, grace or weekly sessions; kiosks learn of it."""
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    name, location = _text(body, "name"), _text(body, "location")
+    starts_on = _date(body.get("starts_on"), "starts_on")
+    weeks = _int(body, "weeks", 1, 52, 12)
+    grace = _int(body, "grace_minutes", 0, 120, 10)
+    slots = _slots(body.get("sessions"))
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone() is None:
+            raise NotFound("no such group")
+        version = bump_roster(conn)
+        conn.execute("UPDATE groups SET name = ?, location = ?, starts_on = ?, weeks = ?, grace_minutes = ?, "
+                     "roster_version = ? WHERE id = ?",
+                     (name, location, starts_on.isoformat(), weeks, grace, version, group_id))
+        conn.execute("DELETE FROM schedule_slots WHERE group_id = ?", (group_id,))
+        conn.executemany("INSERT INTO schedule_slots(group_id, weekday, start, end) VALUES (?, ?, ?, ?)",
+                         [(group_id, *slot) for slot in slots])
+        # A new location changes which kiosks know the group's people.
+        conn.execute("UPDATE participants SET roster_version = ? WHERE group_id = ?", (version, group_id))
+        conn.execute("UPDATE badges SET roster_version = ? WHERE participant_id IN "
+                     "(SELECT id FROM participants WHERE group_id = ?)", (version, group_id))
+
+
+def revoke_badge_by_id(conn, badge_id):
+    """Revoke one badge (a participant's or a staff member's)."""
+    with transaction(conn):
+        badge = conn.execute("SELECT * FROM badges WHERE id = ?", (badge_id,)).fetchone()
+        if badge is None:
+            raise NotFound("no such badge")
+        if badge["revoked_at"] is not None:
+            return
+        version = bump_roster(conn)
+        conn.execute("UPDATE badges SET revoked_at = ?, roster_version = ? WHERE id = ?",
+                     (now_iso(), version, badge_id))
+        if badge["participant_id"] is not None:
+            audit(badge["participant_id"], "change", "badge revoked")
+
+
+def delete_excuse(conn, excuse_id):
+    """Withdraw an advance notice of absence entered by mistake; returns the participant id."""
+    with transaction(conn):
+        excuse = conn.execute("SELECT participant_id, date FROM excuses WHERE id = ?", (excuse_id,)).fetchone()
+        if excuse is None:
+            raise NotFound("no such excuse")
+        conn.execute("DELETE FROM excuses WHERE id = ?", (excuse_id,))
+        audit(excuse["participant_id"], "change", f"excuse for {excuse['date']} withdrawn")
+    return excuse["participant_id"]
+
+
+def add_kiosk(conn, name, location):
+    """Register a kiosk; returns (id, token) — the token is shown once and stored hashed."""
+    import secrets
+    import uuid
+    from .auth import token_hash
+    body = {"name": name, "location": location}
+    name, location = _text(body, "name", 60), _text(body, "location")
+    kiosk_id, token = str(uuid.uuid4()), "fwk_" + secrets.token_urlsafe(32)
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM kiosks WHERE name = ?", (name,)).fetchone():
+            raise Invalid(f"a kiosk named {name} exists already")
+        conn.execute("INSERT INTO kiosks(id, name, location, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                     (kiosk_id, name, location, token_hash(token), now_iso()))
+    return kiosk_id, token
+
+
+def revoke_kiosk(conn, kiosk_id):
+    """Revoke a kiosk's token: it can no longer sync, and stops counting for absence."""
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM kiosks WHERE id = ?", (kiosk_id,)).fetchone() is None:
+            raise NotFound("no such kiosk")
+        conn.execute("UPDATE kiosks SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", (now_iso(), kiosk_id))

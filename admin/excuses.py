@@ -1,0 +1,72 @@
+"""Excuses (afmeldingen): staff log ahead of time that someone will not come, so the
+board shows them as excused instead of flagging an absence."""
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+
+from common.clock import utc_now
+from common.schedule import local_date
+
+from . import programme
+from .audit import audit
+from .auth import web_roles
+from .db import get_db
+from .forms import dutch_error, int_or_none, is_htmx, page_or_fragment
+
+bp = Blueprint("excuses", __name__)
+EXCUSE_ROLES = ("admin", "coordinator", "lifecoach")
+
+
+def _context(conn, error=None, saved=False, form=None):
+    today = local_date(utc_now(), current_app.config["ADMIN_TIMEZONE"]).isoformat()
+    upcoming = conn.execute(
+        "SELECT e.*, p.first_name, p.last_name, gr.name AS group_name, s.name AS by_name FROM excuses e "
+        "JOIN participants p ON p.id = e.participant_id JOIN groups gr ON gr.id = p.group_id "
+        "LEFT JOIN staff s ON s.id = e.created_by WHERE e.date >= ? ORDER BY e.date, p.first_name",
+        (today,)).fetchall()
+    people = conn.execute(
+        "SELECT p.id, p.first_name, p.last_name, gr.name AS group_name FROM participants p "
+        "JOIN groups gr ON gr.id = p.group_id WHERE p.status IN ('intake', 'active') "
+        "ORDER BY gr.name, p.first_name, p.last_name").fetchall()
+    return {"upcoming": upcoming, "people": people, "today": today, "error": error, "saved": saved,
+            "form": form or {}}
+
+
+@bp.get("/excuses")
+@web_roles(*EXCUSE_ROLES)
+def index():
+    """Upcoming excuses and the form to log one."""
+    audit(None, "view", "excuse list")
+    return page_or_fragment("excuses/index.html", "excuses/_excuses.html", **_context(get_db()))
+
+
+@bp.post("/excuses")
+@web_roles(*EXCUSE_ROLES)
+def create():
+    """Log an excuse for a participant and a date."""
+    conn = get_db()
+    participant_id = int_or_none(request.form.get("participant_id"))
+    body = {"date": request.form.get("date", ""), "reason": request.form.get("reason", "")}
+    try:
+        if participant_id is None:
+            raise programme.Invalid("'participant_id' is required")
+        programme.add_excuse(conn, participant_id, body, g.staff["id"])
+    except (programme.Invalid, programme.NotFound) as exc:
+        message = "Kies een deelnemer." if "participant" in str(exc) else dutch_error(str(exc))
+        return page_or_fragment("excuses/index.html", "excuses/_excuses.html", status=422,
+                                **_context(conn, error=message, form=request.form))
+    if not is_htmx():
+        return redirect(url_for("excuses.index"), 303)
+    return page_or_fragment("excuses/index.html", "excuses/_excuses.html", **_context(conn, saved=True))
+
+
+@bp.post("/excuses/<int:excuse_id>/delete")
+@web_roles(*EXCUSE_ROLES)
+def delete(excuse_id):
+    """Withdraw an excuse entered by mistake."""
+    conn = get_db()
+    try:
+        programme.delete_excuse(conn, excuse_id)
+    except programme.NotFound:
+        abort(404)
+    if not is_htmx():
+        return redirect(url_for("excuses.index"), 303)
+    return page_or_fragment("excuses/index.html", "excuses/_excuses.html", **_context(conn))

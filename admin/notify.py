@@ -1,0 +1,174 @@
+"""E-mail about follow-up cases over SMTP: the LifeCoach when a case opens, the
+coordinators when it is escalated. Each case is claimed in the database before a mail
+goes out, so two senders (a request's background thread, the every-minute command)
+never both send it. Mails hold a first name and a link with the case number: no
+health data, no surname, no phone number."""
+import logging
+import smtplib
+import ssl
+import threading
+from datetime import date, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from common.clock import utc_now
+from common.db import connect
+
+log = logging.getLogger("fitwerk.admin.notify")
+CLAIM_STALE = timedelta(minutes=10)  # a sender that crashed mid-send; try again after this
+MAX_AGE = timedelta(days=1)          # older cases are not mailed any more
+WEEKDAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
+_sender = threading.Lock()
+
+
+def _stamp(moment):
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _flag(config, key):
+    return str(config.get(key, "")).lower() in ("1", "true", "yes")
+
+
+def send_mail(config, to, subject, body):
+    """Send one plain-text mail through the configured SMTP server."""
+    message = EmailMessage()
+    message["From"] = config.get("MAIL_FROM") or "fitwerk@localhost"
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="fitwerk")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body)
+    with smtplib.SMTP(config["SMTP_HOST"], int(config.get("SMTP_PORT") or 25), timeout=10) as smtp:
+        if _flag(config, "SMTP_STARTTLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("SMTP_USER"):
+            smtp.login(config["SMTP_USER"], config.get("SMTP_PASSWORD", ""))
+        smtp.send_message(message)
+
+
+def case_link(config, case_id):
+    """The case page's address (the case number only: no personal data in the URL)."""
+    return f"{(config.get('ADMIN_BASE_URL') or '').rstrip('/')}/follow-ups/{case_id}"
+
+
+def _when(case):
+    day = date.fromisoformat(case["session_date"])
+    return f"{WEEKDAYS[day.weekday()]} {day.strftime('%d-%m-%Y')} om {case['session_start']}"
+
+
+def lifecoach_mail(config, case):
+    """(subject, body) of the mail to the LifeCoach when a case opens."""
+    subject = f"Opvolging nodig: afwezig zonder afmelding (casus {case['id']})"
+    body = (f"Hallo {case['coach_name'] or ''},\n\n"
+            f"{case['first_name']} was niet bij de sessie van {case['group_name'] or 'de groep'} "
+            f"({_when(case)}) en had zich niet afgemeld.\n\n"
+            f"Wil je zo snel mogelijk contact opnemen en het gesprek vastleggen in de casus:\n"
+            f"{case_link(config, case['id'])}\n\n"
+            f"Je krijgt dit bericht omdat je de LifeCoach bent. E-mailmeldingen zet je uit onder 'Mijn account'.\n")
+    return subject, body
+
+
+def escalation_mail(config, case, coordinator_name):
+    """(subject, body) of the mail to a coordinator when a case is escalated."""
+    subject = f"Geëscaleerd: opvolging niet opgepakt (casus {case['id']})"
+    coach = case["coach_name"] or "(geen LifeCoach gekoppeld)"
+    body = (f"Hallo {coordinator_name or ''},\n\n"
+            f"De opvolging van de afwezigheid van {case['first_name']} ({case['group_name'] or 'groep'}, "
+            f"{_when(case)}) is niet op tijd opgepakt. LifeCoach: {coach}.\n\n"
+            f"Casus: {case_link(config, case['id'])}\n\n"
+            f"E-mailmeldingen zet je uit onder 'Mijn account'.\n")
+    return subject, body
+
+
+CASE_SQL = ("SELECT f.*, p.first_name, gr.name AS group_name, c.name AS coach_name, c.email AS coach_email, "
+            "c.active AS coach_active, c.notify_email AS coach_notify FROM follow_ups f "
+            "JOIN participants p ON p.id = f.participant_id "
+            "LEFT JOIN groups gr ON gr.id = coalesce(f.group_id, p.group_id) "
+            "LEFT JOIN staff c ON c.id = f.lifecoach_id WHERE f.id = ?")
+
+
+def _notify_lifecoach(conn, config, case_id, now):
+    stale = _stamp(now - CLAIM_STALE)
+    claimed = conn.execute(
+        "UPDATE follow_ups SET mail_claimed_at = ? WHERE id = ? AND mail_result IS NULL "
+        "AND (mail_claimed_at IS NULL OR mail_claimed_at < ?)", (_stamp(now), case_id, stale)).rowcount
+    if not claimed:
+        return None  # another sender has it
+    case = conn.execute(CASE_SQL, (case_id,)).fetchone()
+    if case["closed_at"]:
+        result = "closed"  # settled before anyone was told (checked in a minute late)
+    elif case["lifecoach_id"] is None:
+        result = "no_lifecoach"
+    elif not case["coach_active"] or not case["coach_email"]:
+        result = "no_address"
+    elif not case["coach_notify"]:
+        result = "opted_out"
+    else:
+        try:
+            send_mail(config, case["coach_email"], *lifecoach_mail(config, case))
+        except (OSError, smtplib.SMTPException) as exc:
+            conn.execute("UPDATE follow_ups SET mail_claimed_at = NULL WHERE id = ?", (case_id,))
+            log.warning("follow-up case %d: mail to the LifeCoach failed (%s); will retry", case_id,
+                        type(exc).__name__)
+            return "failed"
+        result = "sent"
+    conn.execute("UPDATE follow_ups SET mail_result = ?, mail_sent_at = ? WHERE id = ?",
+                 (result, _stamp(utc_now()) if result == "sent" else None, case_id))
+    log.info("follow-up case %d: LifeCoach mail %s", case_id, result)
+    return result
+
+
+def _notify_coordinators(conn, config, case_id, now):
+    # The stamp is the claim: set before sending, cleared again when sending failed.
+    if not conn.execute("UPDATE follow_ups SET escalation_mailed_at = ? WHERE id = ? AND escalation_mailed_at IS NULL",
+                        (_stamp(now), case_id)).rowcount:
+        return None
+    case = conn.execute(CASE_SQL, (case_id,)).fetchone()
+    coordinators = conn.execute("SELECT email, name FROM staff WHERE role = 'coordinator' AND active = 1 "
+                                "AND notify_email = 1 ORDER BY id").fetchall()
+    try:
+        for coordinator in coordinators:
+            send_mail(config, coordinator["email"], *escalation_mail(config, case, coordinator["name"]))
+    except (OSError, smtplib.SMTPException) as exc:
+        conn.execute("UPDATE follow_ups SET escalation_mailed_at = NULL WHERE id = ?", (case_id,))
+        log.warning("follow-up case %d: escalation mail failed (%s); will retry", case_id, type(exc).__name__)
+        return "failed"
+    log.info("follow-up case %d: escalation mailed to %d coordinator(s)", case_id, len(coordinators))
+    return "sent" if coordinators else "no_coordinator"
+
+
+def send_due(conn, config, now):
+    """Send every mail that is due; returns counts {'mailed', 'escalation_mailed', 'mail_failed'}."""
+    counts = {"mailed": 0, "escalation_mailed": 0, "mail_failed": 0}
+    if not config.get("SMTP_HOST"):
+        return counts
+    since = _stamp(now - MAX_AGE)
+    for (case_id,) in conn.execute("SELECT id FROM follow_ups WHERE mail_result IS NULL AND opened_at >= ? "
+                                   "ORDER BY id", (since,)).fetchall():
+        result = _notify_lifecoach(conn, config, case_id, now)
+        counts["mailed"] += result == "sent"
+        counts["mail_failed"] += result == "failed"
+    for (case_id,) in conn.execute("SELECT id FROM follow_ups WHERE escalated_at IS NOT NULL AND closed_at IS NULL "
+                                   "AND escalation_mailed_at IS NULL AND escalated_at >= ? ORDER BY id",
+                                   (since,)).fetchall():
+        result = _notify_coordinators(conn, config, case_id, now)
+        counts["escalation_mailed"] += result == "sent"
+        counts["mail_failed"] += result == "failed"
+    return counts
+
+
+def _send_in_background(app):
+    with _sender:  # one sender per process at a time; the claims guard between processes
+        conn = connect(app.config["ADMIN_DB"])
+        try:
+            send_due(conn, app.config, utc_now())
+        except Exception:  # a background thread has nobody to report to but the log
+            log.exception("sending follow-up mail failed")
+        finally:
+            conn.close()
+
+
+def send_soon(app):
+    """Send what is due in a background thread, so the request that opened a case is not held up."""
+    threading.Thread(target=_send_in_background, args=(app,), name="fitwerk-mail", daemon=True).start()

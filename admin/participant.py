@@ -1,0 +1,280 @@
+"""The participant pages: the list (searched by POST, so no name lands in a URL), one
+participant's page — details, attendance history per week, follow-ups, excuses for the
+coaches; measurements and trend charts for physio and admin — and its exports.
+Participants are addressed by number only."""
+import csv
+import io
+import json
+
+from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request,
+                   url_for)
+
+from common.clock import utc_now
+from common.schedule import local_date
+
+from . import attendance as attendance_rules
+from . import programme
+from .api import measurement_rows
+from .audit import audit
+from .auth import HEALTH_ROLES, has_role, web_roles
+from .charts import line_chart, series_from
+from .db import get_db
+from .forms import dutch_error, int_or_none, is_htmx, page_or_fragment, see_other
+
+bp = Blueprint("participant", __name__)
+ALL_ROLES = ("admin", "coordinator", "lifecoach", "physio")
+ATTENDANCE_ROLES = ("admin", "coordinator", "lifecoach")
+EDIT_ROLES = ("admin", "coordinator")
+STATUS_LABELS = {"intake": "intake", "active": "actief", "completed": "afgerond", "withdrawn": "gestopt",
+                 "referred": "doorverwezen"}
+ATTENDANCE_LABELS = {"expected": "verwacht", "present": "aanwezig", "late": "te laat", "absent": "afwezig",
+                     "excused": "afgemeld", "unknown": "onbekend"}
+MOMENT_LABELS = {"intake": "intake", "week6": "week 6", "week12": "week 12", "other": "tussendoor"}
+TIME_SOURCES = {"synced": "kioskklok gesynchroniseerd", "boot_offset": "tijd gecorrigeerd (klok liep niet gelijk)",
+                "uncorrected": "tijd onzeker (klok niet gesynchroniseerd)"}
+MEASUREMENT_COLUMNS = [("weight_kg", "Gewicht", "kg"), ("fat_pct", "Vet", "%"), ("bmi", "BMI", ""),
+                       ("muscle_mass_kg", "Spiermassa", "kg"), ("systolic_mmhg", "Bovendruk", "mmHg"),
+                       ("diastolic_mmhg", "Onderdruk", "mmHg"), ("pulse_bpm", "Pols", "/min")]
+
+
+def _lists(conn):
+    groups = conn.execute("SELECT id, name, location FROM groups ORDER BY location, name").fetchall()
+    coaches = conn.execute("SELECT id, name, email FROM staff WHERE role IN ('lifecoach', 'coordinator') "
+                           "AND active = 1 ORDER BY name, email").fetchall()
+    return groups, coaches
+
+
+def _participants(conn, group_id=None, text=None):
+    where, args = [], []
+    if group_id is not None:
+        where.append("p.group_id = ?")
+        args.append(group_id)
+    if text:
+        where.append("(p.first_name || ' ' || p.last_name) LIKE ? ESCAPE '\\'")
+        args.append("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    sql = ("SELECT p.*, gr.name AS group_name, c.name AS coach_name, "
+           "(SELECT uid FROM badges b WHERE b.participant_id = p.id AND b.revoked_at IS NULL) AS badge_uid "
+           "FROM participants p JOIN groups gr ON gr.id = p.group_id LEFT JOIN staff c ON c.id = p.lifecoach_id "
+           + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY gr.name, p.first_name, p.last_name, p.id")
+    return conn.execute(sql, args).fetchall()
+
+
+@bp.get("/participants")
+@web_roles(*ALL_ROLES)
+def index():
+    """Every participant, optionally of one group (by number)."""
+    conn = get_db()
+    group_id = request.args.get("group_id", type=int)
+    groups, _ = _lists(conn)
+    audit(None, "view", "participant list")
+    return page_or_fragment("participant/index.html", "participant/_list.html", group_id=group_id, groups=groups,
+                            people=_participants(conn, group_id), statuses=STATUS_LABELS)
+
+
+@bp.post("/participants/search")
+@web_roles(*ALL_ROLES)
+def search():
+    """Search by name: a POST, so the name never appears in a URL or an access log."""
+    conn = get_db()
+    group_id = int_or_none(request.form.get("group_id"))
+    text = request.form.get("q", "").strip()[:100]
+    groups, _ = _lists(conn)
+    audit(None, "view", "participant list (search)")
+    return page_or_fragment("participant/index.html", "participant/_list.html", group_id=group_id, groups=groups,
+                            people=_participants(conn, group_id, text), statuses=STATUS_LABELS, q=text)
+
+
+def _load(conn, participant_id):
+    person = conn.execute(
+        "SELECT p.*, gr.name AS group_name, gr.location, c.name AS coach_name, c.phone AS coach_phone, "
+        "c.email AS coach_email FROM participants p JOIN groups gr ON gr.id = p.group_id "
+        "LEFT JOIN staff c ON c.id = p.lifecoach_id WHERE p.id = ?", (participant_id,)).fetchone()
+    if person is None:
+        abort(404)
+    return person
+
+
+def _measurement_context(conn, participant_id):
+    rows = measurement_rows(conn, participant_id)
+    kiosks = {r["id"]: r["name"] for r in conn.execute("SELECT id, name FROM kiosks")}
+    tz = current_app.config["ADMIN_TIMEZONE"]
+    weight = series_from(rows, "weight_kg")
+    fat = series_from(rows, "fat_pct")
+    pressure = series_from(rows, "systolic_mmhg", "diastolic_mmhg")
+    charts = [
+        line_chart("Gewicht", "kg", {"gewicht": weight["weight_kg"]}, tz),
+        line_chart("Vetpercentage", "%", {"vet": fat["fat_pct"]}, tz),
+        line_chart("Bloeddruk", "mmHg", {"bovendruk": pressure["systolic_mmhg"],
+                                         "onderdruk": pressure["diastolic_mmhg"]}, tz),
+    ]
+    columns = [c for c in MEASUREMENT_COLUMNS if any(m.get(c[0]) is not None for m in rows)]
+    return {"measurements": rows, "charts": charts, "kiosk_names": kiosks, "columns": columns,
+            "moments": MOMENT_LABELS, "time_sources": TIME_SOURCES}
+
+
+def _attendance_context(conn, participant_id):
+    now = utc_now()
+    history = attendance_rules.participant_history(conn, participant_id, now)
+    today = local_date(now, current_app.config["ADMIN_TIMEZONE"]).isoformat()
+    excuses = conn.execute(
+        "SELECT e.*, s.name AS by_name FROM excuses e LEFT JOIN staff s ON s.id = e.created_by "
+        "WHERE e.participant_id = ? AND e.date >= ? ORDER BY e.date", (participant_id, today)).fetchall()
+    cases = conn.execute("SELECT * FROM follow_ups WHERE participant_id = ? ORDER BY session_date DESC, "
+                         "session_start DESC", (participant_id,)).fetchall()
+    return {"history": list(reversed(history)), "weeks": attendance_rules.weekly_summary(history),
+            "excuses": excuses, "cases": cases, "today": today, "labels": ATTENDANCE_LABELS}
+
+
+@bp.get("/participants/<int:participant_id>")
+@web_roles(*ALL_ROLES)
+def page(participant_id):
+    """One participant: what each role may see of them, and nothing more."""
+    conn = get_db()
+    person = _load(conn, participant_id)
+    context = {"person": person, "statuses": STATUS_LABELS}
+    sections = ["details"]
+    if has_role(*ATTENDANCE_ROLES):
+        context.update(_attendance_context(conn, participant_id))
+        sections.append("attendance history")
+    if has_role(*HEALTH_ROLES):
+        context.update(_measurement_context(conn, participant_id))
+        sections.append("measurements")
+    if has_role(*EDIT_ROLES):
+        context["groups"], context["coaches"] = _lists(conn)
+    audit(participant_id, "view", "participant page: " + ", ".join(sections))
+    return render_template("participant/page.html", **context)
+
+
+def _details_response(conn, participant_id, error=None, saved=False, status=200):
+    person = _load(conn, participant_id)
+    groups, coaches = _lists(conn)
+    if not is_htmx():
+        if error is None:
+            return redirect(url_for("participant.page", participant_id=participant_id), 303)
+    return page_or_fragment("participant/edit.html", "participant/_details.html", status=status, person=person,
+                            groups=groups, coaches=coaches, statuses=STATUS_LABELS, error=error, saved=saved)
+
+
+@bp.post("/participants/<int:participant_id>")
+@web_roles(*EDIT_ROLES)
+def update(participant_id):
+    """Change name, group, programme status, LifeCoach or phone."""
+    conn = get_db()
+    _load(conn, participant_id)
+    form = request.form
+    body = {key: form.get(key, "") for key in ("first_name", "last_name", "phone", "status")}
+    body["group_id"] = int_or_none(form.get("group_id"))
+    body["lifecoach_id"] = int_or_none(form.get("lifecoach_id"))
+    try:
+        programme.update_participant(conn, participant_id, body)
+    except programme.Invalid as exc:
+        return _details_response(conn, participant_id, error=dutch_error(str(exc)), status=422)
+    return _details_response(conn, participant_id, saved=True)
+
+
+@bp.post("/participants/<int:participant_id>/badge")
+@web_roles(*EDIT_ROLES)
+def assign_badge(participant_id):
+    """Give the participant a badge (their previous one is revoked)."""
+    conn = get_db()
+    _load(conn, participant_id)
+    try:
+        programme.assign_badge(conn, participant_id, {"uid": request.form.get("uid", "")})
+    except programme.Invalid as exc:
+        return _details_response(conn, participant_id, error=dutch_error(str(exc)), status=422)
+    return _details_response(conn, participant_id, saved=True)
+
+
+@bp.post("/participants/<int:participant_id>/badge/revoke")
+@web_roles(*EDIT_ROLES)
+def revoke_badge(participant_id):
+    """Revoke the participant's badge (lost, or left the programme)."""
+    conn = get_db()
+    _load(conn, participant_id)
+    programme.revoke_badge(conn, participant_id)
+    return _details_response(conn, participant_id, saved=True)
+
+
+@bp.post("/participants/<int:participant_id>/excuses")
+@web_roles(*ATTENDANCE_ROLES)
+def add_excuse(participant_id):
+    """An advance notice of absence (afmelding): that day's sessions are not flagged."""
+    conn = get_db()
+    _load(conn, participant_id)
+    error = None
+    try:
+        programme.add_excuse(conn, participant_id, {"date": request.form.get("date", ""),
+                                                    "reason": request.form.get("reason", "")}, g.staff["id"])
+    except programme.Invalid as exc:
+        error = dutch_error(str(exc))
+    if not is_htmx() and error is None:
+        return redirect(url_for("participant.page", participant_id=participant_id), 303)
+    context = _attendance_context(conn, participant_id)
+    return page_or_fragment("participant/excuses_page.html", "participant/_excuses.html",
+                            status=422 if error else 200, person=_load(conn, participant_id), error=error,
+                            saved=error is None, **context)
+
+
+@bp.get("/participants/new")
+@web_roles(*EDIT_ROLES)
+def new():
+    """The enrolment form."""
+    groups, coaches = _lists(get_db())
+    return render_template("participant/new.html", groups=groups, coaches=coaches, statuses=STATUS_LABELS,
+                           form={}, error=None, group_id=request.args.get("group_id", type=int))
+
+
+@bp.post("/participants")
+@web_roles(*EDIT_ROLES)
+def create():
+    """Enrol a participant (with a badge when one is given)."""
+    conn = get_db()
+    form = request.form
+    body = {"first_name": form.get("first_name", ""), "last_name": form.get("last_name", ""),
+            "group_id": int_or_none(form.get("group_id")), "status": form.get("status", "intake"),
+            "phone": form.get("phone", "") or None, "lifecoach_id": int_or_none(form.get("lifecoach_id")),
+            "badge_uid": form.get("badge_uid", "").strip() or None}
+    if body["group_id"] is None:
+        body.pop("group_id")
+    try:
+        participant_id = programme.create_participant(conn, body)
+    except programme.Invalid as exc:
+        groups, coaches = _lists(conn)
+        return render_template("participant/new.html", groups=groups, coaches=coaches, statuses=STATUS_LABELS,
+                               form=form, error=dutch_error(str(exc)), group_id=None), 422
+    return see_other(url_for("participant.page", participant_id=participant_id))
+
+
+def csv_cell(value):
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_response(rows, filename):
+    """A CSV download (semicolon-separated, as Dutch spreadsheets expect), never cached."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.get("/participants/<int:participant_id>/measurements.csv")
+@web_roles(*HEALTH_ROLES)
+def measurements_csv(participant_id):
+    """The participant's measurements with provenance, for the physio's records (audited export)."""
+    conn = get_db()
+    _load(conn, participant_id)
+    rows = measurement_rows(conn, participant_id)
+    fields = ["weight_kg", "height_cm", "bmi", "fat_pct", "fat_mass_kg", "muscle_mass_kg", "water_pct",
+              "visceral_fat", "systolic_mmhg", "diastolic_mmhg", "pulse_bpm"]
+    table = [["meting_id", "deelnemer_id", "moment", "tijd_utc", "tijdbron", "kiosk_id", "afgenomen_door",
+              *fields, "bronnen"]]
+    for m in rows:
+        table.append([m["id"], participant_id, m["moment"], m["at"], m["time_source"], m["kiosk_id"],
+                      m["taken_by"], *[m.get(f) for f in fields], json.dumps(m["sources"], sort_keys=True)])
+    audit(participant_id, "export", "measurements CSV")
+    return csv_response(table, f"metingen-deelnemer-{participant_id}.csv")

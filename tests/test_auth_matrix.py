@@ -1,0 +1,235 @@
+"""Roles decide who sees what: every page and every API endpoint × every role, allowed or
+denied, and the table must name every route the app has — a new route without a rule
+fails here. A denied request changes nothing, not even the audit log."""
+import pytest
+
+from tests.admin_helpers import Site, ram_dir
+from tests.conftest import auth
+
+A, C, L, P = "admin", "coordinator", "lifecoach", "physio"
+EVERYONE = {A, C, L, P}
+BOARD = {A, C, L}
+MISSING = 999999  # an id nobody has: allowed roles get as far as 404
+
+# (method, endpoint, path, allowed roles, form data). Paths use the ids of the `site`
+# fixture: {pid} a participant of LifeCoach 1, {other_case} a case of LifeCoach 2
+# (so the logged-in LifeCoach 1 may not open it), {group}, {staff} the physio.
+# Write requests carry invalid or harmless data: an allowed role is refused by
+# validation (400/422) or 404, never by the role check (403).
+WEB = [
+    ("GET", "board.home", "/", EVERYONE, None),
+    ("GET", "board.board", "/board", BOARD, None),
+    ("GET", "followup.index", "/follow-ups", BOARD, None),
+    ("GET", "followup.case_page", "/follow-ups/{other_case}", {A, C}, None),
+    ("POST", "followup.save_case", "/follow-ups/{other_case}", {A, C}, {"close": "1"}),
+    ("POST", "followup.reopen", "/follow-ups/{other_case}/reopen", {A, C}, {}),
+    ("GET", "excuses.index", "/excuses", BOARD, None),
+    ("POST", "excuses.create", "/excuses", BOARD, {"participant_id": "{pid}", "date": "", "reason": ""}),
+    ("POST", "excuses.delete", f"/excuses/{MISSING}/delete", BOARD, {}),
+    ("GET", "participant.index", "/participants", EVERYONE, None),
+    ("POST", "participant.search", "/participants/search", EVERYONE, {"q": "Anoe"}),
+    ("GET", "participant.new", "/participants/new", {A, C}, None),
+    ("POST", "participant.create", "/participants", {A, C}, {"first_name": ""}),
+    ("GET", "participant.page", "/participants/{pid}", EVERYONE, None),
+    ("POST", "participant.update", "/participants/{pid}", {A, C}, {"first_name": "", "status": "active"}),
+    ("POST", "participant.assign_badge", "/participants/{pid}/badge", {A, C}, {"uid": "not hex"}),
+    ("POST", "participant.revoke_badge", f"/participants/{MISSING}/badge/revoke", {A, C}, {}),
+    ("POST", "participant.add_excuse", "/participants/{pid}/excuses", BOARD, {"date": "gisteren", "reason": ""}),
+    ("GET", "participant.measurements_csv", "/participants/{pid}/measurements.csv", {A, P}, None),
+    ("GET", "manage.groups", "/groups", {A, C}, None),
+    ("POST", "manage.create_group", "/groups", {A}, {"name": ""}),
+    ("GET", "manage.group", "/groups/{group}", {A, C}, None),
+    ("POST", "manage.update_group", "/groups/{group}", {A}, {"name": ""}),
+    ("GET", "manage.group_attendance_csv", "/groups/{group}/attendance.csv", {A, C}, None),
+    ("GET", "manage.badges", "/badges", {A, C}, None),
+    ("POST", "manage.assign_badge", "/badges/assign", {A, C}, {"uid": "", "participant_id": ""}),
+    ("POST", "manage.revoke_badge", f"/badges/{MISSING}/revoke", {A, C}, {}),
+    ("GET", "manage.kiosks", "/kiosks", {A}, None),
+    ("POST", "manage.add_kiosk", "/kiosks", {A}, {"name": "", "location": ""}),
+    ("POST", "manage.revoke_kiosk", "/kiosks/no-such-kiosk/revoke", {A}, {}),
+    ("GET", "manage.staff", "/staff", {A}, None),
+    ("POST", "manage.create_staff", "/staff", {A}, {"email": "not-an-address", "role": "admin"}),
+    ("POST", "manage.update_staff", "/staff/{staff}", {A}, {"role": "nonsense"}),
+    ("GET", "audit.index", "/audit", {A}, None),
+    ("GET", "account.index", "/account", EVERYONE, None),
+    ("POST", "account.update", "/account", EVERYONE, {"phone": "0" * 31}),
+    ("POST", "account.change_password", "/account/password", EVERYONE, {"current_password": "wrong"}),
+]
+# Open to all by design, tested elsewhere: the login form, logout, static files, and the
+# kiosk sync API (kiosk tokens, below).
+NOT_IN_MATRIX = {"board.login", "board.logout", "static", "sync.push", "sync.roster", "api.openapi"}
+
+API = [
+    ("POST", "api.create_group", "/api/v1/groups", {A}, {}),
+    ("GET", "api.list_groups", "/api/v1/groups", BOARD, None),
+    ("POST", "api.create_participant", "/api/v1/participants", {A}, {}),
+    ("PUT", "api.assign_badge", "/api/v1/participants/{pid}/badge", {A, C}, {}),
+    ("POST", "api.add_excuse", "/api/v1/participants/{pid}/excuses", BOARD, {}),
+    ("GET", "api.attendance", "/api/v1/attendance", BOARD, None),
+    ("GET", "api.checkins", "/api/v1/checkins", BOARD, None),
+    ("GET", "api.measurements", "/api/v1/participants/{pid}/measurements", {A, P}, None),
+    ("GET", "api.unknown_badges", "/api/v1/badges/unknown", {A, C}, None),
+    ("GET", "api.audit_trail", "/api/v1/audit?participant_id={pid}", {A}, None),
+    ("GET", "api.kiosks", "/api/v1/kiosks", BOARD, None),
+    ("GET", "followup_api.api_list", "/api/v1/follow-ups", BOARD, None),
+    ("GET", "followup_api.api_get", "/api/v1/follow-ups/{other_case}", {A, C}, None),
+    ("PATCH", "followup_api.api_update", "/api/v1/follow-ups/{other_case}", {A, C}, {"closed": True}),
+]
+
+
+@pytest.fixture(scope="module")
+def site():
+    """Staff of every role, a group in session with two absent participants (so two
+    follow-up cases), a kiosk, a badge and a measurement; a logged-in client and an
+    API token per role."""
+    with ram_dir() as path:
+        yield make_site(path)
+
+
+def make_site(path):
+    from admin import auth as admin_auth
+    s = Site(path)
+    ids = {role: s.staff(f"{role}@example.test", role) for role in (A, C, L, P)}
+    coach2 = s.staff("coach2@example.test", L, name="Tweede Coach")
+    group = s.group()
+    pid = s.participant("Anoeshka", group, lifecoach_id=ids[L], badge_uid="04497622D93881")
+    other = s.participant("Mohamed", group, lifecoach_id=coach2)
+    kiosk_id, _ = s.kiosk()
+    s.kiosk_delivered(kiosk_id)
+    s.measurement(pid, kiosk_id, "2026-11-02T09:00:00+00:00", {"weight_kg": 80.5})
+    s.clients = {role: s.login(f"{role}@example.test") for role in (A, C, L, P)}
+    s.clients[A].get("/board")  # computing attendance opens the two cases
+    cases = {r["participant_id"]: r["id"] for r in s.sql("SELECT id, participant_id FROM follow_ups")}
+    assert set(cases) == {pid, other}
+    conn = s.conn()
+    s.tokens = {role: admin_auth.new_api_token(conn, ids[role]) for role in (A, C, L, P)}
+    conn.close()
+    s.ids = {"pid": pid, "other_case": cases[other], "own_case": cases[pid], "group": group, "staff": ids[P]}
+    return s
+
+
+def snapshot(site):
+    """Everything in the database except the sessions' last-seen stamps."""
+    conn = site.conn()
+    try:
+        return [line for line in conn.iterdump() if "login_sessions" not in line]
+    finally:
+        conn.close()
+
+
+def _request(client, method, path, data, csrf=None):
+    if method == "GET":
+        return client.get(path)
+    form = {k: v for k, v in (data or {}).items()}
+    if csrf:
+        form["csrf_token"] = csrf
+    return client.open(path, method=method, data=form)
+
+
+def test_every_route_of_the_app_is_in_the_matrix(site):
+    covered = {(endpoint, method) for method, endpoint, *_ in WEB + API}
+    for rule in site.app.url_map.iter_rules():
+        if rule.endpoint in NOT_IN_MATRIX:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (rule.endpoint, method) in covered, f"{method} {rule.rule} has no row in the auth matrix"
+
+
+@pytest.mark.parametrize("role", [A, C, L, P])
+@pytest.mark.parametrize("method, endpoint, path, allowed, data", WEB, ids=[f"{m} {e}" for m, e, *_ in WEB])
+def test_web_route_by_role(site, role, method, endpoint, path, allowed, data):
+    client = site.clients[role]
+    url = path.format(**site.ids)
+    form = {k: v.format(**site.ids) if isinstance(v, str) else v for k, v in (data or {}).items()}
+    before = snapshot(site)
+    response = _request(client, method, url, form, csrf=client.csrf)
+    if role in allowed:
+        assert response.status_code not in (401, 403), f"{role} was refused {method} {url}"
+        assert response.status_code < 500
+        assert "/login" not in response.headers.get("Location", "")
+        if method == "GET":
+            assert response.status_code in (200, 302)
+    else:
+        assert response.status_code == 403, f"{role} got {response.status_code} for {method} {url}"
+        assert snapshot(site) == before, f"a refused {method} {url} changed the database"
+
+
+@pytest.mark.parametrize("method, endpoint, path, allowed, data", WEB, ids=[f"{m} {e}" for m, e, *_ in WEB])
+def test_web_route_without_login_goes_to_the_login_page(site, method, endpoint, path, allowed, data):
+    anonymous = site.app.test_client()
+    before = snapshot(site)
+    response = _request(anonymous, method, path.format(**site.ids), data)
+    if method == "GET":
+        assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+    else:
+        assert response.status_code in (302, 400)  # no session, so no CSRF token either
+    assert snapshot(site) == before
+
+
+def test_an_htmx_request_without_login_is_told_to_go_to_the_login_page(site):
+    response = site.app.test_client().get("/board", headers={"HX-Request": "true"})
+    assert response.status_code == 401 and response.headers["HX-Redirect"].endswith("/login")
+
+
+@pytest.mark.parametrize("role", [A, C, L, P])
+@pytest.mark.parametrize("method, endpoint, path, allowed, body", API, ids=[f"{m} {e}" for m, e, *_ in API])
+def test_api_endpoint_by_role(site, role, method, endpoint, path, allowed, body):
+    client = site.app.test_client()
+    url = path.format(**site.ids)
+    before = snapshot(site)
+    response = client.open(url, method=method, json=body, headers=auth(site.tokens[role]))
+    if role in allowed:
+        assert response.status_code not in (401, 403), f"{role} was refused {method} {url}: {response.json}"
+        assert response.status_code < 500
+    else:
+        assert response.status_code == 403 and "error" in response.json
+        assert snapshot(site) == before
+
+
+@pytest.mark.parametrize("method, endpoint, path, allowed, body", API, ids=[f"{m} {e}" for m, e, *_ in API])
+def test_api_endpoint_without_a_token_is_401(site, method, endpoint, path, allowed, body):
+    response = site.app.test_client().open(path.format(**site.ids), method=method, json=body)
+    assert response.status_code == 401 and "error" in response.json
+
+
+@pytest.mark.parametrize("role", [A, C, L, P])
+def test_a_staff_token_cannot_use_the_kiosk_sync_api(site, role):
+    client = site.app.test_client()
+    assert client.get("/api/v1/sync/roster", headers=auth(site.tokens[role])).status_code == 401
+    assert client.post("/api/v1/sync/push", json={}, headers=auth(site.tokens[role])).status_code == 401
+
+
+def test_a_lifecoach_handles_their_own_case(site):
+    lifecoach = site.clients[L]
+    assert lifecoach.get(f"/follow-ups/{site.ids['own_case']}").status_code == 200
+    r = site.app.test_client().get(f"/api/v1/follow-ups/{site.ids['own_case']}", headers=auth(site.tokens[L]))
+    assert r.status_code == 200 and r.json["first_name"] == "Anoeshka"
+
+
+def test_a_lifecoach_lists_only_their_own_cases(site):
+    r = site.app.test_client().get("/api/v1/follow-ups?status=all", headers=auth(site.tokens[L]))
+    assert [c["id"] for c in r.json["follow_ups"]] == [site.ids["own_case"]]
+    r = site.app.test_client().get("/api/v1/follow-ups?status=all", headers=auth(site.tokens[C]))
+    assert len(r.json["follow_ups"]) == 2
+
+
+def test_only_health_roles_see_measurements_on_the_participant_page(site):
+    url = f"/participants/{site.ids['pid']}"
+    for role in (A, P):
+        page = site.clients[role].get(url).get_data(as_text=True)
+        assert 'id="measurements"' in page and "80.5" in page, role
+    for role in (C, L):
+        page = site.clients[role].get(url).get_data(as_text=True)
+        assert 'id="measurements"' not in page and "80.5" not in page, role
+
+
+def test_the_physio_sees_no_attendance_history_or_follow_ups(site):
+    page = site.clients[P].get(f"/participants/{site.ids['pid']}").get_data(as_text=True)
+    assert 'id="attendance"' not in page and 'id="excuses"' not in page
+
+
+def test_the_menu_shows_each_role_only_what_it_may_open(site):
+    nav = site.clients[P].get("/account").get_data(as_text=True).split("<main>")[0]
+    assert "/participants" in nav and "/board" not in nav and "/audit" not in nav
+    nav = site.clients[L].get("/account").get_data(as_text=True).split("<main>")[0]
+    assert "/follow-ups" in nav and "/staff" not in nav and "/groups" not in nav
