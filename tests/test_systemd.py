@@ -351,7 +351,9 @@ def test_screen_reader_and_sync_share_one_user_and_state_directory(unit):
 def test_the_screen_listens_on_localhost_only():
     settings = service("fitwerk-kiosk-screen.service")
     assert settings["Type"] == ["notify"]
-    assert settings["ExecStart"] == ["/opt/fitwerk/venv/bin/gunicorn --bind 127.0.0.1:8080 'kiosk:create_app()'"]
+    # Threads, not the default single sync worker: the screen's event stream holds one open.
+    assert settings["ExecStart"] == ["/opt/fitwerk/venv/bin/gunicorn --bind 127.0.0.1:8080 --worker-class gthread "
+                                     "--threads 8 'kiosk:create_app()'"]
     assert settings["IPAddressDeny"] == ["any"] and settings["IPAddressAllow"] == ["localhost"]
     assert "bind" not in " ".join(settings["Environment"])
 
@@ -359,7 +361,9 @@ def test_the_screen_listens_on_localhost_only():
 def test_the_admin_runs_gunicorn_on_localhost_behind_the_proxy():
     settings = service("fitwerk-admin.service")
     assert settings["Type"] == ["notify"]
-    assert settings["ExecStart"] == ["/opt/fitwerk/venv/bin/gunicorn --bind 127.0.0.1:8000 'admin:create_app()'"]
+    # Keep-alive longer than the board's poll interval: no resets under load (bench/staff_load).
+    assert settings["ExecStart"] == ["/opt/fitwerk/venv/bin/gunicorn --bind 127.0.0.1:8000 --workers 2 --threads 4 "
+                                     "--keep-alive 5 'admin:create_app()'"]
     assert settings["ExecStartPre"] == ["/opt/fitwerk/venv/bin/flask --app admin init-db"]
     nginx = (SYSTEMD / "nginx-fitwerk-admin.conf").read_text()
     assert "proxy_pass http://127.0.0.1:8000;" in nginx and "listen 443 ssl" in nginx
