@@ -31,6 +31,9 @@ POLL_SECONDS = 1
 def login():
     """E-mail + password login; throttled (429) after repeated failures."""
     error, status, headers = None, 200, {}
+    if request.method == "POST" and _cross_site():
+        # No session yet, so no CSRF token: refuse logins posted from other sites instead.
+        return render_template("board/login.html", error="Inloggen kan alleen via dit formulier."), 403
     if request.method == "POST":
         email = request.form.get("email", "").strip()
         client = client_key()
@@ -51,6 +54,14 @@ def login():
                                 secure=cookie_secure(), max_age=8 * 3600)
             return response
     return render_template("board/login.html", error=error), status, headers
+
+
+def _cross_site():
+    """Whether the browser says this request came from another site (login CSRF)."""
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != request.host_url.rstrip("/")
 
 
 @bp.post("/logout")

@@ -531,3 +531,13 @@ def test_an_old_database_gets_the_new_columns_when_it_is_migrated(tmp_path):
     columns = {row[1] for row in conn.execute("PRAGMA table_info(follow_ups)")}
     assert {"picked_up_at", "mail_sent_at", "mail_result", "resolution", "group_id"} <= columns
     assert "client" in {row[1] for row in conn.execute("PRAGMA table_info(login_failures)")}
+
+
+def test_a_login_posted_from_another_site_is_refused(site):
+    client = site.app.test_client()
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+        r = client.post("/login", data={"email": "coach@example.test", "password": PASSWORD}, headers=headers)
+        assert r.status_code == 403 and "fitwerk_session" not in r.headers.get("Set-Cookie", "")
+    r = client.post("/login", data={"email": "coach@example.test", "password": PASSWORD},
+                    headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"})
+    assert r.status_code == 302
