@@ -58,10 +58,12 @@ def login():
 
 def _cross_site():
     """Whether the browser says this request came from another site (login CSRF)."""
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return True
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    # With Referrer-Policy no-referrer browsers send "Origin: null" for our own form.
     origin = request.headers.get("Origin")
-    return origin is not None and origin != request.host_url.rstrip("/")
+    return origin not in (None, "null") and origin != request.host_url.rstrip("/")
 
 
 @bp.post("/logout")

@@ -535,7 +535,8 @@ def test_an_old_database_gets_the_new_columns_when_it_is_migrated(tmp_path):
 
 def test_a_login_posted_from_another_site_is_refused(site):
     client = site.app.test_client()
-    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "null", "Sec-Fetch-Site": "same-site"}):
         r = client.post("/login", data={"email": "coach@example.test", "password": PASSWORD}, headers=headers)
         assert r.status_code == 403 and "fitwerk_session" not in r.headers.get("Set-Cookie", "")
     r = client.post("/login", data={"email": "coach@example.test", "password": PASSWORD},
