@@ -62,15 +62,17 @@ def _slots(raw):
     return slots
 
 
-def create_group(conn, body, timezone):
-    """Create a group and its weekly schedule; returns its id."""
+def _group_fields(body):
+    """Name, location, first day, weeks, grace minutes and weekly slots of a group body."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
-    name, location = _text(body, "name"), _text(body, "location")
-    starts_on = _date(body.get("starts_on"), "starts_on")
-    weeks = _int(body, "weeks", 1, 52, 12)
-    grace = _int(body, "grace_minutes", 0, 120, 10)
-    slots = _slots(body.get("sessions"))
+    return (_text(body, "name"), _text(body, "location"), _date(body.get("starts_on"), "starts_on"),
+            _int(body, "weeks", 1, 52, 12), _int(body, "grace_minutes", 0, 120, 10), _slots(body.get("sessions")))
+
+
+def create_group(conn, body, timezone):
+    """Create a group and its weekly schedule; returns its id."""
+    name, location, starts_on, weeks, grace, slots = _group_fields(body)
     with transaction(conn):
         version = bump_roster(conn)
         group_id = conn.execute(
@@ -255,13 +257,7 @@ def update_participant(conn, participant_id, body):
 
 def update_group(conn, group_id, body):
     """Change a group's name, location, start, weeks, grace or weekly sessions; kiosks learn of it."""
-    if not isinstance(body, dict):
-        raise Invalid("body must be a JSON object")
-    name, location = _text(body, "name"), _text(body, "location")
-    starts_on = _date(body.get("starts_on"), "starts_on")
-    weeks = _int(body, "weeks", 1, 52, 12)
-    grace = _int(body, "grace_minutes", 0, 120, 10)
-    slots = _slots(body.get("sessions"))
+    name, location, starts_on, weeks, grace, slots = _group_fields(body)
     with transaction(conn):
         if conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone() is None:
             raise NotFound("no such group")

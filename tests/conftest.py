@@ -295,6 +295,16 @@ class Kiosk:
                  message="roster on the kiosk")
 
 
+def tap(kiosk, uid):
+    """Capture a tap straight into the kiosk database, as the reader process does."""
+    from kiosk import store
+    conn = store.open_db(kiosk.db)
+    try:
+        return store.capture_tap(conn, uid)
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def make_kiosk(procs, tmp_path):
     """Factory for kiosks: make_kiosk(admin, role='checkin', ...)."""

@@ -7,7 +7,7 @@ import pytest
 
 from devices.card import CardProcess
 from devices.nfc import DEBOUNCE_SECONDS
-from tests.conftest import TZ, Kiosk, LiveAdmin, Processes, screenshot, session_slot_now, wait_for
+from tests.conftest import TZ, Kiosk, LiveAdmin, Processes, screenshot, wait_for
 
 pytestmark = pytest.mark.browser
 SIZES = ((800, 480), (1920, 1080))

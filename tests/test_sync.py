@@ -3,16 +3,7 @@ import requests
 
 from common.db import connect
 from kiosk import store
-from tests.conftest import wait_for
-
-
-def tap(kiosk, uid):
-    """Capture a tap straight into the kiosk database, as the reader process does."""
-    conn = store.open_db(kiosk.db)
-    try:
-        return store.capture_tap(conn, uid)
-    finally:
-        conn.close()
+from tests.conftest import tap, wait_for
 
 
 def test_tap_reaches_the_server_once_and_counts_as_present(live_admin, make_kiosk):

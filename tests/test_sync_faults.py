@@ -3,26 +3,16 @@ the server ends up holding every record exactly once."""
 import os
 import random
 import signal
-import sqlite3
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
 from kiosk import store
-from tests.conftest import TZ, LiveAdmin, session_slot_now, wait_for
+from tests.conftest import TZ, LiveAdmin, session_slot_now, tap, wait_for
 from tests.faultproxy import FaultProxy
 
 FAST = {"KIOSK_HTTP_TIMEOUT_S": "2", "KIOSK_HEARTBEAT_S": "1"}
-
-
-def tap(kiosk, uid):
-    """Capture a tap straight into the kiosk database, as the reader process does."""
-    conn = store.open_db(kiosk.db)
-    try:
-        return store.capture_tap(conn, uid)
-    finally:
-        conn.close()
 
 
 def pending(kiosk):
