@@ -238,6 +238,45 @@ BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 
+-- Attendance is computed at request time and cached until something it depends on moves:
+-- these triggers bump `attendance_version` on every change but a new check-in (that one
+-- is seen from the newest rowid) and a kiosk heartbeat (checked against the deadlines).
+INSERT OR IGNORE INTO meta(key, value) VALUES ('attendance_version', '0');
+CREATE TRIGGER IF NOT EXISTS attendance_after_groups_insert AFTER INSERT ON groups
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_groups_update AFTER UPDATE ON groups
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_groups_delete AFTER DELETE ON groups
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_schedule_slots_insert AFTER INSERT ON schedule_slots
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_schedule_slots_update AFTER UPDATE ON schedule_slots
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_schedule_slots_delete AFTER DELETE ON schedule_slots
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_participants_insert AFTER INSERT ON participants
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_participants_update AFTER UPDATE ON participants
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_participants_delete AFTER DELETE ON participants
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_excuses_insert AFTER INSERT ON excuses
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_excuses_update AFTER UPDATE ON excuses
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_excuses_delete AFTER DELETE ON excuses
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_checkins_update AFTER UPDATE ON checkins
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_checkins_delete AFTER DELETE ON checkins
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_kiosks_insert AFTER INSERT ON kiosks
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_kiosks_delete AFTER DELETE ON kiosks
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_kiosks_update AFTER UPDATE OF location, revoked_at ON kiosks
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+
 -- @section kiosk
 
 -- The roster the kiosk needs to greet and judge lateness offline: least data.

@@ -9,10 +9,13 @@ unknown   start + grace passed, but a kiosk of the location has not delivered up
 """
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from common.clock import iso, parse_iso
+from common.db import get_meta
 from common.schedule import EARLY_MINUTES, Group, Slot, sessions_on
 
 ACTIVE_STATUSES = ("intake", "active")
@@ -86,12 +89,56 @@ def participant_status(session, checkin_at, excused, now, lagging):
     return "unknown" if lagging else "absent"
 
 
+_CACHE_SIZE = 32
+_cache = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def attendance(conn, day, now, group_id=None):
-    """Sessions of `day` with every participant's status, as the API returns them."""
+    """Sessions of `day` with every participant's status, as the API returns them.
+
+    Computed at request time, but not recomputed when nothing it depends on moved: the
+    data (a version that triggers bump, plus the newest check-in), which deadlines `now`
+    has passed, and which deadlines each location's kiosks have delivered up to. Treat
+    the answer as read-only: it may be shared with the next request."""
+    key = (conn.execute("PRAGMA database_list").fetchone()[2], day, group_id)
+    data = (get_meta(conn, "generation"), get_meta(conn, "attendance_version", "0"),
+            conn.execute("SELECT max(rowid) FROM checkins").fetchone()[0])
+    kiosks = conn.execute("SELECT location, name, watermark_at, last_heard_at FROM kiosks "
+                          "WHERE revoked_at IS NULL ORDER BY location, name").fetchall()
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None and cached[0] == data and cached[1] == _moment(cached[3], cached[4], now, kiosks):
+        return cached[2]
+    result, deadlines = _compute(conn, day, now, group_id)
+    has_unknown = any(p["status"] == "unknown" for s in result for p in s["participants"])
+    with _cache_lock:
+        _cache[key] = (data, _moment(deadlines, has_unknown, now, kiosks), result, deadlines, has_unknown)
+        _cache.move_to_end(key)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return result
+
+
+def _moment(deadlines, has_unknown, now, kiosks):
+    """Where `now` and the kiosks' delivery stand against each session's start + grace."""
+    marks = {}
+    for row in kiosks:
+        mark = parse_iso(row["watermark_at"]) if row["watermark_at"] else None
+        if row["location"] not in marks or (marks[row["location"]] is not None and (mark is None or mark < marks[row["location"]])):
+            marks[row["location"]] = mark
+    passed = tuple((now > deadline, location not in marks or (marks[location] is not None and marks[location] >= deadline))
+                   for location, deadline in deadlines)
+    # "unknown" names a kiosk and when it was last heard: that moves with every heartbeat.
+    return passed, tuple(tuple(row) for row in kiosks) if has_unknown else None
+
+
+def _compute(conn, day, now, group_id=None):
+    """The attendance of `day` and each session's (location, start + grace), in order."""
     running = [(group, sessions) for group in load_groups(conn, group_id, day)
                if (sessions := sessions_on(group, day))]
     if not running:
-        return []
+        return [], []
     # One query each for everybody of the day's groups, not one per group (the board asks
     # for all of them every 2 s per open screen).
     people = {}
@@ -118,10 +165,9 @@ def attendance(conn, day, now, group_id=None):
         zone = _zone(group)
         for session in sessions:
             lagging = lagging_kiosk(kiosks[group.location], session.grace_until) if now > session.grace_until else None
-            opens = session.start - timedelta(minutes=EARLY_MINUTES)  # as Session.window_contains
             entries = []
             for person_id, first_name in people.get(group.id, ()):
-                checkin_at = _first_between(taps.get(person_id, ()), opens, session.end)
+                checkin_at = _first_within(taps.get(person_id, ()), session)
                 status = participant_status(session, checkin_at, person_id in excused, now, lagging)
                 entry = {"participant_id": person_id, "first_name": first_name, "status": status,
                          "checked_in_at": checkin_at.isoformat(timespec="seconds") if checkin_at else None}
@@ -137,13 +183,14 @@ def attendance(conn, day, now, group_id=None):
                 "participants": entries,
             })
     result.sort(key=lambda s: (s["start"], s["location"], s["group_id"]))
-    return result
+    deadlines = [(s["location"], parse_iso(s["grace_until"])) for s in result]
+    return result, deadlines
 
 
-def _first_between(times, low, high):
-    """The first of the sorted `times` within [low, high], or None."""
+def _first_within(times, session):
+    """The first of the sorted tap `times` that counts for `session`, or None."""
     for moment in times:
-        if low <= moment <= high:
+        if session.window_contains(moment):
             return moment
     return None
 

@@ -16,6 +16,7 @@ ROLES = ("admin", "coordinator", "lifecoach", "physio")
 HEALTH_ROLES = ("admin", "physio")
 COOKIE = "fitwerk_session"
 SESSION_IDLE = timedelta(hours=8)
+SESSION_TOUCH = timedelta(minutes=1)
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_MAX_FAILURES = 5          # per e-mail address
 LOGIN_MAX_CLIENT_FAILURES = 20  # per client, whatever addresses it tries
@@ -164,8 +165,10 @@ def load_session():
     if row["seen_at"] < (utc_now() - SESSION_IDLE).isoformat(timespec="milliseconds"):
         conn.execute("DELETE FROM login_sessions WHERE id_hash = ?", (token_hash(cookie),))
         return
-    conn.execute("UPDATE login_sessions SET seen_at = ? WHERE id_hash = ?",
-                 (now_iso(), token_hash(cookie)))
+    if row["seen_at"] < (utc_now() - SESSION_TOUCH).isoformat(timespec="milliseconds"):
+        # Once a minute is enough for the idle timeout; a write per board poll is not free.
+        conn.execute("UPDATE login_sessions SET seen_at = ? WHERE id_hash = ?",
+                     (now_iso(), token_hash(cookie)))
     g.staff, g.csrf = row, row["csrf_token"]
     g.source = "web"
 

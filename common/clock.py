@@ -2,6 +2,7 @@
 so every record also carries the boot id and the boot-time clock, which never jump."""
 import ctypes
 import ctypes.util
+import functools
 import os
 import time
 from datetime import datetime, timezone
@@ -49,12 +50,19 @@ def clock_synced():
         return override == "1"
     if _offset():
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        state = libc.adjtimex(ctypes.byref(_Timex()))
-    except (OSError, AttributeError):
+    adjtimex = _adjtimex()
+    if adjtimex is None:
         return False
-    return state not in (-1, TIME_ERROR)
+    return adjtimex(ctypes.byref(_Timex())) not in (-1, TIME_ERROR)
+
+
+@functools.lru_cache(maxsize=1)
+def _adjtimex():
+    # Looking libc up costs milliseconds; a tap asks twice, so do it once per process.
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).adjtimex
+    except (OSError, AttributeError):
+        return None
 
 
 def iso(epoch):

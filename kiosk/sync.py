@@ -143,19 +143,19 @@ class Syncer:
         seen_version = None
         next_purge = 0.0
         wait_until = 0.0
+        more = False
         while not stop.is_set():
             now = time.monotonic()
+            # data_version moves when another process commits (a tap), not for our own writes.
             version = self.conn.execute("PRAGMA data_version").fetchone()[0]
             changed = version != seen_version
             due = now - self.last_push >= self.heartbeat_s
-            if now >= wait_until and (changed or due):
+            if now >= wait_until and (changed or due or more):
                 seen_version = version
-                more = self.step()
+                more = self.step()  # a backlog goes out batch after batch, without waiting
                 wait_until = time.monotonic() + self.backoff_s()
                 if more:
                     continue
-                # Our own writes change data_version too; read it after the step.
-                seen_version = self.conn.execute("PRAGMA data_version").fetchone()[0]
             if now >= next_purge:
                 self.purge()
                 next_purge = now + 3600

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -52,6 +53,17 @@ def session_slot_now(minutes_before=5, minutes_after=120):
     start = max(now - timedelta(minutes=minutes_before), now.replace(hour=0, minute=0))
     end = min(now + timedelta(minutes=minutes_after), now.replace(hour=23, minute=59))
     return {"weekday": now.weekday(), "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+
+
+def passed_grace_slot(minutes_before=40, grace=10):
+    """A slot that started `minutes_before` ago (at midnight at the earliest) and a grace
+    period that has already ended: (slot, grace_minutes)."""
+    now = datetime.now(TZ)
+    if now.hour == 0 and now.minute < 2:
+        time.sleep(125 - now.minute * 60 - now.second)  # a minute or two after midnight: wait
+        now = datetime.now(TZ)
+    elapsed = min(minutes_before, now.hour * 60 + now.minute)
+    return session_slot_now(minutes_before=minutes_before), min(grace, elapsed - 1)
 
 
 # --- admin in-process ---------------------------------------------------------
@@ -289,10 +301,16 @@ class Kiosk:
         finally:
             conn.close()
 
-    def wait_roster(self, timeout=20):
-        """Until the sync process has pulled the roster."""
-        wait_for(lambda: self.db.exists() and self.db_rows("SELECT * FROM roster_badges"), timeout,
-                 message="roster on the kiosk")
+    def badges_known(self):
+        """How many badges the kiosk holds (0 while the sync process is still creating the schema)."""
+        try:
+            return len(self.db_rows("SELECT uid FROM roster_badges")) if self.db.exists() else 0
+        except sqlite3.OperationalError:
+            return 0
+
+    def wait_roster(self, timeout=20, badges=1):
+        """Until the sync process has pulled a roster with at least `badges` badges."""
+        wait_for(lambda: self.badges_known() >= badges, timeout, message="roster on the kiosk")
 
 
 def tap(kiosk, uid):

@@ -7,7 +7,7 @@ import pytest
 
 from devices.card import CardProcess
 from devices.nfc import DEBOUNCE_SECONDS
-from tests.conftest import TZ, Kiosk, LiveAdmin, Processes, screenshot, wait_for
+from tests.conftest import TZ, Kiosk, LiveAdmin, Processes, passed_grace_slot, screenshot, wait_for
 
 pytestmark = pytest.mark.browser
 SIZES = ((800, 480), (1920, 1080))
@@ -21,16 +21,14 @@ def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kiosk-screen")
     procs = Processes(tmp)
     admin = LiveAdmin(procs, tmp).setup_programme(people=("Anoeshka", "Mohamed", "Fatima", "Henk"))
+    late_slot, late_grace = passed_grace_slot()
     now = datetime.now(TZ)
-    started = max(now - timedelta(minutes=40), now.replace(hour=0, minute=0))
     tomorrow = (now + timedelta(days=1)).weekday()
-    extra = {"Kees": {"weekday": now.weekday(), "start": started.strftime("%H:%M"),
-                      "end": min(now + timedelta(hours=2), now.replace(hour=23, minute=59)).strftime("%H:%M")},
-             "Sanne": {"weekday": tomorrow, "start": "09:00", "end": "12:00"}}
-    for i, (name, slot) in enumerate(extra.items()):
+    extra = {"Kees": (late_slot, late_grace), "Sanne": ({"weekday": tomorrow, "start": "09:00", "end": "12:00"}, 10)}
+    for i, (name, (slot, grace)) in enumerate(extra.items()):
         r = admin.api("POST", "/groups", json={"name": f"Groep {name}", "location": "Rotterdam-Zuid",
                                                "starts_on": (now.date() - timedelta(days=7)).isoformat(),
-                                               "grace_minutes": 10, "sessions": [slot]})
+                                               "grace_minutes": grace, "sessions": [slot]})
         uid = f"01010501B00B{i + 1:04X}"
         pid = admin.api("POST", "/participants", json={"first_name": name, "last_name": "T",
                                                        "group_id": r.json()["id"], "badge_uid": uid}).json()["id"]
@@ -44,7 +42,7 @@ def site(tmp_path_factory):
     kiosk.start_sync()
     kiosk.start_reader()
     kiosk.start_screen()
-    wait_for(lambda: len(kiosk.db_rows("SELECT * FROM roster_badges")) >= 7, 20, message="full roster")
+    kiosk.wait_roster(badges=7)
     wait_for(lambda: kiosk.status()["reader"]["state"] == "ok", 20, message="reader ok")
     card = CardProcess(kiosk.env["KIOSK_NFC"])
     yield admin, kiosk, card

@@ -30,7 +30,7 @@ def setup(live_admin, procs, tmp_path):
     kiosk.start_sync()
     kiosk.start_reader()
     kiosk.start_screen()
-    wait_for(lambda: len(kiosk.db_rows("SELECT * FROM roster_badges")) >= 4, 20, message="roster with staff badges")
+    kiosk.wait_roster(badges=4)
     wait_for(lambda: kiosk.status()["reader"]["state"] == "ok", 20, message="reader ok")
     wait_for(lambda: {k: v["state"] for k, v in kiosk.status()["instruments"].items()} == {"scale": "ok", "bp": "ok"},
              20, message="instruments ok")

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from kiosk import store
-from tests.conftest import TZ, LiveAdmin, session_slot_now, tap, wait_for
+from tests.conftest import TZ, LiveAdmin, passed_grace_slot, tap, wait_for
 from tests.faultproxy import FaultProxy
 
 FAST = {"KIOSK_HTTP_TIMEOUT_S": "2", "KIOSK_HEARTBEAT_S": "1"}
@@ -195,7 +195,8 @@ def test_a_record_from_an_unknown_earlier_boot_with_an_unsynced_clock_is_flagged
 
 
 def test_unknown_while_the_kiosk_is_silent_and_absent_once_it_has_caught_up(procs, tmp_path, make_kiosk):
-    admin = LiveAdmin(procs, tmp_path).setup_programme(slot=session_slot_now(minutes_before=40))
+    slot, grace = passed_grace_slot()
+    admin = LiveAdmin(procs, tmp_path).setup_programme(slot=slot, grace=grace)
     assert admin.status_of("Anoeshka") == admin.status_of("Mohamed") == "unknown"
     kiosk = make_kiosk(admin, extra_env=FAST)
     tap(kiosk, admin.people["Anoeshka"]["uid"])  # captured while the kiosk could not reach anyone
@@ -206,7 +207,8 @@ def test_unknown_while_the_kiosk_is_silent_and_absent_once_it_has_caught_up(proc
 
 
 def test_while_a_kiosk_holds_a_backlog_nobody_is_called_absent(procs, tmp_path, make_kiosk):
-    admin = LiveAdmin(procs, tmp_path).setup_programme(slot=session_slot_now(minutes_before=40))
+    slot, grace = passed_grace_slot()
+    admin = LiveAdmin(procs, tmp_path).setup_programme(slot=slot, grace=grace)
     proxy = FaultProxy(admin.port)
     kiosk = make_kiosk(admin, extra_env={**FAST, "KIOSK_ADMIN_URL": proxy.url})
     kiosk.start_sync()
