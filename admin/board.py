@@ -147,7 +147,20 @@ def board_view(conn, staff, now, tz):
             "offset": None if k["clock_offset_s"] is None else f"{k['clock_offset_s']:+.0f} s",
             "unsynced": k["clock_synced"] == 0})
     return {"day": day.isoformat(), "alerts": alerts, "locations": sorted(locations.items()), "kiosks": kiosks,
-            "viewer": [staff["id"], staff["role"]]}
+            "door": door_notices(conn, day, zone), "viewer": [staff["id"], staff["role"]]}
+
+
+def door_notices(conn, day, zone):
+    """Today's taps of badges that no longer count (programme ended, badge revoked), so
+    staff can have a word with the person the kiosk sent to the desk."""
+    rows = conn.execute(
+        "SELECT c.at, c.badge_uid, k.name AS kiosk, p.first_name, p.last_name FROM checkins c "
+        "JOIN kiosks k ON k.id = c.kiosk_id LEFT JOIN participants p ON p.id = coalesce(c.participant_id, "
+        "(SELECT b.participant_id FROM badges b WHERE b.uid = c.badge_uid ORDER BY b.id DESC LIMIT 1)) "
+        "WHERE c.local_date = ? AND c.result = 'inactive' ORDER BY c.at", (day.isoformat(),))
+    return [{"at": _clock(r["at"], zone), "kiosk": r["kiosk"],
+             "who": f"{r['first_name']} {r['last_name']}" if r["first_name"] else f"pas …{r['badge_uid'][-4:]}"}
+            for r in rows]
 
 
 @bp.get("/board")

@@ -542,3 +542,9 @@ def test_a_login_posted_from_another_site_is_refused(site):
     r = client.post("/login", data={"email": "coach@example.test", "password": PASSWORD},
                     headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"})
     assert r.status_code == 302
+
+
+def test_a_badge_that_no_longer_counts_is_listed_for_the_desk_on_the_board(site):
+    pusher(site).checkin("01010501B00A0001", result="inactive")
+    page = site.login("coach@example.test").get("/board").get_data(as_text=True)
+    assert "pas niet meer actief" in page and "Anoeshka" in page.split("pas niet meer actief")[1]
