@@ -89,8 +89,13 @@ def start_simulator(demo, driver, link):
                                  "--link", str(link)])
 
 
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
 def main():
     """Set up, start everything, then take demo taps from the keyboard."""
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped by a service manager: clean up too
     VAR.mkdir(parents=True, exist_ok=True)
     demo = Demo()
     flask = [BIN / "flask", "--app", "admin"]
@@ -101,7 +106,7 @@ def main():
 
     try:
         demo.start("admin", [BIN / "gunicorn", "--bind", f"127.0.0.1:{ADMIN_PORT}", "--workers", "2",
-                             "--threads", "4", "admin:create_app()"])
+                             "--threads", "4", "--keep-alive", "5", "admin:create_app()"])
         start_simulator(demo, "tanita", VAR / "scale")
         start_simulator(demo, "omron-hbp9030", VAR / "bp")
         kiosks = (("checkin", CHECKIN_PORT, CHECKIN_NFC, tokens["balie"], {}),
@@ -138,7 +143,7 @@ Logs in var/demo/. Ctrl-C stops everything.""")
             else:
                 print("a number 1-16, u or p")
                 continue
-            cards[link].tap(uid, hold=0.5)
+            cards[link].tap(uid)
             print("tapped")
         signal.pause()
     except KeyboardInterrupt:

@@ -181,7 +181,8 @@ class LiveAdmin:
     def start(self):
         """Start gunicorn and wait until it answers."""
         self.procs.start("admin", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-                                   "--threads", "4", "--graceful-timeout", "2", "admin:create_app()"], self.env)
+                                   "--threads", "4", "--keep-alive", "5", "--graceful-timeout", "2",
+                                   "admin:create_app()"], self.env)
         wait_for(self._up, 20, message="admin to answer")
 
     def _up(self):
