@@ -17,7 +17,7 @@ from .messages import messages
 bp = Blueprint("screen", __name__)
 RECENT_SECONDS = 12   # earlier taps still shown under the newest one
 POLL_SECONDS = 0.02   # how often the event stream looks for new taps
-KEEPALIVE_SECONDS = 15
+KEEPALIVE_SECONDS = 5  # a closed page frees its stream thread by the next write
 
 
 def get_db():

@@ -1,5 +1,6 @@
 """The kiosk's reader process: a missing reader is shown, the process stays up and
 tells systemd it is alive; a badge link that appears later just works."""
+import signal
 import socket
 
 from devices.card import CardProcess
@@ -45,3 +46,21 @@ def test_the_reader_tells_systemd_it_is_ready_and_alive(live_admin, make_kiosk, 
         messages.append(sock.recv(4096).decode())
     assert proc.poll() is None
     sock.close()
+
+
+def test_a_reader_killed_right_after_a_tap_loses_nothing_and_a_new_one_goes_on(live_admin, make_kiosk):
+    kiosk = make_kiosk(live_admin)
+    kiosk.start_sync()
+    kiosk.start_reader()
+    kiosk.wait_roster()
+    wait_for(lambda: kiosk.db_rows("SELECT 1 FROM process_status WHERE name = 'reader' AND state = 'ok'"),
+             20, message="reader ok")
+    with CardProcess(kiosk.env["KIOSK_NFC"]) as card:
+        card.tap(live_admin.people["Anoeshka"]["uid"])
+        wait_for(lambda: kiosk.db_rows("SELECT 1 FROM local_checkins WHERE first_name = 'Anoeshka'"), message="tap")
+        kiosk.procs.stop("reader-checkin", signal.SIGKILL)
+        kiosk.start_reader()
+        wait_for(lambda: live_admin.status_of("Anoeshka") == "present", message="the tap before the kill delivered")
+        card.tap(live_admin.people["Mohamed"]["uid"])
+    wait_for(lambda: live_admin.status_of("Mohamed") == "present", message="the new reader's tap delivered")
+    assert len(live_admin.checkins()) == 2
