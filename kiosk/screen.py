@@ -52,8 +52,8 @@ def status_payload(conn):
     """The /status.json document."""
     reader = store.get_status(conn, "reader") or {"state": "missing", "detail": "reader process not running"}
     sync = store.get_status(conn, "sync") or {}
-    instruments = {name: store.get_status(conn, name) for name in ("scale", "bp")
-                   if store.get_status(conn, name) is not None}
+    instruments = {name: status for name in ("scale", "bp")
+                   if (status := store.get_status(conn, name)) is not None}
     last = conn.execute("SELECT first_name, at, result FROM local_checkins ORDER BY id DESC LIMIT 1").fetchone()
     return {
         "kiosk_id": get_meta(conn, "kiosk_id"),

@@ -117,13 +117,8 @@ def tap(conn, uid, lock_s):
                 result = "identified"
                 _write(conn, participant_id=person["participant_id"], first_name=person["first_name"],
                        identified_at=clock.iso(clock.wall_epoch()))
-        tap_id = conn.execute(
-            "INSERT INTO local_checkins(badge_uid, participant_id, staff_id, first_name, result, detail_json, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (uid, person["participant_id"] if person else None, badge["staff_id"] if badge else None,
-             person["first_name"] if person else None, result, json.dumps(detail),
-             clock.iso(store.best_now(conn)))).lastrowid
-    return {"id": tap_id, "result": result, "first_name": person["first_name"] if person else None}
+        return store.show_tap(conn, uid, result, person, badge["staff_id"] if badge else None, detail,
+                              store.best_now(conn))
 
 
 # --- instruments ----------------------------------------------------------------

@@ -91,14 +91,19 @@ def capture_tap(conn, uid):
             body = {"kind": "checkin", "badge_uid": uid, "result": result, "wall_at": clock.iso(wall),
                     "clock_synced": clock.clock_synced(), "boot_id": clock.boot_id(), "boot_s": boot_s}
             seq = _outbox(conn, "checkin", body, wall)
-        first_name = person["first_name"] if person else None
-        tap_id = conn.execute(
-            "INSERT INTO local_checkins(seq, badge_uid, participant_id, staff_id, first_name, result, "
-            "session_key, detail_json, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, uid, person["participant_id"] if person else None, detail.get("staff_id"), first_name,
-             result, session_key, json.dumps(detail), clock.iso(now_epoch))).lastrowid
-    return {"id": tap_id, "result": result, "first_name": first_name, "detail": detail,
-            "at": clock.iso(now_epoch), "seq": seq}
+        tap = show_tap(conn, uid, result, person, detail.get("staff_id"), detail, now_epoch, session_key, seq)
+    return dict(tap, detail=detail, seq=seq)
+
+
+def show_tap(conn, uid, result, person, staff_id, detail, at_epoch, session_key=None, seq=None):
+    """Put a tap where the screen picks it up (inside the caller's transaction)."""
+    first_name = person["first_name"] if person else None
+    tap_id = conn.execute(
+        "INSERT INTO local_checkins(seq, badge_uid, participant_id, staff_id, first_name, result, "
+        "session_key, detail_json, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (seq, uid, person["participant_id"] if person else None, staff_id, first_name, result, session_key,
+         json.dumps(detail), clock.iso(at_epoch))).lastrowid
+    return {"id": tap_id, "result": result, "first_name": first_name, "at": clock.iso(at_epoch)}
 
 
 def _outbox(conn, kind, body, wall):
