@@ -70,6 +70,15 @@ def kiosk_in(procs, folder, admin_url, token, **env):
                  extra_env={"KIOSK_HEARTBEAT_S": "5", **env})
 
 
+def programme_with_kiosk(procs, workdir, people):
+    """A live admin with `people` in a session now, and a check-in kiosk (schema made, nothing started)."""
+    from kiosk import store
+    admin = BenchAdmin(procs, workdir).setup_programme(people=people)
+    kiosk = kiosk_in(procs, workdir / "kiosk", admin.url, admin.kiosk_token)
+    store.open_db(kiosk.db).close()
+    return admin, kiosk
+
+
 @contextlib.contextmanager
 def chromium():
     """Headless Debian Chromium driven by Playwright, with the test suite's settings."""

@@ -12,7 +12,7 @@ computation opens today's follow-up cases; later ones only read):
 - GET /api/v1/attendance (staff bearer token): the JSON the API gives;
 - GET /board: the staff board page (logged-in cookie, as a browser asks for it);
 - GET /board with HX-Request and the current `v`: the poll every open board makes every
-  2 s; 204 while nothing changed, which is what it answers here (no kiosk is syncing).
+  1 s; 204 while nothing changed, which is what it answers here (no kiosk is syncing).
 """
 from . import _dataset
 from ._procs import BenchAdmin, Processes, board_version, timed_get

@@ -25,7 +25,7 @@ from common import db as common_db
 from common.db import transaction
 from kiosk import store
 
-from ._procs import BenchAdmin, Processes, kiosk_in, wait_for
+from ._procs import Processes, programme_with_kiosk, wait_for
 from ._stats import row, summary
 
 PATH = "backlog catch-up"
@@ -40,9 +40,7 @@ def run(ctx):
     conn = None
     try:
         names = [f"Deelnemer{i:02d}" for i in range(18)]
-        admin = BenchAdmin(procs, workdir).setup_programme(people=names)
-        kiosk = kiosk_in(procs, workdir / "kiosk", admin.url, admin.kiosk_token)
-        store.open_db(kiosk.db).close()
+        admin, kiosk = programme_with_kiosk(procs, workdir, names)
         kiosk.start_sync()
         kiosk.wait_roster()
         conn = store.open_db(kiosk.db)

@@ -58,9 +58,8 @@ FETCH = """async () => {
 def run(ctx):
     """Tap badge after badge and watch the page; returns table rows."""
     from devices.card import CardProcess
-    from kiosk import store
 
-    from ._procs import BenchAdmin, Processes, chromium, kiosk_in, wait_for
+    from ._procs import Processes, chromium, programme_with_kiosk
     from ._stats import row, summary
 
     taps = 10 if ctx.quick else 32
@@ -69,14 +68,12 @@ def run(ctx):
     log = workdir / "reader-taps.jsonl"
     try:
         names = [f"Deelnemer{i:02d}" for i in range(taps)]
-        admin = BenchAdmin(procs, workdir).setup_programme(people=names)
-        kiosk = kiosk_in(procs, workdir / "kiosk", admin.url, admin.kiosk_token)
-        store.open_db(kiosk.db).close()
+        admin, kiosk = programme_with_kiosk(procs, workdir, names)
         kiosk.start_sync()
         procs.start("reader-checkin", [sys.executable, "-m", "bench.tap_latency", "--reader", str(log)], kiosk.env)
         kiosk.start_screen()
         kiosk.wait_roster()
-        wait_for(lambda: kiosk.status()["reader"]["state"] == "ok", 30, message="reader ok")
+        kiosk.wait_reader_ok(30)
         with chromium() as browser, CardProcess(kiosk.env["KIOSK_NFC"]) as card:
             page = browser.new_context(viewport={"width": 800, "height": 480}).new_page()
             page.goto(kiosk.url)

@@ -20,7 +20,7 @@ import requests
 
 from kiosk import store
 
-from ._procs import BenchAdmin, Processes, kiosk_in, ms_since, timed_get
+from ._procs import Processes, ms_since, programme_with_kiosk, timed_get
 from ._stats import row, summary
 
 PATH = "tap → admin attendance"
@@ -35,9 +35,7 @@ def run(ctx):
     conn = None
     try:
         names = [f"Deelnemer{i:02d}" for i in range(taps)]
-        admin = BenchAdmin(procs, workdir).setup_programme(people=names)
-        kiosk = kiosk_in(procs, workdir / "kiosk", admin.url, admin.kiosk_token)
-        store.open_db(kiosk.db).close()
+        admin, kiosk = programme_with_kiosk(procs, workdir, names)
         kiosk.start_sync()
         kiosk.wait_roster()
         conn = store.open_db(kiosk.db)

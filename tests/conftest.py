@@ -309,6 +309,16 @@ class Kiosk:
         except sqlite3.OperationalError:
             return 0
 
+    def wait_reader_ok(self, timeout=20):
+        """Until the reader process reports its reader ok (read from the kiosk database)."""
+        def ok():
+            try:
+                return self.db.exists() and self.db_rows(
+                    "SELECT 1 FROM process_status WHERE name = 'reader' AND state = 'ok'")
+            except sqlite3.OperationalError:
+                return False
+        wait_for(ok, timeout, message="reader ok")
+
     def wait_roster(self, timeout=20, badges=1):
         """Until the sync process has pulled a roster with at least `badges` badges."""
         wait_for(lambda: self.badges_known() >= badges, timeout, message="roster on the kiosk")

@@ -26,8 +26,7 @@ def test_a_reader_started_before_any_badge_exists_greets_the_first_tap(live_admi
     kiosk.start_sync()
     kiosk.start_reader()
     kiosk.wait_roster()
-    wait_for(lambda: kiosk.db_rows("SELECT state FROM process_status WHERE name = 'reader' AND state = 'ok'"),
-             20, message="reader ok without any badge around")
+    kiosk.wait_reader_ok()  # without any badge around
     with CardProcess(kiosk.env["KIOSK_NFC"]) as card:
         card.tap(live_admin.people["Anoeshka"]["uid"])
     wait_for(lambda: kiosk.db_rows("SELECT * FROM local_checkins WHERE first_name = 'Anoeshka'"), message="tap")
@@ -53,8 +52,7 @@ def test_a_reader_killed_right_after_a_tap_loses_nothing_and_a_new_one_goes_on(l
     kiosk.start_sync()
     kiosk.start_reader()
     kiosk.wait_roster()
-    wait_for(lambda: kiosk.db_rows("SELECT 1 FROM process_status WHERE name = 'reader' AND state = 'ok'"),
-             20, message="reader ok")
+    kiosk.wait_reader_ok()
     with CardProcess(kiosk.env["KIOSK_NFC"]) as card:
         card.tap(live_admin.people["Anoeshka"]["uid"])
         wait_for(lambda: kiosk.db_rows("SELECT 1 FROM local_checkins WHERE first_name = 'Anoeshka'"), message="tap")

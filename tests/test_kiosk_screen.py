@@ -43,7 +43,7 @@ def site(tmp_path_factory):
     kiosk.start_reader()
     kiosk.start_screen()
     kiosk.wait_roster(badges=7)
-    wait_for(lambda: kiosk.status()["reader"]["state"] == "ok", 20, message="reader ok")
+    kiosk.wait_reader_ok()
     card = CardProcess(kiosk.env["KIOSK_NFC"])
     yield admin, kiosk, card
     card.close()

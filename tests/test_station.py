@@ -31,7 +31,7 @@ def setup(live_admin, procs, tmp_path):
     kiosk.start_reader()
     kiosk.start_screen()
     kiosk.wait_roster(badges=4)
-    wait_for(lambda: kiosk.status()["reader"]["state"] == "ok", 20, message="reader ok")
+    kiosk.wait_reader_ok()
     wait_for(lambda: {k: v["state"] for k, v in kiosk.status()["instruments"].items()} == {"scale": "ok", "bp": "ok"},
              20, message="instruments ok")
     card = CardProcess(kiosk.env["KIOSK_NFC"])

@@ -16,7 +16,7 @@ def kiosk(live_admin, make_kiosk):
     k.start_reader()
     k.start_screen()
     k.wait_roster()
-    wait_for(lambda: k.status()["reader"]["state"] == "ok", 20, message="reader ok")
+    k.wait_reader_ok()
     return k
 
 
