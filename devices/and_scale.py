@@ -61,9 +61,7 @@ class AndScale(LineDriver):
     def parse_line(self, line: bytes) -> dict | FrameError | None:
         """Parse one line; returns a measurement only for the first stable weight of a person."""
         if len(line) < FRAME_LENGTH:
-            if self.ignorable(line):
-                return None
-            raise FrameRejected(f"wrong frame length {len(line)} (expected {FRAME_LENGTH})")
+            return self.noise_or_reject(line, f"wrong frame length {len(line)} (expected {FRAME_LENGTH})")
         # The frame is the line's last 15 bytes; anything before it is stray bytes.
         header, weight = parse_weight(line[-FRAME_LENGTH:])
         if weight is None:

@@ -231,3 +231,9 @@ class LineDriver(Driver):
     def ignorable(line: bytes) -> bool:
         """True for a few stray bytes between frames, which devices send and we silently skip."""
         return len(line.strip(NOISE_BYTES + b" }")) <= 3
+
+    def noise_or_reject(self, line: bytes, reason: str) -> None:
+        """For a line that is no frame: None when it is stray bytes, else FrameRejected(reason)."""
+        if self.ignorable(line):
+            return None
+        raise FrameRejected(reason)

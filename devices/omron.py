@@ -64,9 +64,7 @@ class OmronHBP9030(LineDriver):
     def parse_line(self, line: bytes) -> dict | FrameError | None:
         """Parse one 53-byte frame (the line's tail; stray bytes before it are skipped)."""
         if len(line) < HBP9030_LENGTH:
-            if self.ignorable(line):
-                return None
-            raise FrameRejected(f"wrong frame length {len(line)} (expected {HBP9030_LENGTH})")
+            return self.noise_or_reject(line, f"wrong frame length {len(line)} (expected {HBP9030_LENGTH})")
         frame = line[-HBP9030_LENGTH:]
         if any(frame[i] != ord(",") for i in _HBP9030_COMMAS):
             raise FrameRejected("malformed frame layout")
@@ -103,9 +101,7 @@ class OmronHBP9020(LineDriver):
         """Parse one frame starting at `bp,`; the ID is skipped by its fixed width, never split."""
         start = line.find(b"bp,")
         if start < 0:
-            if self.ignorable(line):
-                return None
-            raise FrameRejected("unrecognised data (check the driver and line settings)")
+            return self.noise_or_reject(line, "unrecognised data (check the driver and line settings)")
         frame = line[start:].rstrip(b" ")
         after_id = 3 + ID_LENGTH
         if len(frame) <= after_id or frame[after_id] != ord(","):

@@ -78,9 +78,7 @@ class TanitaBC418(LineDriver):
         """Parse one positional frame; stray bytes before its opening quote are skipped."""
         start = line.find(b'"')
         if start < 0:
-            if self.ignorable(line):
-                return None
-            raise FrameRejected("unrecognised data (check the driver and line settings)")
+            return self.noise_or_reject(line, "unrecognised data (check the driver and line settings)")
         try:
             text = line[start:].decode("ascii").rstrip(" ")
         except UnicodeDecodeError:
