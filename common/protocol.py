@@ -42,8 +42,8 @@ def _need(obj, key, kind, where):
     if not isinstance(obj, dict) or key not in obj:
         raise ProtocolError(f"{where}: missing '{key}'")
     value = obj[key]
-    ok = isinstance(value, kind) and not (kind in (int, float, (int, float)) and isinstance(value, bool))
-    if not ok:
+    # JSON true is a Python bool, which is also an int: only a bool field may take it.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ProtocolError(f"{where}: '{key}' has the wrong type")
     return value
 
