@@ -460,7 +460,8 @@ def test_kernel_nfc_drivers_are_kept_off_the_reader():
 
 def test_chromium_policy_allows_only_the_kiosk_origin():
     policy = json.loads((SYSTEMD / "fitwerk-kiosk-policy.json").read_text())
-    assert policy["URLBlocklist"] == ["*"]
+    # Since Chromium 147 a lone "*" no longer covers chrome:// pages: they are listed on their own.
+    assert policy["URLBlocklist"] == ["*", "chrome://*"]
     assert policy["URLAllowlist"] == ["http://127.0.0.1:8080/"]
     assert policy["DeveloperToolsAvailability"] == 2
     assert policy["TranslateEnabled"] is False
@@ -475,7 +476,6 @@ POLICY_PROBE = textwrap.dedent('''
         request = struct.pack("16sH", b"lo", 0)
         flags = struct.unpack("16sH", fcntl.ioctl(s, 0x8913, request))[1]
         fcntl.ioctl(s, 0x8914, struct.pack("16sH", b"lo", flags | 1))
-    subprocess.run(["mount", "--bind", policy_dir, "/etc/chromium"], check=True)
 
     class Page(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -487,12 +487,34 @@ POLICY_PROBE = textwrap.dedent('''
     for port in (8080, 8081):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Page)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    results = {}
-    for url in ("http://127.0.0.1:8080/", "http://127.0.0.1:8081/", "chrome://version/"):
-        out = subprocess.run(["chromium", "--headless=new", "--no-sandbox", f"--user-data-dir={home}/profile",
-                              "--dump-dom", url], capture_output=True, text=True, timeout=60,
-                             env=dict(os.environ, HOME=home))
-        results[url] = "kiosk screen" in out.stdout or "Chromium" in out.stdout
+    # Each page is recognised by what only it renders: the kiosk marker on our own page, the
+    # command-line row on chrome://version. A page blocked by policy is Chromium's own error
+    # page, whose wording changes between versions, so the navigation error is what we keep.
+    from playwright.sync_api import Error, sync_playwright
+    marker = {"http://127.0.0.1:8080/": "#kiosk", "http://127.0.0.1:8081/": "#kiosk",
+              "chrome://version/": "#command_line"}
+
+    def visit(playwright):
+        seen = {}
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update"], env=dict(os.environ, HOME=home))
+        for url, selector in marker.items():
+            page = browser.new_page()
+            try:
+                page.goto(url, timeout=30000)
+                seen[url] = "loaded" if page.locator(selector).count() else "other page"
+            except Error as error:
+                message = str(error)
+                seen[url] = message.split()[1] if "net::" in message else message.splitlines()[0]
+        browser.close()
+        return seen
+
+    with sync_playwright() as playwright:
+        # First without the policy, so the probe is shown to recognise every page it looks for.
+        results = {"without policy": visit(playwright)}
+        subprocess.run(["mount", "--bind", policy_dir, "/etc/chromium"], check=True)
+        results["with policy"] = visit(playwright)
     print(json.dumps(results))
 ''')
 
@@ -507,7 +529,7 @@ def test_chromium_enforces_the_policy_in_a_private_namespace(tmp_path):
     managed = etc / "policies/managed"
     managed.mkdir(parents=True, exist_ok=True)
     policy = json.loads((SYSTEMD / "fitwerk-kiosk-policy.json").read_text())
-    # --dump-dom drives the page through DevTools, which the policy (rightly) disables.
+    # Playwright drives the page through DevTools, which the policy (rightly) disables.
     policy.pop("DeveloperToolsAvailability")
     (managed / "fitwerk-kiosk.json").write_text(json.dumps(policy))
     (tmp_path / "home").mkdir()
@@ -517,8 +539,13 @@ def test_chromium_enforces_the_policy_in_a_private_namespace(tmp_path):
     if probe.returncode != 0 and "unshare failed" in probe.stderr:
         pytest.skip(f"no namespaces here: {probe.stderr.strip()}")
     assert probe.returncode == 0, probe.stderr[-2000:]
-    assert json.loads(probe.stdout.splitlines()[-1]) == {
-        "http://127.0.0.1:8080/": True, "http://127.0.0.1:8081/": False, "chrome://version/": False}
+    results = json.loads(probe.stdout.splitlines()[-1])
+    assert results["without policy"] == dict.fromkeys(results["without policy"], "loaded"), results
+    with_policy = results["with policy"]
+    assert with_policy["http://127.0.0.1:8080/"] == "loaded", results
+    assert with_policy["http://127.0.0.1:8081/"] == "net::ERR_BLOCKED_BY_ADMINISTRATOR", results
+    # A blocked chrome:// page either fails the navigation or has its tab closed; never renders.
+    assert with_policy["chrome://version/"] != "loaded", results
 
 
 # --- the processes the units start ----------------------------------------------------------
