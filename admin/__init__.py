@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, jsonify, request
 from flask_htmx import HTMX
 
+from common import __version__
 from common.clock import parse_iso
 
 CONFIG_KEYS = ("ADMIN_DB", "SECRET_KEY", "ADMIN_TIMEZONE", "SMTP_HOST", "SMTP_PORT",
@@ -59,6 +60,10 @@ def create_app(config=None):
     app.register_blueprint(account.bp)
     app.register_blueprint(audit.bp)
     cli.init_app(app)
+
+    @app.context_processor
+    def version():
+        return {"fitwerk_version": __version__}
 
     @app.template_filter("localtime")
     def localtime(text, fmt="%H:%M"):

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, stream_with_context
 
+from common import __version__
 from common.clock import parse_iso
 from common.db import get_meta
 from common.schedule import sessions_on
@@ -57,6 +58,7 @@ def status_payload(conn):
     last = conn.execute("SELECT first_name, at, result FROM local_checkins ORDER BY id DESC LIMIT 1").fetchone()
     return {
         "kiosk_id": get_meta(conn, "kiosk_id"),
+        "version": __version__,
         "role": current_app.config["KIOSK_ROLE"],
         "reader": {"state": reader["state"], "detail": reader.get("detail", "")},
         "instruments": {k: {"state": v["state"], "detail": v.get("detail", "")} for k, v in instruments.items()},

@@ -3,7 +3,9 @@ URLs, the audit trail, and the management and participant pages."""
 import csv
 import io
 import re
+import tomllib
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -57,6 +59,12 @@ def test_login_sets_an_httponly_samesite_session_cookie(site):
     cookie = r.headers["Set-Cookie"]
     assert r.status_code == 302
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+def test_every_page_names_the_version_of_pyproject_in_its_footer(site):
+    version = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["version"]
+    page = site.app.test_client().get("/login").get_data(as_text=True)
+    assert f'<footer class="site">fitwerk {version}</footer>' in page
 
 
 def test_behind_tls_the_session_cookie_is_secure(site):

@@ -1,5 +1,7 @@
 """The kiosk app in-process: the status contract, languages, station routes, retention."""
 import json
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,11 @@ def test_status_json_follows_the_contract(kiosk_app):
     assert set(body) >= {"kiosk_id", "role", "reader", "instruments", "sync", "last_checkin"}
     assert set(body["reader"]) == {"state", "detail"} and body["reader"]["state"] == "missing"
     assert set(body["sync"]) == {"pending", "last_success_at", "server_reachable"}
+
+
+def test_status_json_names_the_version_of_pyproject(kiosk_app):
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert kiosk_app.test_client().get("/status.json").get_json()["version"] == pyproject["project"]["version"]
 
 
 def test_the_last_check_in_appears_in_status_json(kiosk_app):
