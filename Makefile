@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENDOR_DIRS := admin/static/vendor kiosk/static/vendor
 
-.PHONY: setup demo test test-fast bench system-deps browser-deps clean
+.PHONY: setup demo test test-fast bench dist system-deps browser-deps node-deps clean
 
 setup: $(VENV)/.installed vendor
 
@@ -15,9 +15,17 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json | node-deps
 	npm ci --no-audit --no-fund
 	touch $@
+
+# npm (with Node.js) from Debian when it is not on the PATH, as on a fresh machine:
+# only set-up needs it, to fetch the front-end files; the apps and the wheel never do.
+node-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "installing: npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; \
+	fi
 
 # htmx and its SSE extension come from the npm registry, pinned by package-lock.json,
 # and are served by each app from its own static folder (never committed, never from a CDN).
@@ -56,5 +64,13 @@ test-fast: setup
 bench: setup
 	$(PY) -m bench
 
+# The wheel and the sdist in $(DIST)/, built from the sdist: htmx and its SSE extension,
+# schema.sql and the compiled translations inside, so a Pi installs the wheel with pip
+# and never needs Node, make or this tree.
+DIST ?= dist
+dist: setup
+	rm -f $(DIST)/fitwerk-*.whl $(DIST)/fitwerk-*.tar.gz
+	$(PY) -m build --outdir $(DIST) .
+
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR_DIRS) var tests/artifacts
+	rm -rf $(VENV) node_modules $(VENDOR_DIRS) var tests/artifacts dist build

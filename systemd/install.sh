@@ -1,13 +1,16 @@
 #!/bin/bash
-# Install a fitwerk kiosk (Raspberry Pi) or the admin server from this source tree.
+# Install a fitwerk kiosk (Raspberry Pi) or the admin server from the wheel.
 #
-#   sudo systemd/install.sh kiosk                    # or: admin
+#   sudo systemd/install.sh kiosk [WHEEL]            # or: admin [WHEEL]
 #   sudo systemd/install.sh uninstall kiosk          # keeps data and configuration
 #   sudo systemd/install.sh uninstall kiosk --purge  # removes those too
 #   DESTDIR=/tmp/root systemd/install.sh kiosk       # dry run, see below
 #
-# Running it again upgrades the code and the units and keeps configuration
-# (/etc/fitwerk/*.env) and data (/var/lib/fitwerk-*).
+# WHEEL is the fitwerk-VERSION-py3-none-any.whl that `make dist` builds (htmx
+# and the schema inside); without it, the newest in dist/ next to systemd/.
+# The machine needs neither Node nor make nor the source tree: only this
+# folder and the wheel. Running it again upgrades the code and the units and
+# keeps configuration (/etc/fitwerk/*.env) and data (/var/lib/fitwerk-*).
 #
 # Dry run: with DESTDIR set, every file goes into that tree instead of /, and
 # commands that would change the system (apt-get, systemd-sysusers, pip,
@@ -21,7 +24,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SRC=$(dirname "$HERE")
+DIST=$(dirname "$HERE")/dist
+WHEEL=
 DESTDIR=${DESTDIR:-}
 DESTDIR=${DESTDIR%/}
 PREFIX=${PREFIX:-/opt/fitwerk}
@@ -36,7 +40,7 @@ ADMIN_UNITS=(fitwerk-admin.service fitwerk-admin-follow-ups.service fitwerk-admi
              fitwerk-admin-backup.service fitwerk-admin-backup.timer)
 
 usage() {
-    sed -n '2,8s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
@@ -155,26 +159,25 @@ ensure_packages() {
     run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 }
 
-# htmx and its SSE extension come from the npm registry (make vendor) and are
-# packaged with the apps; a fresh clone has not fetched them yet.
-ensure_vendor() {
-    if [ -f "$SRC/kiosk/static/vendor/htmx.min.js" ] && [ -f "$SRC/admin/static/vendor/htmx.min.js" ]; then
-        return
+# The wheel to install: the one named, or the highest version in dist/.
+find_wheel() {
+    if [ -z "$WHEEL" ]; then
+        WHEEL=$(printf '%s\n' "$DIST"/fitwerk-*.whl | sort -V | tail -n 1)
+        [ -f "$WHEEL" ] || die "no wheel in $DIST: build one with 'make dist' on any machine with the source, copy dist/ next to systemd/ (or name the wheel: install.sh ROLE WHEEL)"
     fi
-    ensure_packages make npm
-    run make -C "$SRC" vendor
+    [ -f "$WHEEL" ] || die "no such wheel: $WHEEL"
+    WHEEL=$(cd "$(dirname "$WHEEL")" && pwd)/$(basename "$WHEEL")
+    echo "wheel: $WHEEL"
 }
 
 install_venv() {
     if dry_run || [ ! -x "$VENV/bin/python" ]; then
         run "$PYTHON" -m venv "$VENV"
     fi
-    # pip builds in the source tree; a build/ left by an older version would
-    # smuggle deleted modules into the new install.
-    run rm -rf "$SRC/build"
-    run "$VENV/bin/pip" install --quiet "$SRC"
+    # Everything the apps serve (htmx, templates, schema) is inside the wheel.
+    run "$VENV/bin/pip" install --quiet "$WHEEL"
     # Same version number, new code: reinstall the project itself, not its dependencies.
-    run "$VENV/bin/pip" install --quiet --no-deps --force-reinstall "$SRC"
+    run "$VENV/bin/pip" install --quiet --no-deps --force-reinstall "$WHEEL"
     # Flask's instance folder of an installed package lives in the venv; it is
     # read-only for the services (ProtectSystem=strict), so make it here.
     install -d -m 0755 "$DESTDIR$VENV/var/kiosk-instance" "$DESTDIR$VENV/var/admin-instance"
@@ -216,10 +219,10 @@ chromium_package() {
 
 install_kiosk() {
     local chromium
+    find_wheel
     chromium=$(chromium_package)
     ensure_packages python3-venv libusb-1.0-0 cage "$chromium"
     create_users kiosk
-    ensure_vendor
     install_venv
 
     local unit
@@ -272,9 +275,9 @@ EOF
 }
 
 install_admin() {
+    find_wheel
     ensure_packages python3-venv
     create_users admin
-    ensure_vendor
     install_venv
 
     local unit
@@ -354,8 +357,13 @@ main() {
         mkdir -p "$DESTDIR"
     fi
     case "$1" in
-        kiosk) [ $# -eq 1 ] || usage; install_kiosk ;;
-        admin) [ $# -eq 1 ] || usage; install_admin ;;
+        kiosk|admin)
+            [ $# -le 2 ] || usage
+            if [ $# -eq 2 ]; then
+                case "$2" in *.whl) WHEEL=$2 ;; *) usage ;; esac
+            fi
+            "install_$1"
+            ;;
         uninstall)
             [ $# -ge 2 ] || usage
             local role=$2 purge=no

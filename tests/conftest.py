@@ -118,11 +118,11 @@ class Processes:
         self.workdir = workdir
         self.procs = {}
 
-    def start(self, name, args, env=None):
-        """Start a process; its output goes to <workdir>/<name>.log."""
+    def start(self, name, args, env=None, cwd=ROOT):
+        """Start a process (in the source tree unless `cwd`); its output goes to <workdir>/<name>.log."""
         log = open(self.workdir / f"{name}.log", "ab")
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        proc = subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(args, cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs[name] = proc
         return proc
@@ -340,6 +340,20 @@ def make_kiosk(procs, tmp_path):
     def make(admin, **kwargs):
         return Kiosk(procs, tmp_path, admin, **kwargs)
     return make
+
+
+# --- the wheel ----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The wheel `make dist` builds from this tree, built once per test run."""
+    dist = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "dist", f"DIST={dist}"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    wheels = list(dist.glob("fitwerk-*.whl"))
+    assert len(wheels) == 1 and list(dist.glob("fitwerk-*.tar.gz")), sorted(dist.iterdir())
+    return wheels[0]
 
 
 # --- browser ------------------------------------------------------------------

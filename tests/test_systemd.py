@@ -20,6 +20,7 @@ import textwrap
 import time
 from importlib.machinery import SourceFileLoader
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -73,25 +74,33 @@ def service(unit):
 
 
 @pytest.fixture(scope="module")
-def stub_bin(tmp_path_factory):
-    """A PATH directory where every system-changing command only logs that it was called."""
-    directory = tmp_path_factory.mktemp("stubs")
-    log = directory / "called.log"
+def installer(wheel, tmp_path_factory):
+    """What a Pi is given: this systemd/ folder with the wheel `make dist` built in dist/
+    beside it (no source tree), and a PATH directory where every system-changing command
+    only logs that it was called."""
+    release = tmp_path_factory.mktemp("release")
+    shutil.copytree(SYSTEMD, release / "systemd")
+    (release / "dist").mkdir()
+    shutil.copy(wheel, release / "dist")
+    stubs = release / "stubs"
+    stubs.mkdir()
+    log = stubs / "called.log"
     for name in SYSTEM_COMMANDS:
-        stub = directory / name
+        stub = stubs / name
         stub.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\nexit 1\n')
         stub.chmod(0o755)
-    return directory
+    return SimpleNamespace(script=release / "systemd/install.sh", wheel=release / "dist" / wheel.name, stubs=stubs)
 
 
-def run_installer(stub_bin, destdir, *args, prefix=None, check=True):
-    env = dict(os.environ, DESTDIR=str(destdir), PATH=f"{stub_bin}:{os.environ['PATH']}")
+def run_installer(installer, destdir, *args, prefix=None, check=True, script=None):
+    env = dict(os.environ, DESTDIR=str(destdir), PATH=f"{installer.stubs}:{os.environ['PATH']}")
     if prefix:
         env["PREFIX"] = str(prefix)
-    result = subprocess.run(["bash", str(INSTALL), *args], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["bash", str(script or installer.script), *args], env=env, capture_output=True,
+                            text=True, timeout=60)
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
-    called = stub_bin / "called.log"
+    called = installer.stubs / "called.log"
     assert not called.exists(), f"dry run executed: {called.read_text()}"
     return result
 
@@ -112,29 +121,29 @@ def snapshot(root):
 
 
 @pytest.fixture(scope="module")
-def kiosk_root(stub_bin, tmp_path_factory):
+def kiosk_root(installer, tmp_path_factory):
     root = tmp_path_factory.mktemp("kiosk-root")
-    result = run_installer(stub_bin, root, "kiosk")
+    result = run_installer(installer, root, "kiosk")
     return root, result.stdout
 
 
 @pytest.fixture(scope="module")
-def admin_root(stub_bin, tmp_path_factory):
+def admin_root(installer, tmp_path_factory):
     root = tmp_path_factory.mktemp("admin-root")
-    result = run_installer(stub_bin, root, "admin")
+    result = run_installer(installer, root, "admin")
     return root, result.stdout
 
 
 @pytest.fixture(scope="module")
-def verify_root(stub_bin, tmp_path_factory):
+def verify_root(installer, tmp_path_factory):
     """Both roles installed with PREFIX pointing at a tree whose venv is this test run's own
     virtualenv, so the units' gunicorn/flask/python paths name real executables."""
     base = tmp_path_factory.mktemp("verify")
     prefix = base / "prefix"
     prefix.mkdir()
     (prefix / "venv").symlink_to(Path(sys.prefix))
-    run_installer(stub_bin, base / "root", "kiosk", prefix=prefix)
-    run_installer(stub_bin, base / "root", "admin", prefix=prefix)
+    run_installer(installer, base / "root", "kiosk", prefix=prefix)
+    run_installer(installer, base / "root", "admin", prefix=prefix)
     return base / "root", prefix
 
 
@@ -172,11 +181,11 @@ def test_dry_run_puts_every_file_into_the_tree_with_its_mode(request, role, file
     assert os.readlink(root / f"usr/local/sbin/fitwerk-{role}") == "/opt/fitwerk/bin/fitwerk-cli"
 
 
-def test_kiosk_dry_run_prints_the_commands_it_would_run(kiosk_root):
+def test_kiosk_dry_run_prints_the_commands_it_would_run(kiosk_root, installer):
     _root, out = kiosk_root
     for command in ("systemd-sysusers /etc/sysusers.d/fitwerk-kiosk.conf",
                     "/usr/bin/python3 -m venv /opt/fitwerk/venv",
-                    f"/opt/fitwerk/venv/bin/pip install --quiet {REPO}",
+                    f"/opt/fitwerk/venv/bin/pip install --quiet {installer.wheel}",
                     "modprobe -r port100 pn533_usb pn533",
                     "systemctl mask pcscd.socket pcscd.service",
                     "udevadm control --reload",
@@ -199,70 +208,70 @@ def test_dry_run_enables_units_as_links_in_the_tree(kiosk_root, admin_root):
         assert os.readlink(root / UNITDIR / link) == "/etc/systemd/system/" + link.split("/")[1]
 
 
-def test_admin_configuration_gets_a_random_secret_key(admin_root, stub_bin, tmp_path):
+def test_admin_configuration_gets_a_random_secret_key(admin_root, installer, tmp_path):
     root, _out = admin_root
     key = re.search(r"^SECRET_KEY=(.*)$", (root / "etc/fitwerk/admin.env").read_text(), re.M).group(1)
     assert re.fullmatch(r"[0-9a-f]{64}", key)
-    run_installer(stub_bin, tmp_path, "admin")
+    run_installer(installer, tmp_path, "admin")
     other = re.search(r"^SECRET_KEY=(.*)$", (tmp_path / "etc/fitwerk/admin.env").read_text(), re.M).group(1)
     assert other != key
 
 
-def test_running_the_installer_again_changes_nothing(stub_bin, tmp_path):
-    run_installer(stub_bin, tmp_path, "kiosk")
+def test_running_the_installer_again_changes_nothing(installer, tmp_path):
+    run_installer(installer, tmp_path, "kiosk")
     before = snapshot(tmp_path)
-    again = run_installer(stub_bin, tmp_path, "kiosk").stdout
+    again = run_installer(installer, tmp_path, "kiosk").stdout
     assert snapshot(tmp_path) == before
     assert "installed " not in again and "linked " not in again
     assert "kept /etc/fitwerk/kiosk.env (existing configuration)" in again
 
 
-def test_the_installer_never_overwrites_the_operators_configuration(stub_bin, tmp_path):
-    run_installer(stub_bin, tmp_path, "kiosk")
+def test_the_installer_never_overwrites_the_operators_configuration(installer, tmp_path):
+    run_installer(installer, tmp_path, "kiosk")
     env_file = tmp_path / "etc/fitwerk/kiosk.env"
     env_file.write_text("KIOSK_TOKEN=secret-from-add-kiosk\n")
-    run_installer(stub_bin, tmp_path, "kiosk")
+    run_installer(installer, tmp_path, "kiosk")
     assert env_file.read_text() == "KIOSK_TOKEN=secret-from-add-kiosk\n"
 
 
-def test_a_changed_unit_is_replaced_on_upgrade(stub_bin, tmp_path):
-    run_installer(stub_bin, tmp_path, "kiosk")
+def test_a_changed_unit_is_replaced_on_upgrade(installer, tmp_path):
+    run_installer(installer, tmp_path, "kiosk")
     unit = tmp_path / UNITDIR / "fitwerk-kiosk-sync.service"
     unit.write_text("[Service]\nExecStart=/bin/true\n")
-    out = run_installer(stub_bin, tmp_path, "kiosk").stdout
+    out = run_installer(installer, tmp_path, "kiosk").stdout
     assert "installed /etc/systemd/system/fitwerk-kiosk-sync.service" in out
     assert unit.read_text() == (SYSTEMD / "fitwerk-kiosk-sync.service").read_text()
 
 
-def test_uninstall_keeps_configuration_and_data_unless_purged(stub_bin, tmp_path):
-    run_installer(stub_bin, tmp_path, "kiosk")
+def test_uninstall_keeps_configuration_and_data_unless_purged(installer, tmp_path):
+    run_installer(installer, tmp_path, "kiosk")
     data = tmp_path / "var/lib/fitwerk-kiosk/kiosk.sqlite"
     data.parent.mkdir(parents=True)
     data.write_text("taps")
 
-    out = run_installer(stub_bin, tmp_path, "uninstall", "kiosk").stdout
+    out = run_installer(installer, tmp_path, "uninstall", "kiosk").stdout
     assert "would run: systemctl disable --now fitwerk-kiosk.target" in out
     left = {str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if not path.is_dir()}
     assert left == {"etc/fitwerk/kiosk.env", "var/lib/fitwerk-kiosk/kiosk.sqlite"}
 
-    run_installer(stub_bin, tmp_path, "kiosk")
-    run_installer(stub_bin, tmp_path, "uninstall", "kiosk", "--purge")
+    run_installer(installer, tmp_path, "kiosk")
+    run_installer(installer, tmp_path, "uninstall", "kiosk", "--purge")
     assert [path for path in tmp_path.rglob("*") if not path.is_dir()] == []
 
 
-def test_uninstalling_one_role_keeps_the_code_the_other_still_runs(stub_bin, tmp_path):
-    run_installer(stub_bin, tmp_path, "kiosk")
-    run_installer(stub_bin, tmp_path, "admin")
-    run_installer(stub_bin, tmp_path, "uninstall", "kiosk")
+def test_uninstalling_one_role_keeps_the_code_the_other_still_runs(installer, tmp_path):
+    run_installer(installer, tmp_path, "kiosk")
+    run_installer(installer, tmp_path, "admin")
+    run_installer(installer, tmp_path, "uninstall", "kiosk")
     assert (tmp_path / "opt/fitwerk/bin/fitwerk-cli").exists()
     assert (tmp_path / UNITDIR / "fitwerk-admin.service").exists()
     assert not (tmp_path / UNITDIR / "fitwerk-kiosk-reader.service").exists()
-    run_installer(stub_bin, tmp_path, "uninstall", "admin")
+    run_installer(installer, tmp_path, "uninstall", "admin")
     assert not (tmp_path / "opt/fitwerk").exists()
 
 
-def test_prefix_moves_the_virtualenv_everywhere(stub_bin, tmp_path):
-    run_installer(stub_bin, tmp_path, "admin", prefix="/srv/fitwerk")
+def test_prefix_moves_the_virtualenv_everywhere(installer, tmp_path):
+    run_installer(installer, tmp_path, "admin", prefix="/srv/fitwerk")
     unit = (tmp_path / UNITDIR / "fitwerk-admin.service").read_text()
     assert "ExecStart=/srv/fitwerk/venv/bin/gunicorn " in unit
     assert "/opt/fitwerk" not in "".join(path.read_text() for path in tmp_path.rglob("*")
@@ -270,11 +279,35 @@ def test_prefix_moves_the_virtualenv_everywhere(stub_bin, tmp_path):
 
 
 @pytest.mark.parametrize("args", [[], ["station"], ["uninstall"], ["uninstall", "kiosk", "--force"],
-                                  ["kiosk", "extra"]])
-def test_the_installer_rejects_what_it_does_not_know(stub_bin, tmp_path, args):
-    result = run_installer(stub_bin, tmp_path, *args, check=False)
+                                  ["kiosk", "extra"], ["admin", "fitwerk.whl", "extra"]])
+def test_the_installer_rejects_what_it_does_not_know(installer, tmp_path, args):
+    result = run_installer(installer, tmp_path, *args, check=False)
     assert result.returncode == 2
     assert "install.sh kiosk" in result.stderr
+
+
+def test_the_machine_never_runs_npm_or_make(kiosk_root, admin_root):
+    for _root, out in (kiosk_root, admin_root):
+        commands = [line for line in out.splitlines() if line.startswith("would run: ")]
+        assert commands and not [line for line in commands if re.search(r"\b(npm|make|nodejs)\b", line)]
+
+
+def test_a_named_wheel_is_installed(installer, tmp_path):
+    named = tmp_path / "elsewhere" / installer.wheel.name
+    named.parent.mkdir()
+    shutil.copy(installer.wheel, named)
+    out = run_installer(installer, tmp_path / "root", "admin", str(named)).stdout
+    assert f"would run: /opt/fitwerk/venv/bin/pip install --quiet --no-deps --force-reinstall {named}" in out
+
+
+def test_without_a_wheel_the_installer_says_how_to_make_one(installer, tmp_path):
+    bare = tmp_path / "checkout"
+    shutil.copytree(SYSTEMD, bare / "systemd")   # a clone: no dist/ yet
+    result = run_installer(installer, tmp_path / "root", "kiosk", check=False, script=bare / "systemd/install.sh")
+    assert result.returncode == 1 and "make dist" in result.stderr
+    result = run_installer(installer, tmp_path / "root", "kiosk", str(tmp_path / "fitwerk-9.whl"), check=False)
+    assert result.returncode == 1 and "no such wheel" in result.stderr
+    assert not (tmp_path / "root" / "etc").exists()
 
 
 @pytest.mark.parametrize("script, shell", [("install.sh", "bash"), ("fitwerk-cli", "sh")])
@@ -706,10 +739,11 @@ def cgroup2_mount():
 class NamespacedSystemd:
     """A systemd booted as pid 1 of its own namespaces over an overlay of this machine."""
 
-    def __init__(self, tmp_path, stub_bin, venv, extra):
+    def __init__(self, tmp_path, installer, venv, extra):
         self.cgroup = cgroup2_mount() / f"fitwerk-test-{os.getpid()}"
         self.cgroup.mkdir()
-        env = dict(os.environ, STUBS=str(stub_bin), INSTALL=str(INSTALL), VENV=str(venv), EXTRA=str(extra))
+        env = dict(os.environ, STUBS=str(installer.stubs), INSTALL=str(installer.script), VENV=str(venv),
+                   EXTRA=str(extra))
         self.process = subprocess.Popen(
             ["sh", "-c", f'echo $$ > {self.cgroup}/cgroup.procs && exec unshare --mount --pid --fork --net --uts '
                          f'--ipc --cgroup --propagation private bash -c "$0"', BOOT],
@@ -777,20 +811,17 @@ class NamespacedSystemd:
 
 
 @pytest.fixture(scope="module")
-def booted(stub_bin, tmp_path_factory):
+def booted(installer, tmp_path_factory):
     missing = [tool for tool in ("unshare", "nsenter", "pgrep", "/lib/systemd/systemd", "/usr/bin/python3")
                if shutil.which(tool) is None]
     if os.geteuid() != 0 or missing or cgroup2_mount() is None:
         pytest.skip(f"needs root, cgroup2 and {missing or 'these tools'}")
     base = tmp_path_factory.mktemp("booted")
-    # The installer's own steps for the virtualenv, with Debian's python3 as on a Pi
-    # (a venv on a python under /root would be hidden by ProtectHome=).
-    source = base / "src"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "node_modules", "build", "*.egg-info", "var", "instance", "tests", "bench", "__pycache__"))
+    # The installer's own steps for the virtualenv, from the wheel, with Debian's python3 as
+    # on a Pi (a venv on a python under /root would be hidden by ProtectHome=).
     venv = base / "venv"
     subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run([str(venv / "bin/pip"), "install", "--quiet", str(source)], check=True, timeout=600,
+    subprocess.run([str(venv / "bin/pip"), "install", "--quiet", str(installer.wheel)], check=True, timeout=600,
                    capture_output=True)
     for script in (venv / "bin").iterdir():   # relocate to where the installer puts it
         if script.is_file() and not script.is_symlink() and script.read_bytes().startswith(b"#!"):
@@ -816,7 +847,7 @@ def booted(stub_bin, tmp_path_factory):
         "[Unit]\nRequires=basic.target\nAfter=basic.target\nWants=fitwerk-admin.service fitwerk-kiosk-screen.service "
         "fitwerk-kiosk-reader.service fitwerk-kiosk-sync.service fitwerk-probe-healthy.service "
         "fitwerk-probe-hung.service\n")
-    machine = NamespacedSystemd(base, stub_bin, venv, extra)
+    machine = NamespacedSystemd(base, installer, venv, extra)
     yield machine
     machine.close()
 
