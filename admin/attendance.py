@@ -1,12 +1,6 @@
-"""Attendance status, computed at request time, so a flag appears the instant it is true.
-
-expected  before start + grace, not checked in
-present   checked in by start + grace          late  checked in after start + grace
-excused   an excuse was logged for the day
-absent    start + grace passed, no check-in, no excuse, and every kiosk of the location
-          has delivered everything up to that moment
-unknown   start + grace passed, but a kiosk of the location has not delivered up to then
-"""
+"""Attendance, computed at request time, so a flag appears the instant it is true. The
+rules themselves (which session a tap counts for, present / late / excused / expected /
+unknown / absent) live once in common.schedule, shared with the kiosk's greeting."""
 import hashlib
 import json
 import threading
@@ -16,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from common.clock import iso, parse_iso
 from common.db import get_meta
-from common.schedule import EARLY_MINUTES, Group, Slot, sessions_on
+from common.schedule import EARLY_MINUTES, Group, Slot, attendance_status, first_checkins, sessions_on
 
 ACTIVE_STATUSES = ("intake", "active")
 
@@ -76,17 +70,6 @@ def lagging_kiosk(kiosks, moment):
         if watermark is None or watermark < moment:
             return name, last_heard
     return None
-
-
-def participant_status(session, checkin_at, excused, now, lagging):
-    """The status of one participant in one session."""
-    if checkin_at is not None:
-        return "present" if checkin_at <= session.grace_until else "late"
-    if excused:
-        return "excused"
-    if now <= session.grace_until:
-        return "expected"
-    return "unknown" if lagging else "absent"
 
 
 _CACHE_SIZE = 32
@@ -150,7 +133,7 @@ def _compute(conn, day, now, group_id=None):
     ids = [person_id for members in people.values() for person_id, _ in members]
     excused = {r[0] for r in conn.execute("SELECT participant_id FROM excuses WHERE date = ?", (day.isoformat(),))}
     # Every session's window lies within the day's earliest window start and latest end;
-    # each session picks its own taps below.
+    # first_checkins (the kiosk's rule) decides which session each tap counts for.
     window_start = iso(min(s[0].start.timestamp() for _, s in running) - EARLY_MINUTES * 60)
     window_end = iso(max(x.end.timestamp() for _, s in running for x in s))
     taps = {}
@@ -163,12 +146,14 @@ def _compute(conn, day, now, group_id=None):
         if group.location not in kiosks:
             kiosks[group.location] = kiosk_delivery(conn, group.location)
         zone = _zone(group)
+        firsts = {person_id: first_checkins(group, taps[person_id])
+                  for person_id, _ in people.get(group.id, ()) if person_id in taps}
         for session in sessions:
             lagging = lagging_kiosk(kiosks[group.location], session.grace_until) if now > session.grace_until else None
             entries = []
             for person_id, first_name in people.get(group.id, ()):
-                checkin_at = _first_within(taps.get(person_id, ()), session)
-                status = participant_status(session, checkin_at, person_id in excused, now, lagging)
+                checkin_at = firsts.get(person_id, {}).get(session.key)
+                status = attendance_status(session, checkin_at, now, person_id in excused, lagging)
                 entry = {"participant_id": person_id, "first_name": first_name, "status": status,
                          "checked_in_at": checkin_at.isoformat(timespec="seconds") if checkin_at else None}
                 if status == "unknown":
@@ -185,14 +170,6 @@ def _compute(conn, day, now, group_id=None):
     result.sort(key=lambda s: (s["start"], s["location"], s["group_id"]))
     deadlines = [(s["location"], parse_iso(s["grace_until"])) for s in result]
     return result, deadlines
-
-
-def _first_within(times, session):
-    """The first of the sorted tap `times` that counts for `session`, or None."""
-    for moment in times:
-        if session.window_contains(moment):
-            return moment
-    return None
 
 
 def _zone(group):
@@ -231,15 +208,16 @@ def participant_history(conn, participant_id, now):
         "SELECT id, session_date, session_start, reason, excused, contacted, closed_at, resolution "
         "FROM follow_ups WHERE participant_id = ?", (participant_id,))}
     kiosks = kiosk_delivery(conn, group.location)
+    firsts = first_checkins(group, taps)
     history = []
     day = first
     while day <= last:
         for session in sessions_on(group, day):
             if session.start > now:
                 continue
-            checkin_at = next((t for t in taps if session.window_contains(t)), None)
+            checkin_at = firsts.get(session.key)
             lagging = lagging_kiosk(kiosks, session.grace_until) if now > session.grace_until else None
-            status = participant_status(session, checkin_at, day.isoformat() in excuses, now, lagging)
+            status = attendance_status(session, checkin_at, now, day.isoformat() in excuses, lagging)
             case = cases.get((day.isoformat(), session.start_local))
             reason = excuses.get(day.isoformat(), "") if status == "excused" else ""
             excused_afterwards = bool(status == "absent" and case is not None and case["excused"])

@@ -18,6 +18,10 @@ def _offset():
 
 def wall_epoch():
     """The kiosk's wall clock, as the kiosk believes it (seconds since the epoch)."""
+    # A clock standing still at one instant, for tests of an exact boundary (start + grace).
+    frozen = os.environ.get("FITWERK_CLOCK_FROZEN_AT")
+    if frozen:
+        return parse_iso(frozen).timestamp()
     return time.time() + _offset()
 
 

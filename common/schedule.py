@@ -1,5 +1,7 @@
-"""The programme's calendar: which sessions a group has on a day, and how a tap relates
-to them. Schedules are local time of the location; everything returned is aware UTC."""
+"""The programme's calendar and its attendance rules, each written once for the kiosk and
+the admin: which sessions a group has on a day, which session a tap counts for, and the
+status of a participant in a session (the grace boundary). Schedules are local time of
+the location; everything returned is aware UTC."""
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -55,8 +57,27 @@ class Session:
         return self.start - timedelta(minutes=EARLY_MINUTES) <= instant <= self.end
 
     def tap_result(self, instant):
-        """'on_time' when the tap is by start + grace, else 'late'."""
-        return "on_time" if instant <= self.grace_until else "late"
+        """What the kiosk shows for a first tap at `instant`: 'on_time' or 'late'."""
+        return "on_time" if attendance_status(self, instant, instant) == "present" else "late"
+
+
+def attendance_status(session, checkin_at, now, excused=False, lagging=None):
+    """A participant's status in a session, the kiosk's greeting and the admin's board alike:
+
+    present   checked in at or before start + grace (to the microsecond)
+    late      checked in after start + grace
+    excused   no check-in, an excuse was logged for the day
+    expected  no check-in and no excuse, and `now` is at or before start + grace
+    unknown   start + grace passed, but a kiosk (`lagging`) has not delivered up to then
+    absent    start + grace passed and every kiosk has delivered up to then
+    """
+    if checkin_at is not None:
+        return "present" if checkin_at <= session.grace_until else "late"
+    if excused:
+        return "excused"
+    if now <= session.grace_until:
+        return "expected"
+    return "unknown" if lagging else "absent"
 
 
 def parse_hhmm(text):
@@ -94,12 +115,28 @@ def local_date(instant, tz_name):
 
 
 def session_at(group, instant):
-    """The session of the group a tap at `instant` counts for, or None."""
-    day = local_date(instant, group.timezone)
-    for session in sessions_on(group, day):
-        if session.window_contains(instant):
-            return session
-    return None
+    """The session of the group a tap at `instant` counts for, or None: of the sessions
+    on the tap's local date, the first whose window holds it (where two windows meet, the
+    earlier session's end wins over the later one's early hour)."""
+    return _holding(sessions_on(group, local_date(instant, group.timezone)), instant)
+
+
+def _holding(sessions, instant):
+    return next((session for session in sessions if session.window_contains(instant)), None)
+
+
+def first_checkins(group, instants):
+    """{session key: the first of `instants` that counts for that session}, as session_at
+    decides (the sessions of each local date are worked out once)."""
+    first, days = {}, {}
+    for instant in sorted(instants):
+        day = local_date(instant, group.timezone)
+        if day not in days:
+            days[day] = sessions_on(group, day)
+        session = _holding(days[day], instant)
+        if session is not None:
+            first.setdefault(session.key, instant)
+    return first
 
 
 def next_session(group, instant, horizon_days=14):

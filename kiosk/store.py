@@ -2,7 +2,7 @@
 roster it greets by, the outbox the sync process drains, and process health."""
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date
 
 from common import clock
 from common import db as common_db
@@ -19,10 +19,10 @@ def open_db(path):
     return conn
 
 
-def best_now(conn):
-    """The kiosk's best idea of true time: its wall clock, or wall + the server's offset
-    measured in this boot when the clock is not NTP-synchronised."""
-    wall = clock.wall_epoch()
+def best_now(conn, wall=None):
+    """The kiosk's best idea of true time: its wall clock (read now unless given), or wall +
+    the server's offset measured in this boot when the clock is not NTP-synchronised."""
+    wall = clock.wall_epoch() if wall is None else wall
     if clock.clock_synced():
         return wall
     if get_meta(conn, "server_offset_boot") == clock.boot_id():
@@ -83,8 +83,10 @@ def capture_tap(conn, uid):
         # Stamp the time inside the write lock: the sync process reads the outbox under
         # the same lock, so a record stamped before its read is always in that read.
         boot_s, wall = clock.boot_s(), clock.wall_epoch()
-        now_epoch = best_now(conn)
-        now = datetime.fromtimestamp(now_epoch, timezone.utc)
+        # Judge the one clock reading the record carries, at the millisecond it is written
+        # with: the admin judges that same instant, so both agree at start + grace.
+        now_epoch = best_now(conn, wall)
+        now = clock.parse_iso(clock.iso(now_epoch))
         result, person, detail, session_key = _judge(conn, uid, now)
         seq = None
         if result in RECORDED:

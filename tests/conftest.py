@@ -199,8 +199,10 @@ class LiveAdmin:
         """A staff API call as admin; returns the response."""
         return requests.request(method, f"{self.url}/api/v1{path}", headers=auth(self.token), timeout=10, **kwargs)
 
-    def setup_programme(self, people=("Anoeshka", "Mohamed"), location="Rotterdam-Zuid", slot=None, grace=10):
-        """Init the DB, an admin token, a kiosk, a group in session now, people with badges."""
+    def setup_programme(self, people=("Anoeshka", "Mohamed"), location="Rotterdam-Zuid", slot=None, grace=10,
+                        sessions=None):
+        """Init the DB, an admin token, a kiosk, a group in session now (or with `sessions`),
+        people with badges."""
         self.flask("init-db")
         self.flask("create-user", "beheer@example.test", "--role", "admin", "--password-stdin", input=PASSWORD + "\n")
         self.token = self.flask("create-token", "beheer@example.test").strip().splitlines()[-1]
@@ -212,7 +214,7 @@ class LiveAdmin:
         r = self.api("POST", "/groups", json={"name": "Groep B", "location": location,
                                                "starts_on": (today - timedelta(days=14)).isoformat(),
                                                "weeks": 12, "grace_minutes": grace,
-                                               "sessions": [slot or session_slot_now()]})
+                                               "sessions": sessions or [slot or session_slot_now()]})
         assert r.status_code == 201, r.text
         self.group_id = r.json()["id"]
         self.people = {}
@@ -276,9 +278,14 @@ class Kiosk:
         except requests.RequestException:
             return False
 
-    def start_reader(self):
-        """`flask --app kiosk reader`."""
-        self.procs.start(f"reader-{self.role}", [str(BIN / "flask"), "--app", "kiosk", "reader"], self.env)
+    def start_reader(self, env=None):
+        """`flask --app kiosk reader` (`env`: extra variables for it alone)."""
+        self.procs.start(f"reader-{self.role}", [str(BIN / "flask"), "--app", "kiosk", "reader"],
+                         {**self.env, **(env or {})})
+
+    def stop_reader(self):
+        """Stop the reader process."""
+        self.procs.stop(f"reader-{self.role}")
 
     def start_sync(self, name=None, env=None):
         """`flask --app kiosk sync`."""

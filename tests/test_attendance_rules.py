@@ -5,8 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from admin.attendance import participant_status
-from common.schedule import Group, Slot, session_at, sessions_on
+from common.schedule import Group, Slot, attendance_status, first_checkins, session_at, sessions_on
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MONDAY = date(2026, 11, 2)  # a Monday in winter time (UTC+1)
@@ -61,7 +60,7 @@ def test_a_tap_more_than_an_hour_early_or_after_the_end_belongs_to_no_session():
 def status(tap=None, excused=False, now="10:00", lagging=None):
     session = only_session(MONDAY)
     checkin = at(MONDAY, tap) if tap else None
-    return participant_status(session, checkin, excused, at(MONDAY, now), lagging)
+    return attendance_status(session, checkin, at(MONDAY, now), excused, lagging)
 
 
 def test_before_start_plus_grace_without_a_tap_the_participant_is_expected():
@@ -102,3 +101,71 @@ def test_on_the_dst_day_itself_a_morning_session_starts_at_nine_local():
     session = sessions_on(group, date(2026, 10, 25))[0]  # clocks go back at 03:00 that Sunday
     assert session.start.astimezone(AMS).strftime("%H:%M") == "09:00"
     assert session.start.strftime("%H:%M") == "08:00"  # UTC+1 again
+
+
+# --- the one rule at its edges, to the second (and below) ---------------------------
+
+SECOND, TICK = timedelta(seconds=1), timedelta(microseconds=1)
+LAGGING = ("kiosk-1", "2026-11-02T07:55:00+00:00")
+
+
+@pytest.mark.parametrize("offset, expected", [
+    (-SECOND, "present"), (-TICK, "present"), (timedelta(0), "present"), (TICK, "late"), (SECOND, "late"),
+])
+def test_a_check_in_at_start_plus_grace_to_the_second_is_present_and_after_it_late(offset, expected):
+    session = only_session(MONDAY)
+    assert session.grace_until == at(MONDAY, "09:10")
+    checkin = session.grace_until + offset
+    # The moment of asking, excuses and lagging kiosks do not change a known check-in.
+    for now, excused, lagging in ((checkin, False, None), (at(MONDAY, "11:00"), True, LAGGING)):
+        assert attendance_status(session, checkin, now, excused, lagging) == expected
+    assert session.tap_result(checkin) == {"present": "on_time", "late": "late"}[expected]
+
+
+@pytest.mark.parametrize("offset, expected", [
+    (-SECOND, "expected"), (timedelta(0), "expected"), (TICK, "absent"), (SECOND, "absent"),
+])
+def test_without_a_check_in_expected_up_to_start_plus_grace_and_absent_after(offset, expected):
+    session = only_session(MONDAY)
+    now = session.grace_until + offset
+    assert attendance_status(session, None, now) == expected
+    assert attendance_status(session, None, now, lagging=LAGGING) == ("unknown" if expected == "absent" else "expected")
+    assert attendance_status(session, None, now, excused=True) == "excused"
+
+
+def test_the_kiosk_greeting_and_the_admin_status_agree_around_the_boundary():
+    session = only_session(MONDAY)
+    for micro in range(-3_000_000, 3_000_001, 250_000):
+        instant = session.grace_until + timedelta(microseconds=micro)
+        status = attendance_status(session, instant, instant)
+        assert (session.tap_result(instant), status) in (("on_time", "present"), ("late", "late")), instant
+
+
+@pytest.mark.parametrize("instant, counts", [
+    (at(MONDAY, "08:00") - SECOND, False), (at(MONDAY, "08:00"), True),   # an hour early, to the second
+    (at(MONDAY, "12:00"), True), (at(MONDAY, "12:00") + SECOND, False),  # up to the end
+])
+def test_a_tap_counts_from_an_hour_before_the_start_to_the_end_to_the_second(instant, counts):
+    assert (session_at(GROUP, instant) is not None) is counts
+    assert (only_session(MONDAY).key in first_checkins(GROUP, [instant])) is counts
+
+
+TWICE = Group(id=4, name="Dubbel", location="Zuid", starts_on=MONDAY, weeks=12, grace_minutes=10,
+              slots=(Slot(0, "13:00", "16:00"), Slot(0, "09:00", "12:00")))
+
+
+def test_where_two_windows_meet_a_tap_counts_for_the_earlier_session_and_once_only():
+    morning, afternoon = sessions_on(TWICE, MONDAY)
+    assert morning.start_local == "09:00"
+    assert session_at(TWICE, at(MONDAY, "12:00")) == morning
+    assert session_at(TWICE, at(MONDAY, "12:00") + SECOND) == afternoon
+    taps = [at(MONDAY, "12:30"), at(MONDAY, "09:05"), at(MONDAY, "12:00"), at(MONDAY, "13:20")]
+    assert first_checkins(TWICE, taps) == {morning.key: at(MONDAY, "09:05"), afternoon.key: at(MONDAY, "12:30")}
+    assert first_checkins(TWICE, [at(MONDAY, "12:00")]) == {morning.key: at(MONDAY, "12:00")}
+
+
+def test_a_tap_counts_only_on_its_own_local_date():
+    tuesday_tap = at(MONDAY + timedelta(days=1), "09:05")
+    assert session_at(GROUP, tuesday_tap) is None and first_checkins(GROUP, [tuesday_tap]) == {}
+    wednesday = only_session(MONDAY + timedelta(days=2))
+    assert first_checkins(GROUP, [at(MONDAY + timedelta(days=2), "09:05")]) == {wednesday.key: at(MONDAY + timedelta(days=2), "09:05")}
