@@ -5,9 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENDOR_DIRS := admin/static/vendor kiosk/static/vendor
 
-.PHONY: setup demo test test-fast bench dist system-deps browser-deps node-deps clean
+.PHONY: setup demo test test-fast bench dist system-deps browser-deps node-deps clean \
+        translations translations-extract translations-update translations-init
 
-setup: $(VENV)/.installed vendor
+setup: $(VENV)/.installed vendor translations
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,31 @@ vendor: node_modules/.installed
 	  cp node_modules/htmx.org/dist/htmx.min.js $$d/htmx.min.js; \
 	  cp node_modules/htmx-ext-sse/dist/sse.min.js $$d/sse.min.js; \
 	done
+
+# gettext catalogues, one domain per app, in common/translations (see README, "Languages").
+# The .po files are the source; the .mo files the apps read are compiled here, never committed.
+PYBABEL := $(VENV)/bin/pybabel
+TRANSLATIONS := common/translations
+DOMAINS := kiosk admin
+
+translations: $(VENV)/.installed
+	@for d in $(DOMAINS); do $(PYBABEL) -q compile -d $(TRANSLATIONS) -D $$d || exit 1; done
+
+# Collect the messages of each app (and of common/, which both use) into its .pot template.
+translations-extract: $(VENV)/.installed
+	$(PYBABEL) -q extract -F babel.cfg -k _l -k lazy_gettext -c TRANSLATORS: --sort-by-file \
+	  --add-location=file --project=fitwerk --copyright-holder="the fitwerk authors" -o $(TRANSLATIONS)/kiosk.pot kiosk common
+	$(PYBABEL) -q extract -F babel.cfg -k _l -k lazy_gettext -c TRANSLATORS: --sort-by-file \
+	  --add-location=file --project=fitwerk --copyright-holder="the fitwerk authors" -o $(TRANSLATIONS)/admin.pot admin common
+
+# Merge new and changed messages into every language's .po (then translate, then `make translations`).
+translations-update: translations-extract
+	@for d in $(DOMAINS); do $(PYBABEL) -q update -i $(TRANSLATIONS)/$$d.pot -d $(TRANSLATIONS) -D $$d || exit 1; done
+
+# A new language: make translations-init LANGUAGE=xx (and add it to common/i18n.py LANGUAGES).
+translations-init: translations-extract
+	@test -n "$(LANGUAGE)" || { echo "usage: make translations-init LANGUAGE=xx"; exit 2; }
+	@for d in $(DOMAINS); do $(PYBABEL) init -i $(TRANSLATIONS)/$$d.pot -d $(TRANSLATIONS) -D $$d -l $(LANGUAGE) || exit 1; done
 
 # System libraries: libusb for real USB badge readers,
 # systemd for systemd-analyze and systemd-sysusers in the deployment tests.

@@ -10,11 +10,12 @@ from flask_htmx import HTMX
 
 from common import __version__
 from common.clock import parse_iso
+from common.i18n import DEFAULT_LANGUAGE, init_babel, language_or_default
 
 CONFIG_KEYS = ("ADMIN_DB", "SECRET_KEY", "ADMIN_TIMEZONE", "SMTP_HOST", "SMTP_PORT",
                "MAIL_FROM", "FOLLOW_UP_ESCALATE_MINUTES", "SYNC_RATE_PER_MINUTE",
                "ADMIN_BASE_URL", "SMTP_STARTTLS", "SMTP_USER", "SMTP_PASSWORD",
-               "ADMIN_SECURE_COOKIES", "ADMIN_BEHIND_PROXY")
+               "ADMIN_SECURE_COOKIES", "ADMIN_BEHIND_PROXY", "ADMIN_LANGUAGE")
 
 
 def create_app(config=None):
@@ -23,6 +24,7 @@ def create_app(config=None):
     app.config.from_mapping(
         ADMIN_DB=str(Path(app.instance_path) / "admin.sqlite"),
         ADMIN_TIMEZONE="Europe/Amsterdam",
+        ADMIN_LANGUAGE=DEFAULT_LANGUAGE,
         SMTP_HOST="", SMTP_PORT=25, MAIL_FROM="fitwerk@localhost",
         FOLLOW_UP_ESCALATE_MINUTES=120,
         SYNC_RATE_PER_MINUTE=600,
@@ -46,6 +48,8 @@ def create_app(config=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     HTMX(app)
+    # The staff site speaks one language, Dutch unless ADMIN_LANGUAGE says otherwise.
+    init_babel(app, "admin", lambda: language_or_default(app.config["ADMIN_LANGUAGE"]))
     from . import account, api, audit, auth, board, cli, db, excuses, followup, manage, participant, sync
     db.init_app(app)
     auth.init_app(app)

@@ -8,6 +8,8 @@ import click
 from flask import Flask
 from flask_htmx import HTMX
 
+from common.i18n import init_babel
+
 DEFAULTS = {
     "KIOSK_DB": "var/kiosk.sqlite",
     "KIOSK_ROLE": "checkin",
@@ -37,6 +39,7 @@ def create_app(config=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     HTMX(app)
     from . import screen, station_views
+    init_babel(app, "kiosk", screen.kiosk_language)
     screen.init_app(app)
     app.register_blueprint(screen.bp)
     app.register_blueprint(station_views.bp)

@@ -6,14 +6,17 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, stream_with_context
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from common import __version__
 from common.clock import parse_iso
 from common.db import get_meta
+from common.i18n import language_or_default
 from common.schedule import sessions_on
 
 from . import store
-from .messages import messages
 
 bp = Blueprint("screen", __name__)
 RECENT_SECONDS = 12   # earlier taps still shown under the newest one
@@ -26,6 +29,11 @@ def get_db():
     if "db" not in g:
         g.db = store.open_db(current_app.config["KIOSK_DB"])
     return g.db
+
+
+def kiosk_language():
+    """The language of the kiosk's own screens (KIOSK_LANG, Dutch when not one we speak)."""
+    return language_or_default(current_app.config["KIOSK_LANG"])
 
 
 def _zone():
@@ -42,11 +50,15 @@ def _today_sessions(conn, now):
     return sorted(found, key=lambda s: s.start)
 
 
-def _day_name(text, msg, now):
-    day = date.fromisoformat(text)
+def _day_name(day, now):
     if day == now.astimezone(_zone()).date():
-        return msg["today_word"]
-    return f"{msg['days'][day.weekday()]} {day.day} {msg['months'][day.month - 1]}"
+        return _("vandaag")
+    return _long_date(day)
+
+
+def _long_date(day):
+    # TRANSLATORS: a Babel date pattern (EEEE weekday, d day, MMMM month), in your language's order.
+    return format_date(day, _("EEEE d MMMM"))
 
 
 def status_payload(conn):
@@ -102,14 +114,12 @@ def idle_context(conn):
     """What the idle panel shows: clock, date, prompt, today's sessions."""
     now = datetime.now(timezone.utc)
     local = now.astimezone(_zone())
-    msg = messages(current_app.config["KIOSK_LANG"])
-    return {"time": local.strftime("%H:%M"),
-            "date": f"{msg['days'][local.weekday()]} {local.day} {msg['months'][local.month - 1]}",
+    return {"time": local.strftime("%H:%M"), "date": _long_date(local.date()),
             "sessions": _today_sessions(conn, now)}
 
 
-def tap_view(row, msg, now):
-    """Text and tone of one tap, as the participant should read it."""
+def tap_view(row, now):
+    """Text and tone of one tap, as the participant should read it (in the current locale)."""
     detail = json.loads(row["detail_json"])
     name = row["first_name"] or ""
     result = row["result"]
@@ -117,31 +127,32 @@ def tap_view(row, msg, now):
     view = {"id": row["id"], "result": result, "tone": "good", "title": "", "sub": "", "extra": ""}
     if session:
         view["extra"] = f"{session['group']} · {session['start']}–{session['end']}"
+    welcome = _("Welkom, %(name)s", name=name)
     if result == "on_time":
-        view.update(title=msg["welcome"].format(name=name), sub=msg["checked_in"])
+        view.update(title=welcome, sub=_("Je bent ingecheckt"))
     elif result == "late":
-        view.update(title=msg["welcome"].format(name=name), sub=msg["late"])
+        view.update(title=welcome, sub=_("Fijn dat je er bent, je bent ingecheckt"))
     elif result == "already":
-        view.update(title=msg["welcome"].format(name=name),
-                    sub=msg["already"].format(time=_local(detail["first_at"])), tone="info")
+        view.update(title=welcome, sub=_("Je bent al ingecheckt om %(time)s", time=_local(detail["first_at"])),
+                    tone="info")
     elif result == "unknown_badge":
-        view.update(title=msg["unknown_badge"], sub=msg["unknown_badge_sub"], tone="help")
+        view.update(title=_("Deze pas kennen we nog niet"), sub=_("Meld je even bij de balie"), tone="help")
     elif result == "no_session":
         upcoming = detail.get("next")
-        view.update(title=msg["welcome"].format(name=name), sub=msg["no_session"], tone="info",
-                    extra=msg["next_session"].format(day=_day_name(upcoming["date"], msg, now),
-                                                     start=upcoming["start"], end=upcoming["end"])
-                    if upcoming else "")
+        view.update(title=welcome, sub=_("Je hebt nu geen sessie"), tone="info",
+                    extra=_("Je volgende sessie: %(day)s %(start)s–%(end)s",
+                            day=_day_name(date.fromisoformat(upcoming["date"]), now),
+                            start=upcoming["start"], end=upcoming["end"]) if upcoming else "")
     elif result == "inactive":
-        view.update(title=msg["inactive"], sub=msg["inactive_sub"], tone="help")
+        view.update(title=_("Deze pas is niet meer actief"), sub=_("Meld je even bij de balie, we helpen je graag"),
+                    tone="help")
     elif result == "staff":
-        view.update(title=msg["staff"], tone="staff")
+        view.update(title=_("Medewerkersmenu"), tone="staff")
     return view
 
 
 def render_taps(conn, newest_id):
     """The tap panel: the newest tap large, the ones just before it small."""
-    msg = messages(current_app.config["KIOSK_LANG"])
     now = datetime.now(timezone.utc)
     rows = conn.execute("SELECT * FROM local_checkins WHERE id <= ? ORDER BY id DESC LIMIT 4",
                         (newest_id,)).fetchall()
@@ -149,16 +160,16 @@ def render_taps(conn, newest_id):
     recent = [r for r in rows[1:] if (now - parse_iso(r["at"])).total_seconds() < RECENT_SECONDS
               and r["first_name"]]
     status = status_payload(conn) if newest["result"] == "staff" else None
-    return render_template("_tap.html", tap=tap_view(newest, msg, now),
-                           recent=[tap_view(r, msg, now) for r in recent], status=status,
+    return render_template("_tap.html", tap=tap_view(newest, now),
+                           recent=[tap_view(r, now) for r in recent], status=status,
                            seconds=int(current_app.config["KIOSK_RESULT_SECONDS"]))
 
 
 STATION_NOTICES = {
-    "staff": "Ontgrendeld.",
-    "locked": "Het station is vergrendeld: een fysiotherapeut ontgrendelt het met de eigen pas.",
-    "unknown_badge": "Deze pas kennen we niet. Zoek de deelnemer op voornaam.",
-    "inactive": "Deze pas is niet meer actief.",
+    "staff": _l("Ontgrendeld."),
+    "locked": _l("Het station is vergrendeld: een fysiotherapeut ontgrendelt het met de eigen pas."),
+    "unknown_badge": _l("Deze pas kennen we niet. Zoek de deelnemer op voornaam."),
+    "inactive": _l("Deze pas is niet meer actief."),
 }
 
 
@@ -215,7 +226,7 @@ def events():
 
 
 def init_app(app):
-    """Close the request's connection; template helpers."""
+    """Close the request's connection; the kiosk's language; template helpers."""
     @app.teardown_appcontext
     def _close(_exc=None):
         conn = g.pop("db", None)
@@ -224,5 +235,4 @@ def init_app(app):
 
     @app.context_processor
     def _inject():
-        return {"msg": messages(app.config["KIOSK_LANG"]), "lang": app.config["KIOSK_LANG"],
-                "role": app.config["KIOSK_ROLE"]}
+        return {"lang": kiosk_language(), "role": app.config["KIOSK_ROLE"]}
