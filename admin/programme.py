@@ -3,8 +3,8 @@ once here for both the JSON API and the staff pages. Each runs in one transactio
 import re
 from datetime import date
 
+from common.badge import BadgeUidError, normalise_uid
 from common.db import transaction
-from common.protocol import ProtocolError, normalise_uid
 from common.schedule import parse_hhmm
 
 from .audit import audit
@@ -94,7 +94,7 @@ def _bump_participant(conn, participant_id):
 def _uid(value):
     try:
         return normalise_uid(value)
-    except ProtocolError as exc:
+    except BadgeUidError as exc:
         raise Invalid(str(exc)) from None
 
 

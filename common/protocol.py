@@ -7,9 +7,9 @@ and the server answers {"acked_seq", "server_time", "clock_offset_s"}.
 A record: {"id", "seq", "kind": "checkin"|"measurement", "wall_at", "clock_synced",
 "boot_id", "boot_s", ...kind fields}. (kiosk, generation, seq) is its identity.
 """
-import re
 import uuid
 
+from .badge import normalise_uid
 from .clock import parse_iso
 
 MAX_RECORDS_PER_PUSH = 500
@@ -21,21 +21,10 @@ MEASUREMENT_FIELDS = (
     "metabolic_age", "impedance_ohm", "systolic_mmhg", "diastolic_mmhg",
     "mean_arterial_mmhg", "pulse_bpm",
 )
-UID_RE = re.compile(r"^[0-9A-F]{8,20}$")
 
 
 class ProtocolError(ValueError):
     """A request body that does not follow the protocol; the message says where."""
-
-
-def normalise_uid(text):
-    """Upper-case hex without separators, or ProtocolError."""
-    if not isinstance(text, str):
-        raise ProtocolError("badge uid must be a string")
-    uid = re.sub(r"[\s:\-]", "", text).upper()
-    if not UID_RE.match(uid):
-        raise ProtocolError("badge uid must be 8-20 hex digits")
-    return uid
 
 
 def _need(obj, key, kind, where):
@@ -74,7 +63,10 @@ def _record(raw, index):
     if rec["seq"] < 1:
         raise ProtocolError(f"{where}: 'seq' must be >= 1")
     if rec["kind"] == "checkin":
-        rec["badge_uid"] = normalise_uid(_need(raw, "badge_uid", str, where))
+        try:
+            rec["badge_uid"] = normalise_uid(_need(raw, "badge_uid", str, where))
+        except ValueError as exc:
+            raise ProtocolError(f"{where}: {exc}") from None
         rec["result"] = _need(raw, "result", str, where)
         if rec["result"] not in RESULTS:
             raise ProtocolError(f"{where}: unknown result")

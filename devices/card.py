@@ -30,6 +30,8 @@ from typing import IO, Callable
 import nfc
 import nfc.clf
 
+from common.badge import normalise_uid
+
 PMM = bytes.fromhex("00F1000000014300")  # FeliCa Lite-S style; readers only log it
 SYSTEM_CODE = bytes.fromhex("88B4")
 # The reader's idle round on udp: waits 1 s for an answer, so a badge held for
@@ -39,20 +41,18 @@ PORT_BUSY_WAIT_SECONDS = 5.0
 _ROOT = Path(__file__).resolve().parent.parent
 
 
-def normalise_uid(text: str) -> str:
-    """A FeliCa IDm as 16 upper-case hex digits; ValueError for anything else."""
-    uid = text.strip().upper()
-    if len(uid) != 16 or any(c not in "0123456789ABCDEF" for c in uid):
-        raise ValueError(f"a FeliCa badge UID (IDm) is 8 bytes, 16 hex digits: {text!r}")
-    if uid.startswith("01FE"):
-        raise ValueError(f"an IDm starting 01FE marks a phone (NFC-DEP), not a badge: {text!r}")
+def felica_idm(text: str) -> str:
+    """A badge UID (common.badge's rule) that is also a FeliCa IDm, 8 bytes; ValueError else."""
+    uid = normalise_uid(text)
+    if len(uid) != 16:
+        raise ValueError(f"an emulated badge is FeliCa, its UID (IDm) 8 bytes, 16 hex digits: {text!r}")
     return uid
 
 
 def present(path: str, uid: str, hold: float = DEFAULT_HOLD_SECONDS,
             on_presented: Callable[[], None] | None = None) -> None:
     """Hold badge *uid* on the reader at *path* for *hold* seconds, then take it away."""
-    idm = bytes.fromhex(normalise_uid(uid))
+    idm = bytes.fromhex(felica_idm(uid))
     _wait_until_no_card_on(path)
     with nfc.ContactlessFrontend(path) as clf:
         deadline = time.monotonic() + hold
@@ -113,7 +113,7 @@ def _serve_tap(path: str, words: list[str], out: IO[str]) -> None:
     try:
         if words[0] != "tap" or len(words) not in (2, 3):
             raise ValueError(f"expected 'tap UID [HOLD]', got {' '.join(words)!r}")
-        uid = normalise_uid(words[1])
+        uid = felica_idm(words[1])
         hold = float(words[2]) if len(words) == 3 else DEFAULT_HOLD_SECONDS
         present(path, uid, hold, on_presented=lambda: _say(out, f"presenting {uid}"))
     except (ValueError, RuntimeError, OSError) as exc:
@@ -128,7 +128,7 @@ def _say(out: IO[str], line: str) -> None:
 
 def _uid_argument(text: str) -> str:
     try:
-        return normalise_uid(text)
+        return felica_idm(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -181,7 +181,7 @@ class EmulatedCard:
 
     def __init__(self, path: str, uid: str):
         self.path = path
-        self.uid = normalise_uid(uid)
+        self.uid = felica_idm(uid)
 
     def tap(self, hold: float = DEFAULT_HOLD_SECONDS, timeout: float | None = None) -> bool:
         """Present the badge for *hold* seconds; True once the card process reported the tap."""
@@ -208,7 +208,7 @@ class CardProcess:
 
     def tap(self, uid: str, hold: float = DEFAULT_HOLD_SECONDS, timeout: float | None = None) -> float:
         """Present badge *uid* for *hold* seconds; returns time.monotonic() when it was put down."""
-        uid = normalise_uid(uid)
+        uid = felica_idm(uid)
         deadline = time.monotonic() + (hold + 10 if timeout is None else timeout)
         self._process.stdin.write(f"tap {uid} {hold}\n")
         self._process.stdin.flush()

@@ -32,6 +32,8 @@ from typing import Callable, Sequence
 
 import nfc
 
+from common.badge import normalise_uid
+
 log = logging.getLogger(__name__)
 
 # A badge counts again only after it was away this long (and for one whole poll
@@ -50,13 +52,11 @@ def default_targets(path: str) -> tuple[str, ...]:
 
 
 def badge_uid(target) -> str | None:
-    """The UID of a discovered target as upper-case hex, or None if it has no stable one."""
-    # Random IDs (NFC-A 08xxxxxx, NFC-F 01FE... of phones and some bank cards) change
+    """The UID of a discovered target in common.badge's form, or None if it has no stable one."""
+    # Random IDs (NFC-A 08xxxxxx here, a phone's FeliCa 01FE... in common.badge) change
     # on every poll: they identify nobody and would count as a new tap each round.
     if target.sensf_res and len(target.sensf_res) >= 9:
         uid = target.sensf_res[1:9]  # FeliCa IDm
-        if uid[:2] == b"\x01\xfe":
-            return None
     elif target.sdd_res:
         uid = target.sdd_res  # NFC-A NFCID1: MIFARE Classic, Ultralight, DESFire
         if len(uid) == 4 and uid[0] == 0x08:
@@ -67,7 +67,10 @@ def badge_uid(target) -> str | None:
         uid = target.rid_res[2:6]  # Type 1 (Topaz) UID0-3
     else:
         return None
-    return bytes(uid).hex().upper()
+    try:
+        return normalise_uid(bytes(uid).hex())
+    except ValueError:
+        return None
 
 
 def describe_open_error(exc: BaseException, path: str = "") -> tuple[str, str]:
