@@ -5,6 +5,7 @@ from flask import current_app, g
 
 from common import db as common_db
 from common.clock import utc_now
+from common.migrations import NewerDatabase
 
 
 def get_db():
@@ -25,7 +26,7 @@ def init_db(path):
     """Create or migrate the admin database at `path` (idempotent)."""
     conn = common_db.connect(path)
     try:
-        common_db.init_schema(conn, "admin")
+        common_db.init_schema(conn, "admin", path)
     finally:
         conn.close()
 
@@ -33,7 +34,10 @@ def init_db(path):
 def init_app(app):
     """Register teardown, and make sure the schema exists before serving."""
     app.teardown_appcontext(close_db)
-    init_db(app.config["ADMIN_DB"])
+    try:
+        init_db(app.config["ADMIN_DB"])
+    except NewerDatabase as error:
+        raise SystemExit(f"fitwerk admin: {error}") from None
 
 
 def now_iso():

@@ -4,6 +4,10 @@ import secrets
 import sqlite3
 from pathlib import Path
 
+from sqlite_utils import Database
+
+from common import migrations
+
 # common/schema.sql links to the top-level schema.sql, so an installed package carries it too.
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.sql"
 SECTIONS = {"admin": ("shared", "admin"), "kiosk": ("shared", "kiosk")}
@@ -30,45 +34,33 @@ def schema_sections(text=None):
     return {parts[i]: parts[i + 1] for i in range(1, len(parts), 2)}
 
 
-# Columns added to a table after it first shipped. CREATE TABLE IF NOT EXISTS leaves an
-# existing table as it is, so init_schema adds these when they are missing.
-ADDED_COLUMNS = {
-    "admin": [
-        ("login_failures", "client", "TEXT NOT NULL DEFAULT ''"),
-        ("follow_ups", "group_id", "INTEGER"),
-        ("follow_ups", "picked_up_at", "TEXT"),
-        ("follow_ups", "closed_by", "INTEGER"),
-        ("follow_ups", "updated_by", "INTEGER"),
-        ("follow_ups", "resolution", "TEXT"),
-        ("follow_ups", "mail_claimed_at", "TEXT"),
-        ("follow_ups", "mail_sent_at", "TEXT"),
-        ("follow_ups", "mail_result", "TEXT"),
-        ("follow_ups", "escalation_mailed_at", "TEXT"),
-    ],
-    "kiosk": [],
-}
-
-
-def add_missing_columns(conn, kind):
-    """ALTER TABLE … ADD COLUMN for every column of ADDED_COLUMNS a table lacks; idempotent."""
-    # Under the write lock: two workers starting at once must not both add a column.
-    with transaction(conn):
-        for table, column, declaration in ADDED_COLUMNS[kind]:
-            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-
-
-def init_schema(conn, kind):
-    """Create or migrate the database of `kind` ('admin' or 'kiosk'); idempotent."""
+def schema_statements(kind):
+    """The statements of schema.sql for a database of `kind`, one at a time."""
     sections = schema_sections()
+    buffer = ""
     for name in SECTIONS[kind]:
-        conn.executescript(sections[name])
-    add_missing_columns(conn, kind)
-    # The generation id tells a re-created database apart from the old one.
-    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', ?)",
-                 (secrets.token_hex(8),))
-    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('kind', ?)", (kind,))
+        for line in sections[name].splitlines(keepends=True):
+            buffer += line
+            if sqlite3.complete_statement(buffer):
+                yield buffer.strip()
+                buffer = ""
+
+
+def init_schema(conn, kind, path=""):
+    """Create or upgrade the database of `kind` ('admin' or 'kiosk'); idempotent.
+
+    Under one write lock, so two processes starting together do not both migrate:
+    pending migrations first (each in its own savepoint), then schema.sql."""
+    db = Database(conn, recursive_triggers=False, execute_plugins=False)
+    with transaction(conn):
+        migrations.refuse_newer(db, kind, path)
+        migrations.SETS[kind].apply(db)
+        for statement in schema_statements(kind):
+            conn.execute(statement)
+        # The generation id tells a re-created database apart from the old one.
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', ?)",
+                     (secrets.token_hex(8),))
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('kind', ?)", (kind,))
 
 
 def get_meta(conn, key, default=None):
@@ -84,15 +76,29 @@ def set_meta(conn, key, value):
 
 
 class transaction:
-    """`with transaction(conn):` BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error."""
+    """`with transaction(conn):` BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error.
+
+    Inside an open transaction it is a savepoint instead, so a helper that needs one can be
+    called on its own or from within a larger one: only the outermost block commits."""
 
     def __init__(self, conn):
         self.conn = conn
+        self.savepoint = None
 
     def __enter__(self):
-        self.conn.execute("BEGIN IMMEDIATE")
+        if self.conn.in_transaction:
+            self.savepoint = f"nested_{secrets.token_hex(8)}"
+            self.conn.execute(f"SAVEPOINT {self.savepoint}")
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
     def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self.savepoint is None:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        elif exc_type:
+            self.conn.execute(f"ROLLBACK TO {self.savepoint}")
+            self.conn.execute(f"RELEASE {self.savepoint}")
+        else:
+            self.conn.execute(f"RELEASE {self.savepoint}")
         return False

@@ -9,6 +9,7 @@ from flask import Flask
 from flask_htmx import HTMX
 
 from common.i18n import init_babel
+from common.migrations import NewerDatabase
 
 DEFAULTS = {
     "KIOSK_DB": "var/kiosk.sqlite",
@@ -36,6 +37,12 @@ def create_app(config=None):
     if app.config["KIOSK_ROLE"] not in ("checkin", "station"):
         raise ValueError("KIOSK_ROLE must be 'checkin' or 'station'")
     Path(app.config["KIOSK_DB"]).parent.mkdir(parents=True, exist_ok=True)
+    from .store import open_db
+    try:
+        # Upgrades an older database in place; a newer one stops every kiosk process here.
+        open_db(app.config["KIOSK_DB"]).close()
+    except NewerDatabase as error:
+        raise SystemExit(f"fitwerk kiosk: {error}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     HTMX(app)
     from . import screen, station_views
@@ -59,7 +66,6 @@ def create_app(config=None):
     @app.cli.command("init-db")
     def init_db_command():
         """Create the kiosk database (idempotent)."""
-        from .store import open_db
         open_db(app.config["KIOSK_DB"]).close()
         click.echo("kiosk database ready")
 

@@ -15,7 +15,11 @@ RECORDED = ("on_time", "late", "unknown_badge", "no_session", "inactive")
 def open_db(path):
     """Connect to the kiosk database, creating the schema when needed."""
     conn = common_db.connect(path, check_same_thread=False)
-    common_db.init_schema(conn, "kiosk")
+    try:
+        common_db.init_schema(conn, "kiosk", path)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

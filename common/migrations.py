@@ -1,0 +1,54 @@
+"""Named schema migrations for both databases, with sqlite-utils' Migrations (recorded in
+the table `_sqlite_migrations`).
+
+schema.sql is the current shape of a database: a new file is made from it. A migration
+brings a file written by an earlier release up to that shape where CREATE … IF NOT EXISTS
+cannot: a column added to an existing table, a table rebuilt, data moved. Migrations run
+before schema.sql on every start, so a table that does not exist yet is left to schema.sql,
+which then creates it whole (see add_column).
+
+To add one: a function under `@admin(name="NNNN_what")` or `@kiosk(...)`, numbered after
+the last, taking the sqlite_utils Database; and the same change in schema.sql.
+"""
+from sqlite_utils.migrations import Migrations
+
+admin = Migrations("fitwerk-admin")
+kiosk = Migrations("fitwerk-kiosk")
+SETS = {"admin": admin, "kiosk": kiosk}
+
+
+class NewerDatabase(RuntimeError):
+    """The database was migrated by a newer fitwerk than this code."""
+
+
+def add_column(db, table, column, declaration):
+    """ALTER TABLE … ADD COLUMN, unless the table is not there yet (schema.sql makes it whole)
+    or already has the column."""
+    if db[table].exists() and column not in db[table].columns_dict:
+        db.execute(f"ALTER TABLE [{table}] ADD COLUMN [{column}] {declaration}")
+
+
+def refuse_newer(db, kind, path=""):
+    """Raise NewerDatabase when the file records migrations this code does not know."""
+    migrations = SETS[kind]
+    known = {m.name for m in migrations._migrations}
+    unknown = [m.name for m in migrations.applied(db) if m.name not in known]
+    if unknown:
+        raise NewerDatabase(
+            f"the {kind} database {path} was upgraded by a newer fitwerk (migration "
+            f"{', '.join(unknown)}); install that version or newer, or restore a backup")
+
+
+# --- the admin database --------------------------------------------------------------
+
+@admin(name="0001_follow_up_mail_and_login_client")
+def _follow_up_mail_and_login_client(db):
+    # Release 0.1.0 added these with a list checked at every start; a file from before
+    # that list may lack any of them.
+    for column, declaration in [("group_id", "INTEGER"), ("picked_up_at", "TEXT"),
+                                ("closed_by", "INTEGER"), ("updated_by", "INTEGER"),
+                                ("resolution", "TEXT"), ("mail_claimed_at", "TEXT"),
+                                ("mail_sent_at", "TEXT"), ("mail_result", "TEXT"),
+                                ("escalation_mailed_at", "TEXT")]:
+        add_column(db, "follow_ups", column, declaration)
+    add_column(db, "login_failures", "client", "TEXT NOT NULL DEFAULT ''")
