@@ -88,24 +88,25 @@ def _owner(conn, uid):
 
 
 def _store(conn, kiosk, generation, record, at, source, received, tz):
+    """Insert a record unless its identity is known (then the first one stays as it was);
+    returns 1 when stored, 0 for a duplicate."""
     common = (record["id"], kiosk["id"], generation, record["seq"])
     if record["kind"] == "checkin":
         participant_id, staff_id = _owner(conn, record["badge_uid"])
-        conn.execute(
+        return conn.execute(
             "INSERT OR IGNORE INTO checkins(id, kiosk_id, generation, seq, badge_uid, participant_id, staff_id, "
             "result, at, local_date, time_source, kiosk_wall_at, clock_synced, boot_id, boot_s, received_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*common, record["badge_uid"], participant_id, staff_id, record["result"], iso(at),
              local_date(datetime.fromtimestamp(at, timezone.utc), tz).isoformat(), source, iso(record["wall_at"].timestamp()),
-             int(record["clock_synced"]), record["boot_id"], record["boot_s"], received))
-    else:
-        conn.execute(
-            "INSERT OR IGNORE INTO measurements(id, kiosk_id, generation, seq, participant_id, taken_by, moment, "
-            "values_json, sources_json, at, time_source, kiosk_wall_at, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*common, record["participant_id"], record["taken_by"], record["moment"],
-             json.dumps(record["values"]), json.dumps(record["sources"]), iso(at), source,
-             iso(record["wall_at"].timestamp()), received))
+             int(record["clock_synced"]), record["boot_id"], record["boot_s"], received)).rowcount
+    return conn.execute(
+        "INSERT OR IGNORE INTO measurements(id, kiosk_id, generation, seq, participant_id, taken_by, moment, "
+        "values_json, sources_json, at, time_source, kiosk_wall_at, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*common, record["participant_id"], record["taken_by"], record["moment"],
+         json.dumps(record["values"]), json.dumps(record["sources"]), iso(at), source,
+         iso(record["wall_at"].timestamp()), received)).rowcount
 
 
 def _advance(conn, kiosk_id, generation):
@@ -124,7 +125,8 @@ def _advance(conn, kiosk_id, generation):
 
 @bp.post("/push")
 def push():
-    """Store a kiosk's records once each (a resend is a success) and note its heartbeat."""
+    """Store a kiosk's records once each (a resend is a success, counted as a duplicate) and
+    note its heartbeat."""
     try:
         body = parse_push(request.get_json(silent=True))
     except ProtocolError as exc:
@@ -136,9 +138,10 @@ def push():
     with transaction(conn):
         base = _boot_base(conn, kiosk["id"], body["boot_id"], now.timestamp() - body["boot_s"], now)
         conn.execute("INSERT OR IGNORE INTO streams(kiosk_id, generation) VALUES (?, ?)", (kiosk["id"], generation))
+        stored = 0
         for record in sorted(body["records"], key=lambda r: r["seq"]):
             at, source = record_time(conn, kiosk["id"], record, body["boot_id"], base)
-            _store(conn, kiosk, generation, record, at, source, received, tz)
+            stored += _store(conn, kiosk, generation, record, at, source, received, tz)
         acked = _advance(conn, kiosk["id"], generation)
         delivered_all = body["pending"] == 0 and all(r["seq"] <= acked for r in body["records"])
         watermark = kiosk["watermark_at"]
@@ -151,7 +154,8 @@ def push():
                      "clock_synced = ?, role = coalesce(?, role) WHERE id = ?",
                      (received, watermark, body["pending"], round(offset, 3), int(body["clock_synced"]),
                       body["role"], kiosk["id"]))
-    return jsonify(acked_seq=acked, server_time=received, clock_offset_s=round(offset, 3))
+    return jsonify(acked_seq=acked, server_time=received, clock_offset_s=round(offset, 3), stored=stored,
+                   duplicates=len(body["records"]) - stored)
 
 
 @bp.get("/roster")

@@ -3,7 +3,7 @@
 A kiosk POSTs /api/v1/sync/push:
   {"generation", "boot_id", "boot_s", "clock", "clock_synced", "pending",
    "captured_through": {"clock", "boot_s"}, "records": [record, ...]}
-and the server answers {"acked_seq", "server_time", "clock_offset_s"}.
+and the server answers {"acked_seq", "server_time", "clock_offset_s", "stored", "duplicates"}.
 A record: {"id", "seq", "kind": "checkin"|"measurement", "wall_at", "clock_synced",
 "boot_id", "boot_s", ...kind fields}. (kiosk, generation, seq) is its identity.
 """
