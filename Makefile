@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 VENDOR_DIRS := admin/static/vendor kiosk/static/vendor
+TEST_VENDOR := tests/vendor
 
 .PHONY: setup demo test test-fast bench dist system-deps browser-deps node-deps clean \
         translations translations-extract translations-update translations-init
@@ -30,12 +31,14 @@ node-deps:
 
 # htmx and its SSE extension come from the npm registry, pinned by package-lock.json,
 # and are served by each app from its own static folder (never committed, never from a CDN).
+# axe-core (same registry, same lock file) is for the accessibility tests only: the apps never serve it.
 vendor: node_modules/.installed
 	@for d in $(VENDOR_DIRS); do \
 	  mkdir -p $$d; \
 	  cp node_modules/htmx.org/dist/htmx.min.js $$d/htmx.min.js; \
 	  cp node_modules/htmx-ext-sse/dist/sse.min.js $$d/sse.min.js; \
 	done
+	@mkdir -p $(TEST_VENDOR) && cp node_modules/axe-core/axe.min.js $(TEST_VENDOR)/axe.min.js
 
 # gettext catalogues, one domain per app, in common/translations (see README, "Languages").
 # The .po files are the source; the .mo files the apps read are compiled here, never committed.
@@ -99,4 +102,4 @@ dist: setup
 	$(PY) -m build --outdir $(DIST) .
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR_DIRS) var tests/artifacts dist build
+	rm -rf $(VENV) node_modules $(VENDOR_DIRS) $(TEST_VENDOR) var tests/artifacts dist build

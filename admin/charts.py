@@ -1,11 +1,15 @@
 """Trend charts drawn on the server as SVG: no chart library, no script, works under a
-strict Content-Security-Policy and prints as it looks."""
+strict Content-Security-Policy and prints as it looks. Each comes with its own summary in
+words, and its lines differ in dash and marker shape as well as colour."""
 import math
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
-COLOURS = ("#12324a", "#b3261e", "#1f7a3f", "#b36b00")
+COLOURS = ("#12324a", "#b3261e", "#1f7a3f", "#8a5300")
+MARKERS = ("circle", "square", "triangle", "diamond")
+DASHES = ("", "6 4", "2 3", "8 3 2 3")
+LEGEND_WIDTH = 106
 WIDTH, HEIGHT = 420, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 30, 30
 
@@ -22,16 +26,62 @@ def ticks(low, high, count=4):
     return [first + i * step for i in range(int(round((last - first) / step)) + 1)], step
 
 
+def _marker(index, cx, cy, colour, tooltip, kind="point"):
+    """A data point (or its sample in the legend); each series has its own shape, so colour is
+    not the only difference."""
+    shape = MARKERS[index % len(MARKERS)]
+    tip = f"<title>{escape(tooltip)}</title>"
+    if shape == "circle":
+        return f'<circle class="{kind}" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5" fill="{colour}">{tip}</circle>'
+    if shape == "square":
+        return (f'<rect class="{kind}" x="{cx - 3.5:.1f}" y="{cy - 3.5:.1f}" width="7" height="7" '
+                f'fill="{colour}">{tip}</rect>')
+    if shape == "triangle":
+        d = f"M{cx:.1f},{cy - 4.5:.1f} L{cx + 4.5:.1f},{cy + 3.5:.1f} L{cx - 4.5:.1f},{cy + 3.5:.1f} Z"
+    else:
+        d = f"M{cx:.1f},{cy - 4.5:.1f} L{cx + 4.5:.1f},{cy:.1f} L{cx:.1f},{cy + 4.5:.1f} L{cx - 4.5:.1f},{cy:.1f} Z"
+    return f'<path class="{kind}" d="{d}" fill="{colour}">{tip}</path>'
+
+
+def summary(title, unit, series, tz="Europe/Amsterdam"):
+    """The chart in one or two sentences, for whoever does not see it: count, period, first and
+    last value, lowest and highest, per line."""
+    zone = ZoneInfo(tz)
+    parts = []
+    for label, values in series.items():
+        if not values:
+            continue
+        day = [t.astimezone(zone).strftime("%d-%m-%Y") for t, _ in (values[0], values[-1])]
+        numbers = [v for _, v in values]
+        name = f"{label[:1].upper()}{label[1:]}: " if len(series) > 1 else ""
+        if len(values) == 1:
+            parts.append(f"{name}één meting, {numbers[0]:g} {unit} op {day[0]}.")
+        else:
+            parts.append(f"{name}{len(values)} metingen van {day[0]} tot {day[1]}, van {numbers[0]:g} naar "
+                         f"{numbers[-1]:g} {unit} (laagste {min(numbers):g}, hoogste {max(numbers):g}).")
+    if not parts:
+        return f"{title}: nog geen metingen."
+    return f"{title}{'. ' if len(series) > 1 else ': '}" + " ".join(parts)
+
+
 def line_chart(title, unit, series, tz="Europe/Amsterdam"):
-    """An SVG line chart. `series` is {label: [(aware datetime, value), ...]} in time order;
-    returns Markup (every text escaped)."""
+    """A figure with an SVG line chart and, as its caption, the same in words (the screen
+    reader's text alternative). `series` is {label: [(aware datetime, value), ...]} in time
+    order; returns Markup (every text escaped)."""
+    ident = "chart-" + "".join(c if c.isalnum() else "-" for c in title.lower())
+    caption = f'<figcaption id="{ident}-summary" class="chart-summary">{escape(summary(title, unit, series, tz))}</figcaption>'
+    return Markup(f'<figure class="chart-figure">{_svg(title, unit, series, tz, ident)}{caption}</figure>')
+
+
+def _svg(title, unit, series, tz, ident):
     points = [(t, v) for values in series.values() for t, v in values]
     head = (f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg" '
-            f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+            f'aria-label="{escape(title)} ({escape(unit)})" aria-describedby="{ident}-summary">'
+            f'<title>{escape(title)}</title>'
             f'<text x="{LEFT}" y="16" class="chart-title">{escape(title)} ({escape(unit)})</text>')
     if not points:
-        return Markup(head + f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="chart-empty">'
-                             'Nog geen metingen</text></svg>')
+        return head + (f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="chart-empty">'
+                       'Nog geen metingen</text></svg>')
     zone = ZoneInfo(tz)
     t0 = min(t for t, _ in points).timestamp()
     t1 = max(t for t, _ in points).timestamp()
@@ -58,18 +108,21 @@ def line_chart(title, unit, series, tz="Europe/Amsterdam"):
         parts.append(f'<text x="{x(moment):.1f}" y="{HEIGHT - 12}" text-anchor="{anchor}" class="tick">{label}</text>')
     for index, (label, values) in enumerate(series.items()):
         colour = COLOURS[index % len(COLOURS)]
+        dash = DASHES[index % len(DASHES)]
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
         if len(values) > 1:
             path = " ".join(f"{'M' if i == 0 else 'L'}{x(t):.1f},{y(v):.1f}" for i, (t, v) in enumerate(values))
-            parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+            parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"{dashed}/>')
         for t, v in values:
             when = t.astimezone(zone).strftime("%d-%m-%Y")
-            parts.append(f'<circle cx="{x(t):.1f}" cy="{y(v):.1f}" r="3.5" fill="{colour}">'
-                         f'<title>{escape(label)} {v:g} {escape(unit)} op {when}</title></circle>')
-        if len(series) > 1:
-            legend_x = WIDTH - RIGHT - 78 * (len(series) - index)
-            parts.append(f'<text x="{legend_x}" y="16" class="legend" fill="{colour}">{escape(label)}</text>')
+            parts.append(_marker(index, x(t), y(v), colour, f"{label} {v:g} {unit} op {when}"))
+        if len(series) > 1:  # the legend shows each line's dash and shape next to its name
+            lx = WIDTH - RIGHT - LEGEND_WIDTH * (len(series) - index)
+            parts.append(f'<line x1="{lx}" x2="{lx + 18}" y1="12" y2="12" stroke="{colour}" stroke-width="2"{dashed}/>'
+                         + _marker(index, lx + 9, 12, colour, label, kind="key")
+                         + f'<text x="{lx + 22}" y="16" class="legend" fill="{colour}">{escape(label)}</text>')
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return "".join(parts)
 
 
 def series_from(measurements, *fields):

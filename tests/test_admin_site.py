@@ -509,8 +509,16 @@ def test_the_participant_page_draws_trend_charts_and_shows_where_each_value_came
                      sources={"bp": {"manual": True, "reason": "manchet gaf foutmelding"}})
     page = site.login("fysio@example.test").get(f"/participants/{site.anoeshka}").get_data(as_text=True)
     charts = re.findall(r'<svg class="chart".*?</svg>', page, flags=re.S)
-    assert [c.count("<circle") for c in charts] == [3, 3, 8]  # weight, fat %, blood pressure (two lines)
+    assert [c.count('class="point"') for c in charts] == [3, 3, 8]  # weight, fat %, blood pressure (two lines)
     assert "Gewicht" in charts[0] and "bovendruk" in charts[2] and "onderdruk" in charts[2]
+    # Not by colour alone: the two blood-pressure lines differ in marker shape and dash too.
+    assert charts[2].count('<circle class="point"') == 4 and charts[2].count('<rect class="point"') == 4
+    assert charts[2].count("stroke-dasharray") == 2  # the dashed line and its legend sample
+    # In words, for a screen reader (the svg is described by its caption) and for everyone.
+    assert 'aria-describedby="chart-gewicht-summary"' in charts[0]
+    assert ('<figcaption id="chart-gewicht-summary" class="chart-summary">Gewicht: 3 metingen van '
+            '05-10-2026 tot 02-11-2026, van 92.4 naar 89.7 kg (laagste 89.7, hoogste 92.4).</figcaption>') in page
+    assert "Bloeddruk. Bovendruk: 4 metingen van 05-10-2026 tot 09-11-2026, van 148 naar 131 mmHg" in page
     assert "SN-4711" in page and "BC-418" in page and "handmatig ingevoerd" in page and "manchet gaf foutmelding" in page
 
 
