@@ -3,13 +3,14 @@ and password."""
 from flask import Blueprint, g, request
 
 from common.db import transaction
+from common.vocabulary import ROLES
 
 from .auth import COOKIE, check_password, hash_password, token_hash, web_roles
 from .db import get_db
 from .forms import page_or_fragment
 
 bp = Blueprint("account", __name__)
-ALL_ROLES = ("admin", "coordinator", "lifecoach", "physio")
+ALL_ROLES = tuple(ROLES)
 
 
 def _render(status=200, **extra):

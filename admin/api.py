@@ -6,16 +6,16 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from common.clock import utc_now
 from common.schedule import local_date
+from common.vocabulary import FOLLOW_UP_ROLES, HEALTH_ROLES, MANAGER_ROLES
 
 from . import attendance as attendance_rules
 from . import followup, programme
 from .audit import audit
-from .auth import HEALTH_ROLES, api_error, api_roles
+from .auth import api_error, api_roles
 from .db import get_db
 from .openapi import spec
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-FOLLOW_UP_ROLES = ("admin", "coordinator", "lifecoach")
 
 
 def _body():
@@ -58,7 +58,7 @@ def create_group():
 
 
 @bp.get("/groups")
-@api_roles("admin", "coordinator", "lifecoach")
+@api_roles(*FOLLOW_UP_ROLES)
 def list_groups():
     """Every group with its schedule."""
     groups = attendance_rules.load_groups(get_db())
@@ -76,7 +76,7 @@ def create_participant():
 
 
 @bp.put("/participants/<int:participant_id>/badge")
-@api_roles("admin", "coordinator")
+@api_roles(*MANAGER_ROLES)
 def assign_badge(participant_id):
     """Assign a badge UID to a participant."""
     return _run(programme.assign_badge, get_db(), participant_id, _body())
@@ -147,7 +147,7 @@ def measurement_rows(conn, participant_id):
 
 
 @bp.get("/badges/unknown")
-@api_roles("admin", "coordinator")
+@api_roles(*MANAGER_ROLES)
 def unknown_badges():
     """UIDs tapped at a kiosk that belong to nobody, for enrolment."""
     rows = get_db().execute(
@@ -174,7 +174,7 @@ def audit_trail():
 
 
 @bp.get("/kiosks")
-@api_roles("admin", "coordinator", "lifecoach")
+@api_roles(*FOLLOW_UP_ROLES)
 def kiosks():
     """Kiosk health: last heard, delivered-through watermark, pending records, clock offset."""
     rows = get_db().execute(

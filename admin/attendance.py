@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 from common.clock import iso, parse_iso
 from common.db import get_meta
 from common.schedule import EARLY_MINUTES, Group, Slot, attendance_status, first_checkins, sessions_on
-
-ACTIVE_STATUSES = ("intake", "active")
+from common.vocabulary import ACTIVE_STATUSES
 
 
 def group_from_row(row, slots):

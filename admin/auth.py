@@ -12,8 +12,6 @@ from common.clock import utc_now
 
 from .db import get_db, now_iso
 
-ROLES = ("admin", "coordinator", "lifecoach", "physio")
-HEALTH_ROLES = ("admin", "physio")
 COOKIE = "fitwerk_session"
 SESSION_IDLE = timedelta(hours=8)
 SESSION_TOUCH = timedelta(minutes=1)

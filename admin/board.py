@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from common.clock import parse_iso, utc_now
 from common.db import transaction
 from common.schedule import local_date
+from common.vocabulary import ATTENDANCE_STATUSES, FOLLOW_UP_ROLES, ROLES
 
 from . import attendance as attendance_rules
 from . import followup
@@ -18,9 +19,6 @@ from .db import get_db
 from .forms import is_htmx
 
 bp = Blueprint("board", __name__)
-BOARD_ROLES = ("admin", "coordinator", "lifecoach")
-STATUS_LABELS = {"expected": "verwacht", "present": "aanwezig", "late": "te laat", "absent": "afwezig",
-                 "excused": "afgemeld", "unknown": "onbekend"}
 KIOSK_SILENT_S = 120  # a kiosk not heard for longer is shown as a problem
 # The board polls every second: an unchanged board answers 204 (no body, no swap), so a
 # check-in shows within about a second, well inside the promised two.
@@ -78,7 +76,7 @@ def logout():
 
 
 @bp.get("/")
-@web_roles("admin", "coordinator", "lifecoach", "physio")
+@web_roles(*ROLES)
 def home():
     """Start page by role."""
     if g.staff["role"] == "physio":
@@ -112,7 +110,7 @@ def board_view(conn, staff, now, tz):
     alerts, locations = [], {}
     for session in sorted(sessions, key=lambda s: (s["location"], s["start"], s["group_name"])):
         start, end = session["start"][11:16], session["end"][11:16]
-        tally = {status: 0 for status in STATUS_LABELS}
+        tally = {status: 0 for status in ATTENDANCE_STATUSES}
         entries = []
         for p in session["participants"]:
             tally[p["status"]] += 1
@@ -164,7 +162,7 @@ def door_notices(conn, day, zone):
 
 
 @bp.get("/board")
-@web_roles(*BOARD_ROLES)
+@web_roles(*FOLLOW_UP_ROLES)
 def board():
     """Today's sessions, live; the fragment polls itself and answers 204 when unchanged."""
     view = board_view(get_db(), g.staff, utc_now(), current_app.config["ADMIN_TIMEZONE"])
@@ -180,7 +178,7 @@ def board():
 
 
 def _render(template, view, version):
-    return render_template(template, version=version, poll=POLL_SECONDS, labels=STATUS_LABELS,
+    return render_template(template, version=version, poll=POLL_SECONDS, labels=ATTENDANCE_STATUSES,
                            case_labels=followup.STATE_LABELS, **view)
 
 

@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from common.db import transaction
+from common.vocabulary import ROLES
 
 from . import auth, programme
 from .db import get_db, init_db, now_iso
@@ -30,7 +31,7 @@ def init_db_command():
 @click.command("create-user")
 @with_appcontext
 @click.argument("email")
-@click.option("--role", type=click.Choice(auth.ROLES), required=True)
+@click.option("--role", type=click.Choice(tuple(ROLES)), required=True)
 @click.option("--name", default="")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def create_user_command(email, role, name, password_stdin):

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 
 from common.clock import utc_now
 from common.schedule import local_date
+from common.vocabulary import FOLLOW_UP_ROLES
 
 from . import programme
 from .audit import audit
@@ -12,7 +13,6 @@ from .db import get_db
 from .forms import dutch_error, int_or_none, is_htmx, page_or_fragment
 
 bp = Blueprint("excuses", __name__)
-EXCUSE_ROLES = ("admin", "coordinator", "lifecoach")
 
 
 def _context(conn, error=None, saved=False, form=None):
@@ -31,7 +31,7 @@ def _context(conn, error=None, saved=False, form=None):
 
 
 @bp.get("/excuses")
-@web_roles(*EXCUSE_ROLES)
+@web_roles(*FOLLOW_UP_ROLES)
 def index():
     """Upcoming excuses and the form to log one."""
     audit(None, "view", "excuse list")
@@ -39,7 +39,7 @@ def index():
 
 
 @bp.post("/excuses")
-@web_roles(*EXCUSE_ROLES)
+@web_roles(*FOLLOW_UP_ROLES)
 def create():
     """Log an excuse for a participant and a date."""
     conn = get_db()
@@ -59,7 +59,7 @@ def create():
 
 
 @bp.post("/excuses/<int:excuse_id>/delete")
-@web_roles(*EXCUSE_ROLES)
+@web_roles(*FOLLOW_UP_ROLES)
 def delete(excuse_id):
     """Withdraw an excuse entered by mistake."""
     conn = get_db()

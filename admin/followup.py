@@ -11,6 +11,7 @@ from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_t
 from common.clock import utc_now
 from common.db import transaction
 from common.schedule import local_date
+from common.vocabulary import FOLLOW_UP_ROLES
 
 from . import notify
 from .audit import audit, audit_system
@@ -22,7 +23,6 @@ from .programme import Invalid
 bp = Blueprint("followup", __name__, cli_group=None)
 api_bp = Blueprint("followup_api", __name__, url_prefix="/api/v1/follow-ups")
 
-FOLLOW_UP_ROLES = ("admin", "coordinator", "lifecoach")
 ALL_CASES_ROLES = ("admin", "coordinator")
 LOOKBACK_DAYS = 1  # absences of today and yesterday open cases; older days are history
 CONTACTED = {"reached": "bereikt", "not_reached": "niet bereikt"}

@@ -5,19 +5,19 @@ from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 
 from common.clock import utc_now
 from common.db import transaction
+from common.vocabulary import ATTENDANCE_STATUSES, MANAGER_ROLES, PARTICIPANT_STATUSES, ROLES
 
 from . import attendance as attendance_rules
 from . import programme
 from .audit import audit
-from .auth import ROLES, end_all_sessions, hash_password, web_roles
+from .auth import end_all_sessions, hash_password, web_roles
 from .board import KIOSK_SILENT_S
 from .db import IntegrityError, get_db, now_iso
 from .forms import dutch_error, int_or_none, is_htmx, page_or_fragment, see_other
-from .participant import ATTENDANCE_LABELS, STATUS_LABELS, csv_response
+from .participant import csv_response
 
 bp = Blueprint("manage", __name__)
 WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-ROLE_LABELS = {"admin": "beheerder", "coordinator": "coördinator", "lifecoach": "LifeCoach", "physio": "fysiotherapeut"}
 SLOT_ROWS = 3  # the programme meets three half-days a week
 
 
@@ -63,7 +63,7 @@ def _groups_page(conn, error=None, form=None, status=200):
 
 
 @bp.get("/groups")
-@web_roles("admin", "coordinator")
+@web_roles(*MANAGER_ROLES)
 def groups():
     """Groups with their weekly schedule; an admin can add one."""
     return _groups_page(get_db())
@@ -97,13 +97,13 @@ def _group_context(conn, group_id, form=None, **extra):
         "LEFT JOIN staff c ON c.id = p.lifecoach_id WHERE p.group_id = ? ORDER BY p.first_name, p.last_name",
         (group_id,)).fetchall()
     group = attendance_rules.load_groups(conn, group_id)[0]
-    return {"group": group_row, "slots": slots, "members": members, "weekdays": WEEKDAYS, "statuses": STATUS_LABELS,
+    return {"group": group_row, "slots": slots, "members": members, "weekdays": WEEKDAYS, "statuses": PARTICIPANT_STATUSES,
             "ends_on": group.ends_on, "slot_form_rows": _slot_form_rows(form, slots), "error": None,
             "saved": False, "form": form, **extra}
 
 
 @bp.get("/groups/<int:group_id>")
-@web_roles("admin", "coordinator")
+@web_roles(*MANAGER_ROLES)
 def group(group_id):
     """One group: schedule, members, and (admin) the form to change it."""
     return page_or_fragment("manage/group.html", "manage/_group_form.html", **_group_context(get_db(), group_id))
@@ -127,7 +127,7 @@ def update_group(group_id):
 
 
 @bp.get("/groups/<int:group_id>/attendance.csv")
-@web_roles("admin", "coordinator")
+@web_roles(*MANAGER_ROLES)
 def group_attendance_csv(group_id):
     """Every session of every member so far, with status and reason (an audited export per person)."""
     conn = get_db()
@@ -140,7 +140,7 @@ def group_attendance_csv(group_id):
     for person in members:
         for entry in attendance_rules.participant_history(conn, person["id"], now):
             table.append([person["id"], person["first_name"], person["last_name"], entry["week"], entry["date"],
-                          entry["start"], ATTENDANCE_LABELS[entry["status"]], entry["checked_in_at"] or "",
+                          entry["start"], ATTENDANCE_STATUSES[entry["status"]], entry["checked_in_at"] or "",
                           entry["reason"], "ja" if entry["excused_afterwards"] else ""])
         audit(person["id"], "export", f"attendance CSV of group {group_id}")
     return csv_response(table, f"aanwezigheid-groep-{group_id}.csv")
@@ -168,14 +168,14 @@ def _badges_context(conn, error=None, saved=None):
 
 
 @bp.get("/badges")
-@web_roles("admin", "coordinator")
+@web_roles(*MANAGER_ROLES)
 def badges():
     """The enrolment queue (unknown badges tapped at a kiosk) and the active badges."""
     return page_or_fragment("manage/badges.html", "manage/_badges.html", **_badges_context(get_db()))
 
 
 @bp.post("/badges/assign")
-@web_roles("admin", "coordinator")
+@web_roles(*MANAGER_ROLES)
 def assign_badge():
     """Give a badge from the queue (or typed in) to a participant."""
     conn = get_db()
@@ -196,7 +196,7 @@ def assign_badge():
 
 
 @bp.post("/badges/<int:badge_id>/revoke")
-@web_roles("admin", "coordinator")
+@web_roles(*MANAGER_ROLES)
 def revoke_badge(badge_id):
     """Revoke a badge (lost, broken, or its holder left)."""
     conn = get_db()
@@ -262,7 +262,7 @@ def revoke_kiosk(kiosk_id):
 def _staff_context(conn, error=None, saved=None, form=None):
     rows = conn.execute("SELECT id, email, name, phone, role, active, notify_email, created_at FROM staff "
                         "ORDER BY active DESC, role, name, email").fetchall()
-    return {"staff": rows, "roles": ROLE_LABELS, "error": error, "saved": saved, "form": form or {}}
+    return {"staff": rows, "roles": ROLES, "error": error, "saved": saved, "form": form or {}}
 
 
 def _staff_page(conn, status=200, **extra):
@@ -352,5 +352,5 @@ def weekday_name(number):
 @bp.app_template_filter("role_label")
 def role_label(role):
     """Dutch name of a staff role (or of the system itself, in the audit log)."""
-    return "systeem" if role == "system" else ROLE_LABELS.get(role, role)
+    return "systeem" if role == "system" else ROLES.get(role, role)
 

@@ -11,36 +11,32 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
 
 from common.clock import utc_now
 from common.schedule import local_date
+from common.vocabulary import (ATTENDANCE_STATUSES, COACH_ROLES, FOLLOW_UP_ROLES, HEALTH_ROLES, MANAGER_ROLES,
+                               MEASUREMENT_FIELDS, MOMENTS, PARTICIPANT_STATUSES)
 
 from . import attendance as attendance_rules
 from . import programme
 from .api import measurement_rows
 from .audit import audit
-from .auth import HEALTH_ROLES, has_role, web_roles
+from .auth import has_role, web_roles
 from .charts import line_chart, series_from
 from .db import get_db
 from .forms import dutch_error, int_or_none, is_htmx, page_or_fragment, see_other
 
 bp = Blueprint("participant", __name__)
-ALL_ROLES = ("admin", "coordinator", "lifecoach", "physio")
-ATTENDANCE_ROLES = ("admin", "coordinator", "lifecoach")
-EDIT_ROLES = ("admin", "coordinator")
-STATUS_LABELS = {"intake": "intake", "active": "actief", "completed": "afgerond", "withdrawn": "gestopt",
-                 "referred": "doorverwezen"}
-ATTENDANCE_LABELS = {"expected": "verwacht", "present": "aanwezig", "late": "te laat", "absent": "afwezig",
-                     "excused": "afgemeld", "unknown": "onbekend"}
-MOMENT_LABELS = {"intake": "intake", "week6": "week 6", "week12": "week 12", "other": "tussendoor"}
+ALL_ROLES = (*FOLLOW_UP_ROLES, "physio")
 TIME_SOURCES = {"synced": "kioskklok gesynchroniseerd", "boot_offset": "tijd gecorrigeerd (klok liep niet gelijk)",
                 "uncorrected": "tijd onzeker (klok niet gesynchroniseerd)"}
-MEASUREMENT_COLUMNS = [("weight_kg", "Gewicht", "kg"), ("fat_pct", "Vet", "%"), ("bmi", "BMI", ""),
-                       ("muscle_mass_kg", "Spiermassa", "kg"), ("systolic_mmhg", "Bovendruk", "mmHg"),
-                       ("diastolic_mmhg", "Onderdruk", "mmHg"), ("pulse_bpm", "Pols", "/min")]
+# The columns of the measurement table, and the fields of the physio's CSV export.
+TABLE_FIELDS = ("weight_kg", "fat_pct", "bmi", "muscle_mass_kg", "systolic_mmhg", "diastolic_mmhg", "pulse_bpm")
+EXPORT_FIELDS = ("weight_kg", "height_cm", "bmi", "fat_pct", "fat_mass_kg", "muscle_mass_kg", "water_pct",
+                 "visceral_fat", "systolic_mmhg", "diastolic_mmhg", "pulse_bpm")
 
 
 def _lists(conn):
     groups = conn.execute("SELECT id, name, location FROM groups ORDER BY location, name").fetchall()
-    coaches = conn.execute("SELECT id, name, email FROM staff WHERE role IN ('lifecoach', 'coordinator') "
-                           "AND active = 1 ORDER BY name, email").fetchall()
+    coaches = conn.execute(f"SELECT id, name, email FROM staff WHERE role IN ({','.join('?' * len(COACH_ROLES))}) "
+                           "AND active = 1 ORDER BY name, email", COACH_ROLES).fetchall()
     return groups, coaches
 
 
@@ -68,7 +64,7 @@ def index():
     groups, _ = _lists(conn)
     audit(None, "view", "participant list")
     return page_or_fragment("participant/index.html", "participant/_list.html", group_id=group_id, groups=groups,
-                            people=_participants(conn, group_id), statuses=STATUS_LABELS)
+                            people=_participants(conn, group_id), statuses=PARTICIPANT_STATUSES)
 
 
 @bp.post("/participants/search")
@@ -81,7 +77,7 @@ def search():
     groups, _ = _lists(conn)
     audit(None, "view", "participant list (search)")
     return page_or_fragment("participant/index.html", "participant/_list.html", group_id=group_id, groups=groups,
-                            people=_participants(conn, group_id, text), statuses=STATUS_LABELS, q=text)
+                            people=_participants(conn, group_id, text), statuses=PARTICIPANT_STATUSES, q=text)
 
 
 def _load(conn, participant_id):
@@ -107,9 +103,9 @@ def _measurement_context(conn, participant_id):
         line_chart("Bloeddruk", "mmHg", {"bovendruk": pressure["systolic_mmhg"],
                                          "onderdruk": pressure["diastolic_mmhg"]}, tz),
     ]
-    columns = [c for c in MEASUREMENT_COLUMNS if any(m.get(c[0]) is not None for m in rows)]
+    columns = [MEASUREMENT_FIELDS[f] for f in TABLE_FIELDS if any(m.get(f) is not None for m in rows)]
     return {"measurements": rows, "charts": charts, "kiosk_names": kiosks, "columns": columns,
-            "moments": MOMENT_LABELS, "time_sources": TIME_SOURCES}
+            "moments": MOMENTS, "time_sources": TIME_SOURCES}
 
 
 def _attendance_context(conn, participant_id):
@@ -122,7 +118,7 @@ def _attendance_context(conn, participant_id):
     cases = conn.execute("SELECT * FROM follow_ups WHERE participant_id = ? ORDER BY session_date DESC, "
                          "session_start DESC", (participant_id,)).fetchall()
     return {"history": list(reversed(history)), "weeks": attendance_rules.weekly_summary(history),
-            "excuses": excuses, "cases": cases, "today": today, "labels": ATTENDANCE_LABELS}
+            "excuses": excuses, "cases": cases, "today": today, "labels": ATTENDANCE_STATUSES}
 
 
 @bp.get("/participants/<int:participant_id>")
@@ -131,15 +127,15 @@ def page(participant_id):
     """One participant: what each role may see of them, and nothing more."""
     conn = get_db()
     person = _load(conn, participant_id)
-    context = {"person": person, "statuses": STATUS_LABELS}
+    context = {"person": person, "statuses": PARTICIPANT_STATUSES}
     sections = ["details"]
-    if has_role(*ATTENDANCE_ROLES):
+    if has_role(*FOLLOW_UP_ROLES):
         context.update(_attendance_context(conn, participant_id))
         sections.append("attendance history")
     if has_role(*HEALTH_ROLES):
         context.update(_measurement_context(conn, participant_id))
         sections.append("measurements")
-    if has_role(*EDIT_ROLES):
+    if has_role(*MANAGER_ROLES):
         context["groups"], context["coaches"] = _lists(conn)
     audit(participant_id, "view", "participant page: " + ", ".join(sections))
     return render_template("participant/page.html", **context)
@@ -152,11 +148,11 @@ def _details_response(conn, participant_id, error=None, saved=False, status=200)
         if error is None:
             return redirect(url_for("participant.page", participant_id=participant_id), 303)
     return page_or_fragment("participant/edit.html", "participant/_details.html", status=status, person=person,
-                            groups=groups, coaches=coaches, statuses=STATUS_LABELS, error=error, saved=saved)
+                            groups=groups, coaches=coaches, statuses=PARTICIPANT_STATUSES, error=error, saved=saved)
 
 
 @bp.post("/participants/<int:participant_id>")
-@web_roles(*EDIT_ROLES)
+@web_roles(*MANAGER_ROLES)
 def update(participant_id):
     """Change name, group, programme status, LifeCoach or phone."""
     conn = get_db()
@@ -173,7 +169,7 @@ def update(participant_id):
 
 
 @bp.post("/participants/<int:participant_id>/badge")
-@web_roles(*EDIT_ROLES)
+@web_roles(*MANAGER_ROLES)
 def assign_badge(participant_id):
     """Give the participant a badge (their previous one is revoked)."""
     conn = get_db()
@@ -186,7 +182,7 @@ def assign_badge(participant_id):
 
 
 @bp.post("/participants/<int:participant_id>/badge/revoke")
-@web_roles(*EDIT_ROLES)
+@web_roles(*MANAGER_ROLES)
 def revoke_badge(participant_id):
     """Revoke the participant's badge (lost, or left the programme)."""
     conn = get_db()
@@ -196,7 +192,7 @@ def revoke_badge(participant_id):
 
 
 @bp.post("/participants/<int:participant_id>/excuses")
-@web_roles(*ATTENDANCE_ROLES)
+@web_roles(*FOLLOW_UP_ROLES)
 def add_excuse(participant_id):
     """An advance notice of absence (afmelding): that day's sessions are not flagged."""
     conn = get_db()
@@ -216,16 +212,16 @@ def add_excuse(participant_id):
 
 
 @bp.get("/participants/new")
-@web_roles(*EDIT_ROLES)
+@web_roles(*MANAGER_ROLES)
 def new():
     """The enrolment form."""
     groups, coaches = _lists(get_db())
-    return render_template("participant/new.html", groups=groups, coaches=coaches, statuses=STATUS_LABELS,
+    return render_template("participant/new.html", groups=groups, coaches=coaches, statuses=PARTICIPANT_STATUSES,
                            form={}, error=None, group_id=request.args.get("group_id", type=int))
 
 
 @bp.post("/participants")
-@web_roles(*EDIT_ROLES)
+@web_roles(*MANAGER_ROLES)
 def create():
     """Enrol a participant (with a badge when one is given)."""
     conn = get_db()
@@ -240,7 +236,7 @@ def create():
         participant_id = programme.create_participant(conn, body)
     except programme.Invalid as exc:
         groups, coaches = _lists(conn)
-        return render_template("participant/new.html", groups=groups, coaches=coaches, statuses=STATUS_LABELS,
+        return render_template("participant/new.html", groups=groups, coaches=coaches, statuses=PARTICIPANT_STATUSES,
                                form=form, error=dutch_error(str(exc)), group_id=None), 422
     return see_other(url_for("participant.page", participant_id=participant_id))
 
@@ -269,12 +265,10 @@ def measurements_csv(participant_id):
     conn = get_db()
     _load(conn, participant_id)
     rows = measurement_rows(conn, participant_id)
-    fields = ["weight_kg", "height_cm", "bmi", "fat_pct", "fat_mass_kg", "muscle_mass_kg", "water_pct",
-              "visceral_fat", "systolic_mmhg", "diastolic_mmhg", "pulse_bpm"]
     table = [["meting_id", "deelnemer_id", "moment", "tijd_utc", "tijdbron", "kiosk_id", "afgenomen_door",
-              *fields, "bronnen"]]
+              *EXPORT_FIELDS, "bronnen"]]
     for m in rows:
         table.append([m["id"], participant_id, m["moment"], m["at"], m["time_source"], m["kiosk_id"],
-                      m["taken_by"], *[m.get(f) for f in fields], json.dumps(m["sources"], sort_keys=True)])
+                      m["taken_by"], *[m.get(f) for f in EXPORT_FIELDS], json.dumps(m["sources"], sort_keys=True)])
     audit(participant_id, "export", "measurements CSV")
     return csv_response(table, f"metingen-deelnemer-{participant_id}.csv")

@@ -6,11 +6,11 @@ from datetime import date
 from common.badge import BadgeUidError, normalise_uid
 from common.db import transaction
 from common.schedule import parse_hhmm
+from common.vocabulary import COACH_ROLES, PARTICIPANT_STATUSES
 
 from .audit import audit
 from .db import IntegrityError, bump_roster, now_iso
 
-PARTICIPANT_STATUSES = ("intake", "active", "completed", "withdrawn", "referred")
 
 
 class Invalid(ValueError):
@@ -130,8 +130,8 @@ def create_participant(conn, body):
         if conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone() is None:
             raise Invalid("no such group")
         if lifecoach is not None and conn.execute(
-                "SELECT 1 FROM staff WHERE id = ? AND role IN ('lifecoach', 'coordinator')",
-                (lifecoach,)).fetchone() is None:
+                f"SELECT 1 FROM staff WHERE id = ? AND role IN ({','.join('?' * len(COACH_ROLES))})",
+                (lifecoach, *COACH_ROLES)).fetchone() is None:
             raise Invalid("'lifecoach_id' is not a LifeCoach")
         pid = conn.execute(
             "INSERT INTO participants(first_name, last_name, group_id, status, lifecoach_id, phone, created_at) "
@@ -242,7 +242,7 @@ def update_participant(conn, participant_id, body):
     with transaction(conn):
         _require_participant(conn, participant_id)
         if "lifecoach_id" in body:
-            changes["lifecoach_id"] = _optional_staff(conn, body["lifecoach_id"], ("lifecoach", "coordinator"),
+            changes["lifecoach_id"] = _optional_staff(conn, body["lifecoach_id"], COACH_ROLES,
                                                       "'lifecoach_id' is not a LifeCoach")
         if "group_id" in changes and conn.execute("SELECT 1 FROM groups WHERE id = ?",
                                                   (changes["group_id"],)).fetchone() is None:

@@ -11,8 +11,8 @@ from common.clock import iso, parse_iso, utc_now
 from common.db import get_meta, transaction
 from common.protocol import ProtocolError, parse_push
 from common.schedule import local_date
+from common.vocabulary import ACTIVE_STATUSES
 
-from .attendance import ACTIVE_STATUSES
 from .auth import api_error, token_hash
 from .db import get_db
 

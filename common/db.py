@@ -51,7 +51,7 @@ def init_schema(conn, kind, path=""):
 
     Under one write lock, so two processes starting together do not both migrate:
     pending migrations first (each in its own savepoint), then schema.sql."""
-    db = Database(conn, recursive_triggers=False, execute_plugins=False)
+    db = database(conn)
     with transaction(conn):
         migrations.refuse_newer(db, kind, path)
         migrations.SETS[kind].apply(db)
@@ -102,3 +102,18 @@ class transaction:
         else:
             self.conn.execute(f"RELEASE {self.savepoint}")
         return False
+
+
+def database(conn):
+    """sqlite-utils' Database over an open connection, for its table helpers (no pragma
+    changed, no plugin run: the connection stays as connect() made it)."""
+    return Database(conn, recursive_triggers=False, execute_plugins=False)
+
+
+def all_of(*conditions):
+    """('a AND b', arguments) from (sql fragment, *arguments) conditions, leaving out the
+    None ones; ('1', []) when none is left, so `WHERE {clause}` always reads right."""
+    used = [c for c in conditions if c is not None]
+    if not used:
+        return "1", []
+    return " AND ".join(c[0] for c in used), [arg for c in used for arg in c[1:]]

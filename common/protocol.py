@@ -11,16 +11,9 @@ import uuid
 
 from .badge import normalise_uid
 from .clock import parse_iso
+from .vocabulary import CHECKIN_RESULTS, MEASUREMENT_FIELDS, MOMENTS
 
 MAX_RECORDS_PER_PUSH = 500
-RESULTS = ("on_time", "late", "already", "unknown_badge", "no_session", "inactive", "staff")
-MOMENTS = ("intake", "week6", "week12", "other")
-MEASUREMENT_FIELDS = (
-    "weight_kg", "height_cm", "bmi", "fat_pct", "fat_mass_kg", "fat_free_mass_kg",
-    "muscle_mass_kg", "bone_mass_kg", "water_kg", "water_pct", "visceral_fat", "bmr_kcal",
-    "metabolic_age", "impedance_ohm", "systolic_mmhg", "diastolic_mmhg",
-    "mean_arterial_mmhg", "pulse_bpm",
-)
 
 
 class ProtocolError(ValueError):
@@ -68,7 +61,7 @@ def _record(raw, index):
         except ValueError as exc:
             raise ProtocolError(f"{where}: {exc}") from None
         rec["result"] = _need(raw, "result", str, where)
-        if rec["result"] not in RESULTS:
+        if rec["result"] not in CHECKIN_RESULTS:
             raise ProtocolError(f"{where}: unknown result")
     elif rec["kind"] == "measurement":
         rec["participant_id"] = _need(raw, "participant_id", int, where)

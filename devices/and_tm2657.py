@@ -135,6 +135,7 @@ class AndTM2657(Driver):
     description = "A&D TM-2655P / TM-2657P professional blood-pressure monitor (host-driven)"
     line = LineSettings(2400, 8, "N", 1)
     read_timeout = 180.0
+    host_driven = True
 
     def __init__(self, poll_interval: float = 2.0, reply_timeout: float = 1.5,
                  measure_timeout: float = 180.0) -> None:

@@ -14,6 +14,8 @@ import re
 from datetime import datetime
 from typing import ClassVar
 
+from common.vocabulary import MEASUREMENT_FIELDS
+
 logger = logging.getLogger(__name__)
 
 # Reason used when a parser hits a bug; tests assert that no frame ever produces it.
@@ -52,28 +54,8 @@ class LineSettings:
 
 
 # Plausible ranges: a value outside them rejects the whole frame (design rule 7).
-PLAUSIBLE: dict[str, tuple[float, float]] = {
-    "weight_kg": (20, 300),
-    "height_cm": (90, 250),
-    "bmi": (8, 90),
-    "fat_pct": (1, 75),
-    "fat_mass_kg": (0.2, 250),
-    "fat_free_mass_kg": (10, 200),
-    "muscle_mass_kg": (8, 200),
-    "bone_mass_kg": (0.5, 12),
-    "water_kg": (5, 150),
-    "water_pct": (20, 85),
-    "visceral_fat": (1, 59),
-    "bmr_kcal": (500, 6000),
-    "metabolic_age": (5, 120),
-    "impedance_ohm": (100, 1500),
-    "systolic_mmhg": (50, 280),
-    "diastolic_mmhg": (30, 200),
-    "mean_arterial_mmhg": (35, 250),
-    "pulse_bpm": (25, 250),
-}
-INTEGER_FIELDS = frozenset({"bmr_kcal", "metabolic_age", "systolic_mmhg", "diastolic_mmhg",
-                            "mean_arterial_mmhg", "pulse_bpm"})
+PLAUSIBLE: dict[str, tuple[float, float]] = {name: f.plausible for name, f in MEASUREMENT_FIELDS.items()}
+INTEGER_FIELDS = frozenset(name for name, f in MEASUREMENT_FIELDS.items() if f.integer)
 
 _NUMBER = re.compile(r"-?[0-9]{1,7}(?:\.[0-9]{1,4})?")
 
@@ -135,6 +117,10 @@ class Driver(abc.ABC):
     line: ClassVar[LineSettings]
     read_timeout: ClassVar[float] = 60.0  # default for `python -m devices read`
     command_gap: ClassVar[float] = 0.0  # seconds between two commands sent to the device
+    # What the station screen offers: a "measure" button for a device the host starts,
+    # height/sex/age sent before a measurement for one that takes personal data.
+    host_driven: ClassVar[bool] = False
+    takes_personal_data: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._outbox: collections.deque[bytes] = collections.deque()

@@ -190,6 +190,7 @@ class Tanita(LineDriver):
     kind = "scale"
     description = "Tanita body composition, key/value family (SC-240, MC-780, MC-980, BC-420MA, DC-320, WB-3000)"
     line = LineSettings(9600, 8, "N", 1)
+    takes_personal_data = True
     command_gap = 0.15  # the manual asks for at least 100 ms between PC-mode commands
     max_line: ClassVar[int] = 4096  # segmental frames exceed 1 kB
 

@@ -25,7 +25,9 @@ DEFAULTS = {
     "KIOSK_HTTP_TIMEOUT_S": "10",
     "KIOSK_RESULT_SECONDS": "6",
     "KIOSK_STATION_LOCK_S": "300",
+    "KIOSK_TIMEZONE": "Europe/Amsterdam",
 }
+htmx = HTMX()
 
 
 def create_app(config=None):
@@ -44,9 +46,10 @@ def create_app(config=None):
     except NewerDatabase as error:
         raise SystemExit(f"fitwerk kiosk: {error}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    HTMX(app)
-    from . import screen, station_views
+    htmx.init_app(app)
+    from . import db, screen, station_views
     init_babel(app, "kiosk", screen.kiosk_language)
+    db.init_app(app)
     screen.init_app(app)
     app.register_blueprint(screen.bp)
     app.register_blueprint(station_views.bp)

@@ -5,10 +5,10 @@ import time
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, stream_with_context
+from flask import (Blueprint, Response, current_app, jsonify, redirect, render_template, request,
+                   stream_with_context, url_for)
 from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from common import __version__
 from common.clock import parse_iso
@@ -17,18 +17,12 @@ from common.i18n import language_or_default
 from common.schedule import sessions_on
 
 from . import store
+from .db import get_db
 
 bp = Blueprint("screen", __name__)
 RECENT_SECONDS = 12   # earlier taps still shown under the newest one
 POLL_SECONDS = 0.02   # how often the event stream looks for new taps
 KEEPALIVE_SECONDS = 5  # a closed page frees its stream thread by the next write
-
-
-def get_db():
-    """This request's connection to the kiosk database."""
-    if "db" not in g:
-        g.db = store.open_db(current_app.config["KIOSK_DB"])
-    return g.db
 
 
 def kiosk_language():
@@ -37,7 +31,7 @@ def kiosk_language():
 
 
 def _zone():
-    return ZoneInfo(current_app.config.get("KIOSK_TIMEZONE", "Europe/Amsterdam"))
+    return ZoneInfo(current_app.config["KIOSK_TIMEZONE"])
 
 
 def _local(text, fmt="%H:%M"):
@@ -92,16 +86,19 @@ def status_corner():
     return render_template("_status.html", status=status_payload(get_db()))
 
 
+def newest_tap(conn):
+    """The id of the newest tap, 0 when there is none: where a page's event stream starts."""
+    return conn.execute("SELECT coalesce(max(id), 0) FROM local_checkins").fetchone()[0]
+
+
 @bp.get("/")
 def index():
-    """The full screen: idle panel, status corner, event stream."""
-    conn = get_db()
-    last = conn.execute("SELECT coalesce(max(id), 0) FROM local_checkins").fetchone()[0]
+    """The full screen: idle panel, status corner, event stream (a station has its own page)."""
     if current_app.config["KIOSK_ROLE"] == "station":
-        from .station_views import panel_context
-        return render_template("station/page.html", status=status_payload(conn), last_tap=last,
-                               **panel_context(conn))
-    return render_template("index.html", idle=idle_context(conn), status=status_payload(conn), last_tap=last)
+        return redirect(url_for("station.page"))
+    conn = get_db()
+    return render_template("index.html", idle=idle_context(conn), status=status_payload(conn),
+                           events_url=url_for("screen.events", after=newest_tap(conn)))
 
 
 @bp.get("/idle")
@@ -165,23 +162,6 @@ def render_taps(conn, newest_id):
                            seconds=int(current_app.config["KIOSK_RESULT_SECONDS"]))
 
 
-STATION_NOTICES = {
-    "staff": _l("Ontgrendeld."),
-    "locked": _l("Het station is vergrendeld: een fysiotherapeut ontgrendelt het met de eigen pas."),
-    "unknown_badge": _l("Deze pas kennen we niet. Zoek de deelnemer op voornaam."),
-    "inactive": _l("Deze pas is niet meer actief."),
-}
-
-
-def render_station(conn, newest_id):
-    """The station panel after a tap: unlocked, participant identified, or why not."""
-    from .station_views import panel_context
-    row = conn.execute("SELECT result FROM local_checkins WHERE id = ?", (newest_id,)).fetchone()
-    notice = {"result": row["result"], "text": STATION_NOTICES[row["result"]]} \
-        if row["result"] in STATION_NOTICES else None
-    return render_template("station/_panel.html", **panel_context(conn, notice=notice))
-
-
 def _sse(event, html):
     data = "\n".join(f"data: {line}" for line in html.splitlines())
     return f"event: {event}\n{data}\n\n"
@@ -189,18 +169,21 @@ def _sse(event, html):
 
 @bp.get("/events")
 def events():
-    """Server-sent events: each new tap's panel, pushed within a few tens of milliseconds.
-    `after` is the newest tap the page knew when rendered, so a tap made while the
-    stream was (re)connecting is still shown, if it is recent."""
+    """The check-in screen's event stream."""
+    return tap_events(render_taps)
+
+
+def tap_events(render):
+    """Server-sent events: each new tap's panel, `render(conn, tap id)`, pushed within a few
+    tens of milliseconds. `after` is the newest tap the page knew when rendered, so a tap
+    made while the stream was (re)connecting is still shown, if it is recent."""
     conn = store.open_db(current_app.config["KIOSK_DB"])
-    last = conn.execute("SELECT coalesce(max(id), 0) FROM local_checkins").fetchone()[0]
+    last = newest_tap(conn)
     after = request.args.get("after", type=int)
     if after is not None and after < last:
         newest = conn.execute("SELECT at FROM local_checkins WHERE id = ?", (last,)).fetchone()
         if (datetime.now(timezone.utc) - parse_iso(newest["at"])).total_seconds() < RECENT_SECONDS:
             last = after
-
-    render = render_station if current_app.config["KIOSK_ROLE"] == "station" else render_taps
 
     @stream_with_context
     def stream():
@@ -226,13 +209,7 @@ def events():
 
 
 def init_app(app):
-    """Close the request's connection; the kiosk's language; template helpers."""
-    @app.teardown_appcontext
-    def _close(_exc=None):
-        conn = g.pop("db", None)
-        if conn is not None:
-            conn.close()
-
+    """Template helpers: the kiosk's language and role."""
     @app.context_processor
     def _inject():
         return {"lang": kiosk_language(), "role": app.config["KIOSK_ROLE"]}

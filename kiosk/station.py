@@ -5,27 +5,14 @@ import json
 import math
 
 from common import clock
-from common.db import transaction
-from devices.driver import PLAUSIBLE
+from common.db import database, transaction
+from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS, UNLOCK_ROLES, instrument_fields
 
 from . import store
 
-UNLOCK_ROLES = ("physio", "admin")
-INSTRUMENT_FIELDS = {
-    "scale": ("weight_kg", "height_cm", "bmi", "fat_pct", "fat_mass_kg", "fat_free_mass_kg", "muscle_mass_kg",
-              "bone_mass_kg", "water_kg", "water_pct", "visceral_fat", "bmr_kcal", "metabolic_age",
-              "impedance_ohm"),
-    "bp": ("systolic_mmhg", "diastolic_mmhg", "mean_arterial_mmhg", "pulse_bpm"),
-}
+INSTRUMENT_FIELDS = {name: instrument_fields(name) for name in INSTRUMENTS}
+# What staff may type in by hand when an instrument does not work.
 MANUAL_FIELDS = {"scale": ("weight_kg", "fat_pct"), "bp": ("systolic_mmhg", "diastolic_mmhg", "pulse_bpm")}
-FIELD_LABELS = {
-    "weight_kg": "Gewicht (kg)", "height_cm": "Lengte (cm)", "bmi": "BMI", "fat_pct": "Vet (%)",
-    "fat_mass_kg": "Vetmassa (kg)", "fat_free_mass_kg": "Vetvrije massa (kg)", "muscle_mass_kg": "Spiermassa (kg)",
-    "bone_mass_kg": "Botmassa (kg)", "water_kg": "Lichaamsvocht (kg)", "water_pct": "Lichaamsvocht (%)",
-    "visceral_fat": "Visceraal vet", "bmr_kcal": "Ruststofwisseling (kcal)", "metabolic_age": "Metabole leeftijd",
-    "impedance_ohm": "Impedantie (Ω)", "systolic_mmhg": "Bovendruk (mmHg)", "diastolic_mmhg": "Onderdruk (mmHg)",
-    "mean_arterial_mmhg": "Gemiddelde druk (mmHg)", "pulse_bpm": "Hartslag (/min)",
-}
 PROVENANCE_KEYS = ("driver", "device_model", "device_serial", "measured_at")
 
 
@@ -50,10 +37,12 @@ def state(conn, lock_s):
 
 
 def _write(conn, **fields):
-    fields["activity_epoch"] = clock.boot_s()
-    conn.execute("INSERT OR IGNORE INTO station_state(id) VALUES (1)")
-    conn.execute(f"UPDATE station_state SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = 1",
-                 tuple(fields.values()))
+    database(conn)["station_state"].upsert({"id": 1, **fields, "activity_epoch": clock.boot_s()}, pk="id")
+
+
+def _plausible(field, value):
+    low, high = MEASUREMENT_FIELDS[field].plausible
+    return low <= value <= high
 
 
 def touch(conn):
@@ -188,7 +177,7 @@ def build_measurement(conn, form, since):
                 raise Invalid("handmatige invoer vraagt een reden")
             values.update(entered)
             sources[name] = {"manual": True, "reason": reason[:200]}
-            implausible += [f for f, v in entered.items() if not PLAUSIBLE[f][0] <= v <= PLAUSIBLE[f][1]]
+            implausible += [f for f, v in entered.items() if not _plausible(f, v)]
         elif form.get(f"{name}_reading") and name in readings and readings[name]["values"]:
             reading = readings[name]
             if str(reading["id"]) != form[f"{name}_reading"]:
@@ -198,7 +187,7 @@ def build_measurement(conn, form, since):
             sources[name] = {k: device[k] for k in PROVENANCE_KEYS if k in device}
     if form.get("height_cm"):
         values.setdefault("height_cm", _number(form["height_cm"], "height_cm"))
-        if not PLAUSIBLE["height_cm"][0] <= values["height_cm"] <= PLAUSIBLE["height_cm"][1]:
+        if not _plausible("height_cm", values["height_cm"]):
             implausible.append("height_cm")
     if "weight_kg" in values and "height_cm" in values and "bmi" not in values:
         values["bmi"] = round(values["weight_kg"] / (values["height_cm"] / 100) ** 2, 1)
@@ -214,7 +203,7 @@ def save(conn, form, moment, lock_s):
     current = state(conn, lock_s)
     if current["locked"] or not current.get("participant_id"):
         raise Invalid("geen deelnemer gekozen")
-    if moment not in ("intake", "week6", "week12", "other"):
+    if moment not in MOMENTS:
         raise Invalid("kies het meetmoment")
     values, sources = build_measurement(conn, form, current["identified_at"])
     seq = store.save_measurement(conn, current["participant_id"], moment, values, sources, current["staff_id"])

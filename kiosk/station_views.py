@@ -1,13 +1,21 @@
 """The intake station's screen: locked, pick a participant, live readings, save."""
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 
+from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS
 from devices import DRIVERS, parse_instrument_spec
 
-from . import station
-from .screen import get_db
+from . import htmx, station
+from .db import get_db
+from .screen import newest_tap, status_payload, tap_events
 
 bp = Blueprint("station", __name__, url_prefix="/station")
-MOMENTS = (("intake", "Intake"), ("week6", "Week 6"), ("week12", "Week 12"), ("other", "Anders"))
+LABELS = {name: f.label_with_unit for name, f in MEASUREMENT_FIELDS.items()}
+NOTICES = {
+    "staff": "Ontgrendeld.",
+    "locked": "Het station is vergrendeld: een fysiotherapeut ontgrendelt het met de eigen pas.",
+    "unknown_badge": "Deze pas kennen we niet. Zoek de deelnemer op voornaam.",
+    "inactive": "Deze pas is niet meer actief.",
+}
 
 
 def _lock_s():
@@ -19,12 +27,12 @@ def _only_on_a_station():
     if current_app.config["KIOSK_ROLE"] != "station":
         abort(404)
     # Only htmx posts from the kiosk's own page: a custom header no other site can send.
-    if request.method == "POST" and not request.headers.get("HX-Request"):
+    if request.method == "POST" and not htmx:
         abort(400)
 
 
 def instruments():
-    """Configured instruments: name → driver name and whether it is started from the screen."""
+    """Configured instruments: name (scale, bp) → driver class, which says what the device can do."""
     found = {}
     for name, key in (("scale", "KIOSK_SCALE"), ("bp", "KIOSK_BP")):
         try:
@@ -32,17 +40,15 @@ def instruments():
         except ValueError:
             config = None
         if config is not None:
-            found[name] = {"driver": config.driver, "description": DRIVERS[config.driver].description,
-                           "host_driven": config.driver == "and-tm2657",
-                           "pc_mode": config.driver == "tanita"}
+            found[name] = DRIVERS[config.driver]
     return found
 
 
 def panel_context(conn, **extra):
     """Everything the station panel shows."""
     current = station.state(conn, _lock_s())
-    return {"station": current, "moments": MOMENTS, "instruments": instruments(),
-            "manual_fields": station.MANUAL_FIELDS, "labels": station.FIELD_LABELS, "form": {}, "error": None, "confirm": (), **extra,
+    return {"station": current, "moments": MOMENTS, "manual_fields": station.MANUAL_FIELDS,
+            "form": {}, "error": None, "confirm": (), **extra,
             **live_context(conn, current)}
 
 
@@ -52,8 +58,29 @@ def live_context(conn, current=None):
     statuses = {name: conn.execute("SELECT state, detail FROM process_status WHERE name = ?", (name,)).fetchone()
                 for name in ("scale", "bp")}
     readings = station.latest_readings(conn, current.get("identified_at")) if current.get("participant_id") else {}
-    return {"readings": readings, "instrument_status": statuses, "instruments": instruments(),
-            "labels": station.FIELD_LABELS}
+    return {"readings": readings, "instrument_status": statuses, "instruments": instruments(), "labels": LABELS,
+            "instrument_names": INSTRUMENTS}
+
+
+@bp.get("/")
+def page():
+    """The station's full screen: its panel, the status corner, the event stream."""
+    conn = get_db()
+    return render_template("station/page.html", status=status_payload(conn), **panel_context(conn),
+                           events_url=url_for("station.events", after=newest_tap(conn)))
+
+
+@bp.get("/events")
+def events():
+    """The station's event stream: the panel again after each tap."""
+    return tap_events(render_after_tap)
+
+
+def render_after_tap(conn, tap_id):
+    """The station panel after a tap: unlocked, participant identified, or why not."""
+    row = conn.execute("SELECT result FROM local_checkins WHERE id = ?", (tap_id,)).fetchone()
+    notice = {"result": row["result"], "text": NOTICES[row["result"]]} if row["result"] in NOTICES else None
+    return render_template("station/_panel.html", **panel_context(conn, notice=notice))
 
 
 @bp.get("/panel")
