@@ -6,7 +6,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, request
-from flask_htmx import HTMX
 
 from common import __version__
 from common.clock import parse_iso
@@ -47,15 +46,17 @@ def create_app(config=None):
     Path(app.config["ADMIN_DB"]).parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-    HTMX(app)
+    from .forms import htmx
+    htmx.init_app(app)
     # The staff site speaks one language, Dutch unless ADMIN_LANGUAGE says otherwise.
     init_babel(app, "admin", lambda: language_or_default(app.config["ADMIN_LANGUAGE"]))
-    from . import account, api, audit, auth, board, cli, db, excuses, followup, manage, participant, sync
+    from . import account, api, audit, auth, board, cli, db, excuses, followup, login, manage, participant, sync
     db.init_app(app)
     auth.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(followup.api_bp)
     app.register_blueprint(sync.bp)
+    app.register_blueprint(login.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(followup.bp)
     app.register_blueprint(excuses.bp)

@@ -72,21 +72,21 @@ def list_groups():
 @api_roles("admin")
 def create_participant():
     """Enrol a participant in a group."""
-    return _run(programme.create_participant, get_db(), _body(), created=True)
+    return _run(programme.create_participant, get_db(), g.actor, _body(), created=True)
 
 
 @bp.put("/participants/<int:participant_id>/badge")
 @api_roles(*MANAGER_ROLES)
 def assign_badge(participant_id):
     """Assign a badge UID to a participant."""
-    return _run(programme.assign_badge, get_db(), participant_id, _body())
+    return _run(programme.assign_badge, get_db(), g.actor, participant_id, _body())
 
 
 @bp.post("/participants/<int:participant_id>/excuses")
 @api_roles(*FOLLOW_UP_ROLES)
 def add_excuse(participant_id):
     """Log an advance notice of absence."""
-    return _run(programme.add_excuse, get_db(), participant_id, _body(), g.staff["id"], created=True)
+    return _run(programme.add_excuse, get_db(), g.actor, participant_id, _body(), created=True)
 
 
 @bp.get("/attendance")
@@ -125,7 +125,7 @@ def measurements(participant_id):
     if conn.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone() is None:
         return api_error(404, "no such participant")
     rows = measurement_rows(conn, participant_id)
-    audit(participant_id, "view", "measurements")
+    audit(conn, g.actor, participant_id, "view", "measurements")
     response = jsonify(measurements=rows)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,30 +1,22 @@
 """The append-only audit trail of participant data views, exports and changes (NEN 7513:
 who — staff id and role —, when, which participant, what action on what, from where),
 and the admin's page to read it."""
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, render_template, request
 
 from .auth import web_roles
 from .db import get_db, now_iso
+from .forms import wants_fragment
 
 bp = Blueprint("audit", __name__)
 ACTIONS = {"view": "ingezien", "export": "geëxporteerd", "change": "gewijzigd"}
 PAGE_SIZE = 200
 
 
-def audit(participant_id, action, what):
-    """Record that the current staff member did `action` ('view', 'export', 'change')."""
-    staff = g.get("staff")
-    get_db().execute(
-        "INSERT INTO audit_log(at, staff_id, staff_role, participant_id, action, what, source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (now_iso(), staff["id"] if staff else None, staff["role"] if staff else None,
-         participant_id, action, what, g.get("source", "")))
-
-
-def audit_system(conn, participant_id, action, what):
-    """Record a change the system made by itself (a follow-up case opened, escalated)."""
+def audit(conn, actor, participant_id, action, what):
+    """Record that `actor` did `action` ('view', 'export', 'change') on a participant's data."""
     conn.execute("INSERT INTO audit_log(at, staff_id, staff_role, participant_id, action, what, source) "
-                 "VALUES (?, NULL, 'system', ?, ?, ?, 'system')", (now_iso(), participant_id, action, what))
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (now_iso(), actor.id, actor.role, participant_id, action, what, actor.source))
 
 
 def entries(conn, participant_id=None, before_id=None, limit=PAGE_SIZE):
@@ -49,6 +41,6 @@ def index():
     participant_id = request.args.get("participant_id", type=int)
     before_id = request.args.get("before", type=int)
     rows = entries(get_db(), participant_id, before_id)
-    template = "audit/_entries.html" if request.headers.get("HX-Request") else "audit/index.html"
+    template = "audit/_entries.html" if wants_fragment() else "audit/index.html"
     return render_template(template, rows=rows, participant_id=participant_id, actions=ACTIONS,
                            more=len(rows) == PAGE_SIZE)

@@ -5,12 +5,15 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask import abort, current_app, g, jsonify, redirect, request, url_for
+from flask_htmx.responses import HTMXResponseClientRedirect
 
 from common.clock import utc_now
 
 from .db import get_db, now_iso
+from .forms import htmx
 
 COOKIE = "fitwerk_session"
 SESSION_IDLE = timedelta(hours=8)
@@ -19,6 +22,18 @@ LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_MAX_FAILURES = 5          # per e-mail address
 LOGIN_MAX_CLIENT_FAILURES = 20  # per client, whatever addresses it tries
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+
+
+class Actor(NamedTuple):
+    """Who acts: a staff member (id, role) on the site ('web') or through the API ('api'), or
+    the system itself (a timer, a command)."""
+
+    id: int | None
+    role: str
+    source: str
+
+
+SYSTEM = Actor(None, "system", "system")
 
 
 def hash_password(password):
@@ -83,8 +98,7 @@ def api_roles(*roles):
                 return api_error(401, "a valid staff bearer token is required")
             if staff["role"] not in roles:
                 return api_error(403, "your role may not do this")
-            g.staff = staff
-            g.source = "api"
+            g.staff, g.actor = staff, Actor(staff["id"], staff["role"], "api")
             return view(*args, **kwargs)
         return inner
     return wrap
@@ -168,7 +182,7 @@ def load_session():
         conn.execute("UPDATE login_sessions SET seen_at = ? WHERE id_hash = ?",
                      (now_iso(), token_hash(cookie)))
     g.staff, g.csrf = row, row["csrf_token"]
-    g.source = "web"
+    g.actor = Actor(row["id"], row["role"], "web")
 
 
 def web_roles(*roles):
@@ -177,9 +191,9 @@ def web_roles(*roles):
         @functools.wraps(view)
         def inner(*args, **kwargs):
             if g.get("staff") is None:
-                if request.headers.get("HX-Request"):
-                    return "", 401, {"HX-Redirect": url_for("board.login")}
-                return redirect(url_for("board.login"))
+                if htmx:
+                    return HTMXResponseClientRedirect(url_for("login.login"), status=401)
+                return redirect(url_for("login.login"))
             if g.staff["role"] not in roles:
                 abort(403)
             return view(*args, **kwargs)
@@ -196,9 +210,9 @@ def has_role(*roles):
 def _check_csrf():
     if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/api/"):
         return None
-    if request.endpoint in ("board.login", "static"):
+    if request.endpoint in ("login.login", "static"):
         return None
-    if request.endpoint == "board.logout" and g.get("staff") is None:
+    if request.endpoint == "login.logout" and g.get("staff") is None:
         return None  # no live session: nothing to protect, just clear the cookie
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
     if not g.get("csrf") or not sent or not hmac.compare_digest(sent, g.csrf):

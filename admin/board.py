@@ -1,4 +1,4 @@
-"""Staff pages: login, and the live attendance board that refreshes itself."""
+"""The live attendance board that refreshes itself, and the start page by role."""
 import hashlib
 import json
 from zoneinfo import ZoneInfo
@@ -6,73 +6,21 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from common.clock import parse_iso, utc_now
-from common.db import transaction
 from common.schedule import local_date
 from common.vocabulary import ATTENDANCE_STATUSES, FOLLOW_UP_ROLES, ROLES
 
 from . import attendance as attendance_rules
 from . import followup
 from .audit import audit
-from .auth import (COOKIE, LOGIN_WINDOW, attempt_login, client_key, cookie_secure, end_session,
-                   login_throttled, start_session, web_roles)
+from .auth import web_roles
 from .db import get_db
-from .forms import is_htmx
+from .forms import wants_fragment
 
 bp = Blueprint("board", __name__)
 KIOSK_SILENT_S = 120  # a kiosk not heard for longer is shown as a problem
 # The board polls every second: an unchanged board answers 204 (no body, no swap), so a
 # check-in shows within about a second, well inside the promised two.
 POLL_SECONDS = 1
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    """E-mail + password login; throttled (429) after repeated failures."""
-    error, status, headers = None, 200, {}
-    if request.method == "POST" and _cross_site():
-        # No session yet, so no CSRF token: refuse logins posted from other sites instead.
-        return render_template("board/login.html", error="Inloggen kan alleen via dit formulier."), 403
-    if request.method == "POST":
-        email = request.form.get("email", "").strip()
-        client = client_key()
-        conn = get_db()
-        with transaction(conn):
-            if login_throttled(conn, email, client):
-                error, status = "Te veel mislukte pogingen. Probeer het over een kwartier opnieuw.", 429
-                headers["Retry-After"] = str(int(LOGIN_WINDOW.total_seconds()))
-            else:
-                staff = attempt_login(conn, email, request.form.get("password", ""), client)
-                if staff is None:
-                    error, status = "E-mailadres of wachtwoord klopt niet.", 401
-                else:
-                    session_id = start_session(conn, staff["id"])
-        if error is None:
-            response = redirect(url_for("board.home"))
-            response.set_cookie(COOKIE, session_id, httponly=True, samesite="Lax",
-                                secure=cookie_secure(), max_age=8 * 3600)
-            return response
-    return render_template("board/login.html", error=error), status, headers
-
-
-def _cross_site():
-    """Whether the browser says this request came from another site (login CSRF)."""
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None:
-        return fetch_site not in ("same-origin", "none")
-    # With Referrer-Policy no-referrer browsers send "Origin: null" for our own form.
-    origin = request.headers.get("Origin")
-    return origin not in (None, "null") and origin != request.host_url.rstrip("/")
-
-
-@bp.post("/logout")
-def logout():
-    """End the server-side session."""
-    conn = get_db()
-    with transaction(conn):
-        end_session(conn)
-    response = redirect(url_for("board.login"))
-    response.delete_cookie(COOKIE, httponly=True, samesite="Lax", secure=cookie_secure())
-    return response
 
 
 @bp.get("/")
@@ -169,11 +117,11 @@ def board():
     # The version digests exactly what this staff member would see, so a poll is
     # answered 204 (nothing rendered, nothing sent) unless their screen would change.
     version = hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()[:16]
-    if is_htmx():
+    if wants_fragment():
         if request.args.get("v") == version:
             return "", 204
         return _render("board/_live.html", view, version)
-    audit(None, "view", "live board")
+    audit(get_db(), g.actor, None, "view", "live board")
     return _render("board/board.html", view, version)
 
 

@@ -13,7 +13,7 @@ from . import programme
 from .attendance import load_groups
 from common.clock import iso
 from common.schedule import sessions_on
-from .auth import hash_password
+from .auth import SYSTEM, hash_password
 from .db import now_iso
 
 LOCATION = "Rotterdam-Zuid"
@@ -63,7 +63,7 @@ def seed(conn, password):
             "grace_minutes": 10, "sessions": [{"weekday": d, "start": s, "end": e} for d, s, e in slots]},
             "Europe/Amsterdam"))
     for i, first in enumerate(PEOPLE):
-        programme.create_participant(conn, {
+        programme.create_participant(conn, SYSTEM, {
             "first_name": first, "last_name": LAST_NAMES[i], "group_id": ids[2] if i < 8 else ids[i % 2],
             "badge_uid": demo_badge(i), "lifecoach_id": coach if i % 3 else coach2, "phone": f"06-1234{i:04d}"})
     programme.assign_staff_badge(conn, physio, PHYSIO_BADGE)

@@ -10,7 +10,7 @@ from . import programme
 from .audit import audit
 from .auth import web_roles
 from .db import get_db
-from .forms import dutch_error, int_or_none, is_htmx, page_or_fragment
+from .forms import dutch_error, htmx, int_or_none, page_or_fragment
 
 bp = Blueprint("excuses", __name__)
 
@@ -34,7 +34,7 @@ def _context(conn, error=None, saved=False, form=None):
 @web_roles(*FOLLOW_UP_ROLES)
 def index():
     """Upcoming excuses and the form to log one."""
-    audit(None, "view", "excuse list")
+    audit(get_db(), g.actor, None, "view", "excuse list")
     return page_or_fragment("excuses/index.html", "excuses/_excuses.html", **_context(get_db()))
 
 
@@ -48,12 +48,12 @@ def create():
     try:
         if participant_id is None:
             raise programme.Invalid("'participant_id' is required")
-        programme.add_excuse(conn, participant_id, body, g.staff["id"])
+        programme.add_excuse(conn, g.actor, participant_id, body)
     except (programme.Invalid, programme.NotFound) as exc:
         message = "Kies een deelnemer." if "participant" in str(exc) else dutch_error(str(exc))
         return page_or_fragment("excuses/index.html", "excuses/_excuses.html", status=422,
                                 **_context(conn, error=message, form=request.form))
-    if not is_htmx():
+    if not htmx:
         return redirect(url_for("excuses.index"), 303)
     return page_or_fragment("excuses/index.html", "excuses/_excuses.html", **_context(conn, saved=True))
 
@@ -64,9 +64,9 @@ def delete(excuse_id):
     """Withdraw an excuse entered by mistake."""
     conn = get_db()
     try:
-        programme.delete_excuse(conn, excuse_id)
+        programme.delete_excuse(conn, g.actor, excuse_id)
     except programme.NotFound:
         abort(404)
-    if not is_htmx():
+    if not htmx:
         return redirect(url_for("excuses.index"), 303)
     return page_or_fragment("excuses/index.html", "excuses/_excuses.html", **_context(conn))

@@ -14,10 +14,10 @@ from common.schedule import local_date
 from common.vocabulary import FOLLOW_UP_ROLES
 
 from . import notify
-from .audit import audit, audit_system
-from .auth import api_error, api_roles, has_role, web_roles
+from .audit import audit
+from .auth import SYSTEM, api_error, api_roles, has_role, web_roles
 from .db import get_db, now_iso
-from .forms import dutch_error, is_htmx
+from .forms import dutch_error, htmx, wants_fragment
 from .programme import Invalid
 
 bp = Blueprint("followup", __name__, cli_group=None)
@@ -80,8 +80,8 @@ def open_cases(conn, sessions, now, tz):
                 (participant_id, day, start, group_id, coach_id, stamp, stamp, stamp if coach_id is None else None))
             if cursor.rowcount:
                 opened.append(cursor.lastrowid)
-                audit_system(conn, participant_id, "change",
-                             f"follow-up case {cursor.lastrowid} opened: absent without notice {day} {start}")
+                audit(conn, SYSTEM, participant_id, "change",
+                      f"follow-up case {cursor.lastrowid} opened: absent without notice {day} {start}")
         for case_id, participant_id, status in to_close:
             resolution = "excused" if status == "excused" else "checked_in"
             changed = conn.execute(
@@ -90,7 +90,7 @@ def open_cases(conn, sessions, now, tz):
                 (stamp, resolution, resolution, stamp, case_id)).rowcount
             if changed:
                 closed.append(case_id)
-                audit_system(conn, participant_id, "change", f"follow-up case {case_id} closed: {resolution}")
+                audit(conn, SYSTEM, participant_id, "change", f"follow-up case {case_id} closed: {resolution}")
     return opened, closed
 
 
@@ -110,7 +110,7 @@ def escalate_overdue(conn, now, minutes):
                             (_stamp(now), _stamp(now), case_id)).rowcount:
                 participant_id = conn.execute("SELECT participant_id FROM follow_ups WHERE id = ?",
                                               (case_id,)).fetchone()[0]
-                audit_system(conn, participant_id, "change", f"follow-up case {case_id} escalated")
+                audit(conn, SYSTEM, participant_id, "change", f"follow-up case {case_id} escalated")
                 escalated.append(case_id)
     return escalated
 
@@ -198,7 +198,7 @@ def _clean_text(value, key):
     return value
 
 
-def update_case(conn, case_id, changes, staff):
+def update_case(conn, actor, case_id, changes):
     """Apply `changes` (contacted, reason, excused, note, next_step, closed) to a case,
     validated as a whole; returns the updated case. Only keys present change."""
     if not isinstance(changes, dict):
@@ -237,13 +237,13 @@ def update_case(conn, case_id, changes, staff):
             "picked_up_at = coalesce(picked_up_at, ?), updated_at = ?, updated_by = ?, "
             "closed_at = ?, closed_by = ?, resolution = ? WHERE id = ?",
             (merged["contacted"], merged["reason"], merged["excused"], merged["note"], merged["next_step"],
-             stamp, stamp, staff["id"], stamp if closing else None, staff["id"] if closing else None,
+             stamp, stamp, actor.id, stamp if closing else None, actor.id if closing else None,
              "handled" if closing else None, case_id))
-        audit(case["participant_id"], "change", f"follow-up case {case_id} {'closed' if closing else 'updated'}")
+        audit(conn, actor, case["participant_id"], "change", f"follow-up case {case_id} {'closed' if closing else 'updated'}")
     return load_case(conn, case_id)
 
 
-def reopen_case(conn, case_id):
+def reopen_case(conn, actor, case_id):
     """Open a closed case again (a call to make after all)."""
     with transaction(conn):
         case = load_case(conn, case_id)
@@ -252,8 +252,8 @@ def reopen_case(conn, case_id):
         if case["closed_at"] is None:
             return
         conn.execute("UPDATE follow_ups SET closed_at = NULL, closed_by = NULL, resolution = NULL, "
-                     "updated_at = ?, updated_by = ? WHERE id = ?", (now_iso(), g.staff["id"], case_id))
-        audit(case["participant_id"], "change", f"follow-up case {case_id} reopened")
+                     "updated_at = ?, updated_by = ? WHERE id = ?", (now_iso(), actor.id, case_id))
+        audit(conn, actor, case["participant_id"], "change", f"follow-up case {case_id} reopened")
 
 
 def list_cases(conn, staff, view="open", limit=300):
@@ -309,14 +309,14 @@ def index():
     if view not in VIEWS:
         view = "open"
     cases = list_cases(conn, g.staff, view)
-    audit(None, "view", f"follow-up list ({view})")
-    template = "followup/_list.html" if is_htmx() else "followup/index.html"
+    audit(conn, g.actor, None, "view", f"follow-up list ({view})")
+    template = "followup/_list.html" if wants_fragment() else "followup/index.html"
     return render_template(template, cases=cases, view=view, views=VIEWS, state=case_state,
                            state_labels=STATE_LABELS, contacted_labels=CONTACTED)
 
 
 def _render_case(case, error=None, saved=False, status=200, close=False):
-    template = "followup/_case.html" if is_htmx() else "followup/case.html"
+    template = "followup/_case.html" if htmx else "followup/case.html"
     return render_template(template, case=case, error=error, saved=saved, state=case_state(case), close=close,
                            state_labels=STATE_LABELS, contacted_labels=CONTACTED, resolutions=RESOLUTIONS,
                            mail_labels=MAIL_LABELS), status
@@ -328,7 +328,7 @@ def case_page(case_id):
     """One case: whom to call, and the form to log the call."""
     conn = get_db()
     case = _case_or_404(conn, case_id)
-    audit(case["participant_id"], "view", f"follow-up case {case_id}")
+    audit(conn, g.actor, case["participant_id"], "view", f"follow-up case {case_id}")
     return _render_case(case)
 
 
@@ -340,7 +340,7 @@ def save_case(case_id):
     conn = get_db()
     case = _case_or_404(conn, case_id)
     try:
-        case = update_case(conn, case_id, _form_changes(request.form), g.staff)
+        case = update_case(conn, g.actor, case_id, _form_changes(request.form))
     except Invalid as exc:
         # Show what was typed again, with the message.
         shown = dict(case)
@@ -348,7 +348,7 @@ def save_case(case_id):
         if shown["excused"] is not None:
             shown["excused"] = int(shown["excused"])
         return _render_case(shown, error=dutch_error(str(exc)), status=422, close=request.form.get("close") == "1")
-    if not is_htmx():
+    if not htmx:
         return redirect(url_for("followup.case_page", case_id=case_id), 303)
     return _render_case(case, saved=True)
 
@@ -359,8 +359,8 @@ def reopen(case_id):
     """Reopen a closed case."""
     conn = get_db()
     _case_or_404(conn, case_id)
-    reopen_case(conn, case_id)
-    if not is_htmx():
+    reopen_case(conn, g.actor, case_id)
+    if not htmx:
         return redirect(url_for("followup.case_page", case_id=case_id), 303)
     return _render_case(load_case(conn, case_id))
 
@@ -418,7 +418,7 @@ def api_get(case_id):
     case, error = _api_case_or_error(conn, case_id)
     if error:
         return error
-    audit(case["participant_id"], "view", f"follow-up case {case_id}")
+    audit(conn, g.actor, case["participant_id"], "view", f"follow-up case {case_id}")
     return jsonify(_api_case(case, full=True))
 
 
@@ -431,7 +431,7 @@ def api_update(case_id):
     if error:
         return error
     try:
-        case = update_case(conn, case_id, request.get_json(silent=True), g.staff)
+        case = update_case(conn, g.actor, case_id, request.get_json(silent=True))
     except Invalid as exc:
         return api_error(400, str(exc))
     return jsonify(_api_case(case, full=True))

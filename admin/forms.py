@@ -2,7 +2,11 @@
 validation messages (written once, in English, in programme.py) shown in Dutch."""
 import re
 
-from flask import redirect, render_template, request
+from flask import redirect, render_template
+from flask_htmx import HTMX
+from flask_htmx.responses import HTMXResponseClientRedirect
+
+htmx = HTMX()
 
 FIELD_LABELS = {
     "first_name": "Voornaam", "last_name": "Achternaam", "group_id": "Groep", "badge_uid": "Badge",
@@ -55,14 +59,14 @@ def dutch_error(message):
     return message
 
 
-def is_htmx():
-    """Whether htmx asked (and wants the fragment, not the whole page)."""
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
+def wants_fragment():
+    """Whether htmx asked for a fragment (a history restore wants the whole page)."""
+    return bool(htmx) and not htmx.history_restore_request
 
 
 def page_or_fragment(page, fragment, status=200, **context):
     """The full page, or only its fragment for htmx: one URL, one template for both."""
-    return render_template(fragment if is_htmx() else page, **context), status
+    return render_template(fragment if wants_fragment() else page, **context), status
 
 
 def int_or_none(text):
@@ -74,8 +78,6 @@ def int_or_none(text):
 
 
 def see_other(url):
-    """After a successful POST: a 303 to `url`, or for htmx an HX-Redirect (htmx would
-    otherwise follow the 303 itself and swap a whole page into the fragment)."""
-    if is_htmx():
-        return "", 200, {"HX-Redirect": url}
-    return redirect(url, 303)
+    """After a successful POST: a 303 to `url`, or for htmx a client-side redirect (htmx
+    would otherwise follow the 303 itself and swap a whole page into the fragment)."""
+    return HTMXResponseClientRedirect(url) if htmx else redirect(url, 303)

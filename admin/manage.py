@@ -13,7 +13,7 @@ from .audit import audit
 from .auth import end_all_sessions, hash_password, web_roles
 from .board import KIOSK_SILENT_S
 from .db import IntegrityError, get_db, now_iso
-from .forms import dutch_error, int_or_none, is_htmx, page_or_fragment, see_other
+from .forms import dutch_error, htmx, int_or_none, page_or_fragment, see_other
 from .participant import csv_response
 
 bp = Blueprint("manage", __name__)
@@ -120,7 +120,7 @@ def update_group(group_id):
     except programme.Invalid as exc:
         return page_or_fragment("manage/group.html", "manage/_group_form.html", status=422,
                                 **_group_context(conn, group_id, error=dutch_error(str(exc)), form=request.form))
-    if not is_htmx():
+    if not htmx:
         return redirect(url_for("manage.group", group_id=group_id), 303)
     return page_or_fragment("manage/group.html", "manage/_group_form.html",
                             **_group_context(conn, group_id, saved=True))
@@ -142,7 +142,7 @@ def group_attendance_csv(group_id):
             table.append([person["id"], person["first_name"], person["last_name"], entry["week"], entry["date"],
                           entry["start"], ATTENDANCE_STATUSES[entry["status"]], entry["checked_in_at"] or "",
                           entry["reason"], "ja" if entry["excused_afterwards"] else ""])
-        audit(person["id"], "export", f"attendance CSV of group {group_id}")
+        audit(conn, g.actor, person["id"], "export", f"attendance CSV of group {group_id}")
     return csv_response(table, f"aanwezigheid-groep-{group_id}.csv")
 
 
@@ -184,12 +184,12 @@ def assign_badge():
     try:
         if participant_id is None:
             raise programme.Invalid("'participant_id' is required")
-        programme.assign_badge(conn, participant_id, {"uid": request.form.get("uid", "")})
+        programme.assign_badge(conn, g.actor, participant_id, {"uid": request.form.get("uid", "")})
     except programme.Invalid as exc:
         error = "Kies een deelnemer." if "participant_id" in str(exc) else dutch_error(str(exc))
     except programme.NotFound:
         error = "Deze deelnemer bestaat niet."
-    if not is_htmx() and error is None:
+    if not htmx and error is None:
         return redirect(url_for("manage.badges"), 303)
     return page_or_fragment("manage/badges.html", "manage/_badges.html", status=422 if error else 200,
                             **_badges_context(conn, error=error, saved=None if error else "Badge toegekend."))
@@ -201,10 +201,10 @@ def revoke_badge(badge_id):
     """Revoke a badge (lost, broken, or its holder left)."""
     conn = get_db()
     try:
-        programme.revoke_badge_by_id(conn, badge_id)
+        programme.revoke_badge_by_id(conn, g.actor, badge_id)
     except programme.NotFound:
         abort(404)
-    if not is_htmx():
+    if not htmx:
         return redirect(url_for("manage.badges"), 303)
     return page_or_fragment("manage/badges.html", "manage/_badges.html",
                             **_badges_context(conn, saved="Badge ingetrokken."))
@@ -252,7 +252,7 @@ def revoke_kiosk(kiosk_id):
         programme.revoke_kiosk(conn, kiosk_id)
     except programme.NotFound:
         abort(404)
-    if not is_htmx():
+    if not htmx:
         return redirect(url_for("manage.kiosks"), 303)
     return page_or_fragment("manage/kiosks.html", "manage/_kiosks.html", **_kiosks_context(conn))
 
@@ -306,7 +306,7 @@ def create_staff():
         return _staff_page(conn, 422, error=str(exc), form=request.form)
     except IntegrityError:
         return _staff_page(conn, 422, error="Er is al een account met dit e-mailadres.", form=request.form)
-    if not is_htmx():
+    if not htmx:
         return redirect(url_for("manage.staff"), 303)
     return _staff_page(conn, saved=f"Account {email} aangemaakt.")
 
@@ -338,7 +338,7 @@ def update_staff(staff_id):
                 conn.execute("DELETE FROM login_sessions WHERE staff_id = ?", (staff_id,))
     except programme.Invalid as exc:
         return _staff_page(conn, 422, error=str(exc))
-    if not is_htmx():
+    if not htmx:
         return redirect(url_for("manage.staff"), 303)
     return _staff_page(conn, saved=f"Account {row['email']} bijgewerkt.")
 

@@ -21,7 +21,7 @@ from .audit import audit
 from .auth import has_role, web_roles
 from .charts import line_chart, series_from
 from .db import get_db
-from .forms import dutch_error, int_or_none, is_htmx, page_or_fragment, see_other
+from .forms import dutch_error, htmx, int_or_none, page_or_fragment, see_other
 
 bp = Blueprint("participant", __name__)
 ALL_ROLES = (*FOLLOW_UP_ROLES, "physio")
@@ -62,7 +62,7 @@ def index():
     conn = get_db()
     group_id = request.args.get("group_id", type=int)
     groups, _ = _lists(conn)
-    audit(None, "view", "participant list")
+    audit(conn, g.actor, None, "view", "participant list")
     return page_or_fragment("participant/index.html", "participant/_list.html", group_id=group_id, groups=groups,
                             people=_participants(conn, group_id), statuses=PARTICIPANT_STATUSES)
 
@@ -75,7 +75,7 @@ def search():
     group_id = int_or_none(request.form.get("group_id"))
     text = request.form.get("q", "").strip()[:100]
     groups, _ = _lists(conn)
-    audit(None, "view", "participant list (search)")
+    audit(conn, g.actor, None, "view", "participant list (search)")
     return page_or_fragment("participant/index.html", "participant/_list.html", group_id=group_id, groups=groups,
                             people=_participants(conn, group_id, text), statuses=PARTICIPANT_STATUSES, q=text)
 
@@ -137,14 +137,14 @@ def page(participant_id):
         sections.append("measurements")
     if has_role(*MANAGER_ROLES):
         context["groups"], context["coaches"] = _lists(conn)
-    audit(participant_id, "view", "participant page: " + ", ".join(sections))
+    audit(conn, g.actor, participant_id, "view", "participant page: " + ", ".join(sections))
     return render_template("participant/page.html", **context)
 
 
 def _details_response(conn, participant_id, error=None, saved=False, status=200):
     person = _load(conn, participant_id)
     groups, coaches = _lists(conn)
-    if not is_htmx():
+    if not htmx:
         if error is None:
             return redirect(url_for("participant.page", participant_id=participant_id), 303)
     return page_or_fragment("participant/edit.html", "participant/_details.html", status=status, person=person,
@@ -162,7 +162,7 @@ def update(participant_id):
     body["group_id"] = int_or_none(form.get("group_id"))
     body["lifecoach_id"] = int_or_none(form.get("lifecoach_id"))
     try:
-        programme.update_participant(conn, participant_id, body)
+        programme.update_participant(conn, g.actor, participant_id, body)
     except programme.Invalid as exc:
         return _details_response(conn, participant_id, error=dutch_error(str(exc)), status=422)
     return _details_response(conn, participant_id, saved=True)
@@ -175,7 +175,7 @@ def assign_badge(participant_id):
     conn = get_db()
     _load(conn, participant_id)
     try:
-        programme.assign_badge(conn, participant_id, {"uid": request.form.get("uid", "")})
+        programme.assign_badge(conn, g.actor, participant_id, {"uid": request.form.get("uid", "")})
     except programme.Invalid as exc:
         return _details_response(conn, participant_id, error=dutch_error(str(exc)), status=422)
     return _details_response(conn, participant_id, saved=True)
@@ -187,7 +187,7 @@ def revoke_badge(participant_id):
     """Revoke the participant's badge (lost, or left the programme)."""
     conn = get_db()
     _load(conn, participant_id)
-    programme.revoke_badge(conn, participant_id)
+    programme.revoke_badge(conn, g.actor, participant_id)
     return _details_response(conn, participant_id, saved=True)
 
 
@@ -199,11 +199,11 @@ def add_excuse(participant_id):
     _load(conn, participant_id)
     error = None
     try:
-        programme.add_excuse(conn, participant_id, {"date": request.form.get("date", ""),
-                                                    "reason": request.form.get("reason", "")}, g.staff["id"])
+        programme.add_excuse(conn, g.actor, participant_id, {"date": request.form.get("date", ""),
+                                                             "reason": request.form.get("reason", "")})
     except programme.Invalid as exc:
         error = dutch_error(str(exc))
-    if not is_htmx() and error is None:
+    if not htmx and error is None:
         return redirect(url_for("participant.page", participant_id=participant_id), 303)
     context = _attendance_context(conn, participant_id)
     return page_or_fragment("participant/excuses_page.html", "participant/_excuses.html",
@@ -233,7 +233,7 @@ def create():
     if body["group_id"] is None:
         body.pop("group_id")
     try:
-        participant_id = programme.create_participant(conn, body)
+        participant_id = programme.create_participant(conn, g.actor, body)
     except programme.Invalid as exc:
         groups, coaches = _lists(conn)
         return render_template("participant/new.html", groups=groups, coaches=coaches, statuses=PARTICIPANT_STATUSES,
@@ -270,5 +270,5 @@ def measurements_csv(participant_id):
     for m in rows:
         table.append([m["id"], participant_id, m["moment"], m["at"], m["time_source"], m["kiosk_id"],
                       m["taken_by"], *[m.get(f) for f in EXPORT_FIELDS], json.dumps(m["sources"], sort_keys=True)])
-    audit(participant_id, "export", "measurements CSV")
+    audit(conn, g.actor, participant_id, "export", "measurements CSV")
     return csv_response(table, f"metingen-deelnemer-{participant_id}.csv")

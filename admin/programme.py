@@ -114,7 +114,7 @@ def _assign(conn, uid, participant_id=None, staff_id=None):
         raise Invalid("this badge already belongs to someone else; revoke it there first") from None
 
 
-def create_participant(conn, body):
+def create_participant(conn, actor, body):
     """Create a participant (and badge, when given); returns the id."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
@@ -139,11 +139,11 @@ def create_participant(conn, body):
         if uid:
             _assign(conn, uid, participant_id=pid)
         _bump_participant(conn, pid)
-        audit(pid, "change", "participant created")
+        audit(conn, actor, pid, "change", "participant created")
     return pid
 
 
-def assign_badge(conn, participant_id, body):
+def assign_badge(conn, actor, participant_id, body):
     """Give a participant a badge UID (revoking their previous one)."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
@@ -152,7 +152,7 @@ def assign_badge(conn, participant_id, body):
         _require_participant(conn, participant_id)
         _assign(conn, uid, participant_id=participant_id)
         _bump_participant(conn, participant_id)
-        audit(participant_id, "change", "badge assigned")
+        audit(conn, actor, participant_id, "change", "badge assigned")
 
 
 def assign_staff_badge(conn, staff_id, uid):
@@ -162,17 +162,17 @@ def assign_staff_badge(conn, staff_id, uid):
         _assign(conn, uid, staff_id=staff_id)
 
 
-def revoke_badge(conn, participant_id):
+def revoke_badge(conn, actor, participant_id):
     """Revoke a participant's active badge."""
     with transaction(conn):
         _require_participant(conn, participant_id)
         version = bump_roster(conn)
         conn.execute("UPDATE badges SET revoked_at = ?, roster_version = ? "
                      "WHERE participant_id = ? AND revoked_at IS NULL", (now_iso(), version, participant_id))
-        audit(participant_id, "change", "badge revoked")
+        audit(conn, actor, participant_id, "change", "badge revoked")
 
 
-def set_status(conn, participant_id, status):
+def set_status(conn, actor, participant_id, status):
     """Change a participant's programme status (kiosks forget people who left)."""
     if status not in PARTICIPANT_STATUSES:
         raise Invalid("unknown status")
@@ -180,10 +180,10 @@ def set_status(conn, participant_id, status):
         _require_participant(conn, participant_id)
         conn.execute("UPDATE participants SET status = ? WHERE id = ?", (status, participant_id))
         _bump_participant(conn, participant_id)
-        audit(participant_id, "change", f"status {status}")
+        audit(conn, actor, participant_id, "change", f"status {status}")
 
 
-def add_excuse(conn, participant_id, body, staff_id):
+def add_excuse(conn, actor, participant_id, body):
     """Log an advance notice of absence for a date; returns its id."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
@@ -193,8 +193,8 @@ def add_excuse(conn, participant_id, body, staff_id):
         _require_participant(conn, participant_id)
         excuse_id = conn.execute(
             "INSERT INTO excuses(participant_id, date, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
-            (participant_id, day.isoformat(), reason, staff_id, now_iso())).lastrowid
-        audit(participant_id, "change", f"excuse for {day.isoformat()}")
+            (participant_id, day.isoformat(), reason, actor.id, now_iso())).lastrowid
+        audit(conn, actor, participant_id, "change", f"excuse for {day.isoformat()}")
     return excuse_id
 
 
@@ -220,7 +220,7 @@ def _optional_staff(conn, value, roles, message):
     return value
 
 
-def update_participant(conn, participant_id, body):
+def update_participant(conn, actor, participant_id, body):
     """Change a participant's name, group, programme status, LifeCoach or phone (keys given only)."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
@@ -252,7 +252,7 @@ def update_participant(conn, participant_id, body):
         conn.execute(f"UPDATE participants SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
                      (*changes.values(), participant_id))
         _bump_participant(conn, participant_id)
-        audit(participant_id, "change", "participant " + ", ".join(sorted(changes)))
+        audit(conn, actor, participant_id, "change", "participant " + ", ".join(sorted(changes)))
 
 
 def update_group(conn, group_id, body):
@@ -274,7 +274,7 @@ def update_group(conn, group_id, body):
                      "(SELECT id FROM participants WHERE group_id = ?)", (version, group_id))
 
 
-def revoke_badge_by_id(conn, badge_id):
+def revoke_badge_by_id(conn, actor, badge_id):
     """Revoke one badge (a participant's or a staff member's)."""
     with transaction(conn):
         badge = conn.execute("SELECT * FROM badges WHERE id = ?", (badge_id,)).fetchone()
@@ -286,17 +286,17 @@ def revoke_badge_by_id(conn, badge_id):
         conn.execute("UPDATE badges SET revoked_at = ?, roster_version = ? WHERE id = ?",
                      (now_iso(), version, badge_id))
         if badge["participant_id"] is not None:
-            audit(badge["participant_id"], "change", "badge revoked")
+            audit(conn, actor, badge["participant_id"], "change", "badge revoked")
 
 
-def delete_excuse(conn, excuse_id):
+def delete_excuse(conn, actor, excuse_id):
     """Withdraw an advance notice of absence entered by mistake; returns the participant id."""
     with transaction(conn):
         excuse = conn.execute("SELECT participant_id, date FROM excuses WHERE id = ?", (excuse_id,)).fetchone()
         if excuse is None:
             raise NotFound("no such excuse")
         conn.execute("DELETE FROM excuses WHERE id = ?", (excuse_id,))
-        audit(excuse["participant_id"], "change", f"excuse for {excuse['date']} withdrawn")
+        audit(conn, actor, excuse["participant_id"], "change", f"excuse for {excuse['date']} withdrawn")
     return excuse["participant_id"]
 
 

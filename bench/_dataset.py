@@ -81,6 +81,7 @@ def _today_start(now_local, group_no):
 def build(path, *, groups=40, people=18, checkins=200_000, seed=11):
     """Create the dataset at `path`; returns {'db', 'admin_token', 'kiosks': [(name, location, token)], ...}."""
     from admin import create_app, programme
+    from admin.auth import SYSTEM
     from admin.db import get_db
 
     started = time.monotonic()
@@ -108,7 +109,7 @@ def build(path, *, groups=40, people=18, checkins=200_000, seed=11):
     now = utc_now()
     now_local = now.astimezone(TZ)
     today = now_local.date()
-    with app.test_request_context():
+    with app.app_context():
         conn = get_db()
         # Only this build: no fsync per small transaction (the admin's functions commit each call).
         conn.execute("PRAGMA synchronous=OFF")
@@ -124,7 +125,7 @@ def build(path, *, groups=40, people=18, checkins=200_000, seed=11):
             members = []
             for i in range(people):
                 uid = uid_of(i)
-                pid = programme.create_participant(conn, {
+                pid = programme.create_participant(conn, SYSTEM, {
                     "first_name": f"{FIRST_NAMES[i % len(FIRST_NAMES)]}", "last_name": f"G{group_id}-{i}",
                     "group_id": group_id, "badge_uid": uid, "status": status,
                     "lifecoach_id": coaches[(group_id + i) % len(coaches)] if (group_id + i) % 9 else None,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from admin.auth import SYSTEM
 from common.db import connect
 from tests.conftest import PASSWORD, free_port, session_slot_now
 
@@ -71,9 +72,7 @@ class Site:
         return client
 
     def _with_request(self, fn, *args):
-        from flask import g
-        with self.app.test_request_context():
-            g.staff, g.source = None, "test"
+        with self.app.app_context():
             from admin.db import get_db
             return fn(get_db(), *args)
 
@@ -95,7 +94,7 @@ class Site:
                 "lifecoach_id": lifecoach_id}
         if badge_uid:
             body["badge_uid"] = badge_uid
-        participant_id = self._with_request(programme.create_participant, body)
+        participant_id = self._with_request(programme.create_participant, SYSTEM, body)
         # Enrolled well before today, so the whole programme counts as theirs.
         self.sql("UPDATE participants SET created_at = '2000-01-01T00:00:00+00:00' WHERE id = ?", participant_id)
         return participant_id

@@ -57,7 +57,7 @@ WEB = [
 ]
 # Open to all by design, tested elsewhere: the login form, logout, static files, and the
 # kiosk sync API (kiosk tokens, below).
-NOT_IN_MATRIX = {"board.login", "board.logout", "static", "sync.push", "sync.roster", "api.openapi"}
+NOT_IN_MATRIX = {"login.login", "login.logout", "static", "sync.push", "sync.roster", "api.openapi"}
 
 API = [
     ("POST", "api.create_group", "/api/v1/groups", {A}, {}),

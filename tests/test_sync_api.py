@@ -147,9 +147,10 @@ def test_the_kiosk_forgets_a_participant_who_left_and_greets_the_badge_as_inacti
     store.apply_roster(conn, roster(client, kiosk_token))
     assert conn.execute("SELECT count(*) FROM roster_people").fetchone()[0] == 1
     from admin import programme
+    from admin.auth import SYSTEM
     with admin_app.app_context():
         from admin.db import get_db
-        programme.set_status(get_db(), enrolled[1], "withdrawn")
+        programme.set_status(get_db(), SYSTEM, enrolled[1], "withdrawn")
     store.apply_roster(conn, roster(client, kiosk_token, int(store.get_meta(conn, "roster_version"))))
     assert conn.execute("SELECT count(*) FROM roster_people").fetchone()[0] == 0
     assert store.capture_tap(conn, "01010501B00A0001")["result"] == "inactive"
