@@ -76,9 +76,12 @@ system-deps:
 	fi
 
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; no browser download).
+# DejaVu Sans is the kiosk's font and has the letters of every greeting (Arabic too).
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	@missing=""; \
+	for p in chromium fonts-dejavu-core; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 demo: setup system-deps

@@ -119,7 +119,8 @@ CREATE TABLE IF NOT EXISTS participants (
     lifecoach_id    INTEGER REFERENCES staff(id),
     phone           TEXT NOT NULL DEFAULT '',
     roster_version  INTEGER NOT NULL DEFAULT 0,
-    created_at      TEXT NOT NULL
+    created_at      TEXT NOT NULL,
+    language        TEXT NOT NULL DEFAULT 'nl'  -- the kiosk greets them in it (common/i18n.py LANGUAGES)
 );
 -- Attendance reads the day's groups' people on every board poll (bench/attendance_view).
 CREATE INDEX IF NOT EXISTS participants_by_group ON participants(group_id, status);
@@ -284,7 +285,8 @@ CREATE TABLE IF NOT EXISTS roster_people (
     participant_id  INTEGER PRIMARY KEY,
     first_name      TEXT NOT NULL,
     group_id        INTEGER NOT NULL,
-    active          INTEGER NOT NULL DEFAULT 1
+    active          INTEGER NOT NULL DEFAULT 1,
+    language        TEXT NOT NULL DEFAULT 'nl'
 );
 
 CREATE TABLE IF NOT EXISTS roster_badges (

@@ -15,7 +15,7 @@ FIELD_LABELS = {
     "grace_minutes": "Coulance (minuten)", "sessions": "Sessies", "weekday": "Weekdag",
     "date": "Datum", "reason": "Reden", "note": "Notitie", "next_step": "Vervolgstap",
     "email": "E-mailadres", "role": "Rol", "password": "Wachtwoord", "contacted": "Contact",
-    "excused": "Verschoond",
+    "excused": "Verschoond", "language": "Taal",
 }
 
 _PATTERNS = [

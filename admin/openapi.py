@@ -1,4 +1,5 @@
 """The OpenAPI description of /api/v1/, served at /api/v1/openapi.json."""
+from common.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _DATE = {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}}
@@ -64,7 +65,9 @@ def spec():
                     "first_name": {"type": "string"}, "last_name": {"type": "string"},
                     "group_id": {"type": "integer"}, "badge_uid": {"type": "string"},
                     "phone": {"type": "string"}, "lifecoach_id": {"type": "integer"},
-                    "status": {"enum": ["intake", "active", "completed", "withdrawn", "referred"]}}},
+                    "status": {"enum": ["intake", "active", "completed", "withdrawn", "referred"]},
+                    "language": {"enum": list(LANGUAGES), "default": DEFAULT_LANGUAGE,
+                                 "description": "the kiosk greets the participant in it"}}},
                 "Badge": {"type": "object", "required": ["uid"], "properties": {"uid": {"type": "string"}}},
                 "Excuse": {"type": "object", "required": ["date", "reason"], "properties": {
                     "date": {"type": "string", "format": "date"}, "reason": {"type": "string"}}},

@@ -154,11 +154,13 @@ def _details_response(conn, participant_id, error=None, saved=False, status=200)
 @bp.post("/participants/<int:participant_id>")
 @web_roles(*MANAGER_ROLES)
 def update(participant_id):
-    """Change name, group, programme status, LifeCoach or phone."""
+    """Change name, group, programme status, LifeCoach, phone or language."""
     conn = get_db()
     _load(conn, participant_id)
     form = request.form
     body = {key: form.get(key, "") for key in ("first_name", "last_name", "phone", "status")}
+    if "language" in form:
+        body["language"] = form["language"]
     body["group_id"] = int_or_none(form.get("group_id"))
     body["lifecoach_id"] = int_or_none(form.get("lifecoach_id"))
     try:
@@ -229,6 +231,7 @@ def create():
     body = {"first_name": form.get("first_name", ""), "last_name": form.get("last_name", ""),
             "group_id": int_or_none(form.get("group_id")), "status": form.get("status", "intake"),
             "phone": form.get("phone", "") or None, "lifecoach_id": int_or_none(form.get("lifecoach_id")),
+            "language": form.get("language", "nl"),
             "badge_uid": form.get("badge_uid", "").strip() or None}
     if body["group_id"] is None:
         body.pop("group_id")

@@ -5,6 +5,7 @@ from datetime import date
 
 from common.badge import BadgeUidError, normalise_uid
 from common.db import transaction
+from common.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from common.schedule import parse_hhmm
 from common.vocabulary import COACH_ROLES, PARTICIPANT_STATUSES
 
@@ -32,6 +33,12 @@ def _int(body, key, low, high, default=None):
     value = body.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise Invalid(f"'{key}' must be a whole number from {low} to {high}")
+    return value
+
+
+def _language(value):
+    if value not in LANGUAGES:
+        raise Invalid(f"'language' must be one of {', '.join(LANGUAGES)}")
     return value
 
 
@@ -125,6 +132,7 @@ def create_participant(conn, actor, body):
     if status not in PARTICIPANT_STATUSES:
         raise Invalid(f"'status' must be one of {', '.join(PARTICIPANT_STATUSES)}")
     phone = _text(body, "phone", 30, required=False) or ""
+    language = _language(body.get("language", DEFAULT_LANGUAGE))
     lifecoach = body.get("lifecoach_id")
     with transaction(conn):
         if conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone() is None:
@@ -134,8 +142,9 @@ def create_participant(conn, actor, body):
                 (lifecoach, *COACH_ROLES)).fetchone() is None:
             raise Invalid("'lifecoach_id' is not a LifeCoach")
         pid = conn.execute(
-            "INSERT INTO participants(first_name, last_name, group_id, status, lifecoach_id, phone, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", (first, last, group_id, status, lifecoach, phone, now_iso())).lastrowid
+            "INSERT INTO participants(first_name, last_name, group_id, status, lifecoach_id, phone, language, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (first, last, group_id, status, lifecoach, phone, language, now_iso())).lastrowid
         if uid:
             _assign(conn, uid, participant_id=pid)
         _bump_participant(conn, pid)
@@ -221,7 +230,7 @@ def _optional_staff(conn, value, roles, message):
 
 
 def update_participant(conn, actor, participant_id, body):
-    """Change a participant's name, group, programme status, LifeCoach or phone (keys given only)."""
+    """Change a participant's name, group, status, LifeCoach, phone or language (keys given only)."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
     changes = {}
@@ -239,6 +248,8 @@ def update_participant(conn, actor, participant_id, body):
         changes["status"] = body["status"]
     if "group_id" in body:
         changes["group_id"] = _int(body, "group_id", 1, 2 ** 62)
+    if "language" in body:
+        changes["language"] = _language(body["language"])
     with transaction(conn):
         _require_participant(conn, participant_id)
         if "lifecoach_id" in body:

@@ -174,10 +174,11 @@ def roster():
                        "starts_on": row["starts_on"], "weeks": row["weeks"], "grace_minutes": row["grace_minutes"],
                        "timezone": row["timezone"], "slots": slots})
     people = []
-    for row in conn.execute("SELECT id, first_name, group_id, status FROM participants WHERE roster_version > ?",
-                            (since,)):
+    for row in conn.execute("SELECT id, first_name, group_id, status, language FROM participants "
+                            "WHERE roster_version > ?", (since,)):
         if row["group_id"] in here and row["status"] in ACTIVE_STATUSES:
-            people.append({"participant_id": row["id"], "first_name": row["first_name"], "group_id": row["group_id"]})
+            people.append({"participant_id": row["id"], "first_name": row["first_name"], "group_id": row["group_id"],
+                           "language": row["language"]})
         else:
             people.append({"participant_id": row["id"], "removed": True})
     badges = []

@@ -52,3 +52,19 @@ def _follow_up_mail_and_login_client(db):
                                 ("escalation_mailed_at", "TEXT")]:
         add_column(db, "follow_ups", column, declaration)
     add_column(db, "login_failures", "client", "TEXT NOT NULL DEFAULT ''")
+
+
+@admin(name="0002_participant_language")
+def _participant_language(db):
+    add_column(db, "participants", "language", "TEXT NOT NULL DEFAULT 'nl'")
+
+
+# --- the kiosk database --------------------------------------------------------------
+
+@kiosk(name="0001_roster_people_language")
+def _roster_people_language(db):
+    if db["roster_people"].exists() and "language" not in db["roster_people"].columns_dict:
+        add_column(db, "roster_people", "language", "TEXT NOT NULL DEFAULT 'nl'")
+        # The roster is pulled by changes since a version: start again from 0, so the
+        # people already held come down once more with their language.
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")

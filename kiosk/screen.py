@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Response, current_app, jsonify, redirect, render_template, request,
                    stream_with_context, url_for)
-from flask_babel import format_date
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 
 from common import __version__
 from common.clock import parse_iso
 from common.db import get_meta
-from common.i18n import language_or_default
+from common.i18n import direction, language_or_default
 from common.schedule import sessions_on
 
 from . import store
@@ -115,8 +115,21 @@ def idle_context(conn):
             "sessions": _today_sessions(conn, now)}
 
 
+def tap_language(row):
+    """The participant's own language for their tap; the kiosk's for a badge that is nobody's or staff's."""
+    if row["participant_id"] is None or row["language"] is None:
+        return kiosk_language()
+    return language_or_default(row["language"])
+
+
 def tap_view(row, now):
-    """Text and tone of one tap, as the participant should read it (in the current locale)."""
+    """Text and tone of one tap, in the language of the one who tapped."""
+    language = tap_language(row)
+    with force_locale(language):
+        return dict(_tap_text(row, now), lang=language, dir=direction(language))
+
+
+def _tap_text(row, now):
     detail = json.loads(row["detail_json"])
     name = row["first_name"] or ""
     result = row["result"]
@@ -151,7 +164,8 @@ def tap_view(row, now):
 def render_taps(conn, newest_id):
     """The tap panel: the newest tap large, the ones just before it small."""
     now = datetime.now(timezone.utc)
-    rows = conn.execute("SELECT * FROM local_checkins WHERE id <= ? ORDER BY id DESC LIMIT 4",
+    rows = conn.execute("SELECT c.*, p.language FROM local_checkins c LEFT JOIN roster_people p "
+                        "ON p.participant_id = c.participant_id WHERE c.id <= ? ORDER BY c.id DESC LIMIT 4",
                         (newest_id,)).fetchall()
     newest = rows[0]
     recent = [r for r in rows[1:] if (now - parse_iso(r["at"])).total_seconds() < RECENT_SECONDS

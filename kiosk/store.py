@@ -149,8 +149,10 @@ def apply_roster(conn, roster):
             if p.get("removed"):
                 conn.execute("DELETE FROM roster_people WHERE participant_id = ?", (p["participant_id"],))
             else:
-                conn.execute("INSERT OR REPLACE INTO roster_people(participant_id, first_name, group_id, active) "
-                             "VALUES (?, ?, ?, 1)", (p["participant_id"], p["first_name"], p["group_id"]))
+                # An admin older than the language column sends none: greet in the kiosk's fallback.
+                conn.execute("INSERT OR REPLACE INTO roster_people(participant_id, first_name, group_id, language, "
+                             "active) VALUES (?, ?, ?, ?, 1)",
+                             (p["participant_id"], p["first_name"], p["group_id"], p.get("language", "nl")))
         for b in roster["badges"]:
             if b.get("removed"):
                 conn.execute("DELETE FROM roster_badges WHERE uid = ?", (b["uid"],))

@@ -221,7 +221,8 @@ install_kiosk() {
     local chromium
     find_wheel
     chromium=$(chromium_package)
-    ensure_packages python3-venv libusb-1.0-0 cage "$chromium"
+    # DejaVu Sans: the kiosk's font, with the Arabic, Turkish and Polish letters of the greetings.
+    ensure_packages python3-venv libusb-1.0-0 cage "$chromium" fonts-dejavu-core
     create_users kiosk
     install_venv
 

@@ -99,11 +99,24 @@ def test_a_participant_with_a_badge_is_enrolled(client, tokens, group_id):
     ({"first_name": "A", "last_name": "X", "group_id": 999}, "no such group"),
     ({"first_name": "A", "last_name": "X", "group_id": 1, "badge_uid": "xyz"}, "hex"),
     ({"first_name": "A" * 101, "last_name": "X", "group_id": 1}, "longer"),
+    ({"first_name": "A", "last_name": "X", "group_id": 1, "language": "xx"}, "language"),
+    ({"first_name": "A", "last_name": "X", "group_id": 1, "language": None}, "language"),
 ])
 def test_an_invalid_participant_is_refused_and_nothing_written(client, tokens, group_id, admin_app, body, message):
     r = client.post("/api/v1/participants", json=body, headers=auth(tokens["admin"]))
     assert r.status_code == 400 and message in r.json["error"]
     assert count(admin_app, "participants") == 0 and count(admin_app, "badges") == 0
+
+
+def test_a_participant_has_a_preferred_language_dutch_unless_given(client, tokens, group_id, admin_app):
+    from common.db import connect
+    for name, language in (("Büşra", "tr"), ("Henk", None)):
+        body = {"first_name": name, "last_name": "X", "group_id": group_id}
+        r = client.post("/api/v1/participants", json=body | ({"language": language} if language else {}),
+                        headers=auth(tokens["admin"]))
+        assert r.status_code == 201
+    stored = connect(admin_app.config["ADMIN_DB"]).execute("SELECT first_name, language FROM participants")
+    assert {row[0]: row[1] for row in stored} == {"Büşra": "tr", "Henk": "nl"}
 
 
 def test_a_badge_uid_belongs_to_at_most_one_active_person(client, tokens, group_id, admin_app):

@@ -362,6 +362,19 @@ def test_a_coordinator_enrols_a_participant_with_status_and_lifecoach(site):
     assert site.sql("SELECT uid FROM badges WHERE participant_id = ?", person["id"]) == [{"uid": "04497622D93899"}]
 
 
+def test_staff_set_a_participants_kiosk_language_from_a_list_of_the_languages_we_speak(site):
+    coordinator = site.login("coordinator@example.test")
+    page = coordinator.get(f"/participants/{site.anoeshka}").get_data(as_text=True)
+    assert '<option value="tr" lang="tr"' in page and "Türkçe" in page and "العربية" in page
+    fields = {"first_name": "Anoeshka", "last_name": "Ramdin", "status": "active", "group_id": site.group_id,
+              "lifecoach_id": site.coach, "phone": "06-11112222"}
+    assert post(coordinator, f"/participants/{site.anoeshka}", fields | {"language": "pl"}).status_code == 303
+    assert site.sql("SELECT language FROM participants WHERE id = ?", site.anoeshka) == [{"language": "pl"}]
+    r = post(coordinator, f"/participants/{site.anoeshka}", fields | {"language": "klingon"}, htmx=True)
+    assert r.status_code == 422 and "Kies een geldige waarde voor taal" in r.get_data(as_text=True)
+    assert site.sql("SELECT language FROM participants WHERE id = ?", site.anoeshka) == [{"language": "pl"}]
+
+
 def test_a_withdrawn_participant_leaves_the_board(site):
     coordinator = site.login("coordinator@example.test")
     r = post(coordinator, f"/participants/{site.mohamed}", {"first_name": "Mohamed", "last_name": "El Amrani",

@@ -119,7 +119,8 @@ def roster(client, token, since=0):
 
 def test_the_roster_holds_first_names_badges_and_groups_but_no_last_names_or_phones(client, kiosk_token, enrolled):
     data = roster(client, kiosk_token)
-    assert data["people"] == [{"participant_id": enrolled[1], "first_name": "Anoeshka", "group_id": enrolled[0]}]
+    assert data["people"] == [{"participant_id": enrolled[1], "first_name": "Anoeshka", "group_id": enrolled[0],
+                               "language": "nl"}]
     assert data["badges"] == [{"uid": "01010501B00A0001", "participant_id": enrolled[1]}]
     assert "Ramdin" not in str(data)
 
@@ -133,6 +134,20 @@ def test_the_roster_is_incremental(client, tokens, kiosk_token, enrolled):
     assert {b["uid"]: b for b in changes["badges"]} == {
         "01010501B00A0001": {"uid": "01010501B00A0001", "inactive": True},
         "0202020202020202": {"uid": "0202020202020202", "participant_id": enrolled[1]}}
+
+
+def test_a_changed_language_reaches_the_kiosk_with_the_next_roster(client, kiosk_token, enrolled, tmp_path, admin_app):
+    conn = store.open_db(tmp_path / "kiosk.sqlite")
+    store.apply_roster(conn, roster(client, kiosk_token))
+    from admin import programme
+    from admin.auth import SYSTEM
+    with admin_app.app_context():
+        from admin.db import get_db
+        programme.update_participant(get_db(), SYSTEM, enrolled[1], {"language": "ar"})
+    (person,) = roster(client, kiosk_token, int(store.get_meta(conn, "roster_version")))["people"]
+    assert person["language"] == "ar"
+    store.apply_roster(conn, {**roster(client, kiosk_token), "people": [person]})
+    assert conn.execute("SELECT language FROM roster_people").fetchone()[0] == "ar"
 
 
 def test_a_kiosk_elsewhere_gets_nobody_from_this_location(client, runner, enrolled):
