@@ -1,5 +1,6 @@
 """The intake station's screen: locked, pick a participant, live readings, save."""
 from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS
 from devices import DRIVERS, parse_instrument_spec
@@ -11,10 +12,10 @@ from .screen import newest_tap, status_payload, tap_events
 bp = Blueprint("station", __name__, url_prefix="/station")
 LABELS = {name: f.label_with_unit for name, f in MEASUREMENT_FIELDS.items()}
 NOTICES = {
-    "staff": "Ontgrendeld.",
-    "locked": "Het station is vergrendeld: een fysiotherapeut ontgrendelt het met de eigen pas.",
-    "unknown_badge": "Deze pas kennen we niet. Zoek de deelnemer op voornaam.",
-    "inactive": "Deze pas is niet meer actief.",
+    "staff": _l("Ontgrendeld."),
+    "locked": _l("Het station is vergrendeld: een fysiotherapeut ontgrendelt het met de eigen pas."),
+    "unknown_badge": _l("Deze pas kennen we niet. Zoek de deelnemer op voornaam."),
+    "inactive": _l("Deze pas is niet meer actief."),
 }
 
 
