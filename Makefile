@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 VENDOR_DIRS := admin/static/vendor kiosk/static/vendor
 TEST_VENDOR := tests/vendor
 
-.PHONY: setup demo test test-fast bench dist system-deps browser-deps node-deps clean \
+.PHONY: setup demo test test-fast bench dist system-deps test-deps browser-deps node-deps clean \
         translations translations-extract translations-update translations-init
 
 setup: $(VENV)/.installed vendor translations
 
-$(VENV)/.installed: pyproject.toml
+# pyscard and evdev are built from source: system-deps first (libpcsclite-dev, a compiler).
+$(VENV)/.installed: pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -65,11 +66,24 @@ translations-init: translations-extract
 	@test -n "$(LANGUAGE)" || { echo "usage: make translations-init LANGUAGE=xx"; exit 2; }
 	@for d in $(DOMAINS); do $(PYBABEL) init -i $(TRANSLATIONS)/$$d.pot -d $(TRANSLATIONS) -D $$d -l $(LANGUAGE) || exit 1; done
 
-# System libraries: libusb for real USB badge readers,
+# System libraries: libusb for nfcpy's USB badge readers; pcscd and libccid for PC/SC readers;
+# libpcsclite-dev, gcc, python3-dev and the kernel headers to build pyscard and evdev;
 # systemd for systemd-analyze and systemd-sysusers in the deployment tests.
+SYSTEM_PACKAGES := libusb-1.0-0 pcscd libccid libpcsclite-dev gcc python3-dev linux-libc-dev systemd
+# Test machines only: vpcd is a virtual PC/SC reader anyone on the network could put a card on.
+TEST_PACKAGES := vsmartcard-vpcd
+
 system-deps:
 	@missing=""; \
-	for p in libusb-1.0-0 systemd; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+test-deps:
+	@missing=""; \
+	for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -87,7 +101,7 @@ browser-deps:
 demo: setup system-deps
 	$(PY) demo.py
 
-test: setup system-deps browser-deps
+test: setup system-deps test-deps browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup

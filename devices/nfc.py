@@ -27,19 +27,17 @@ import logging
 import socket
 import threading
 import time
-import traceback
 from typing import Callable, Sequence
 
 import nfc
+import nfc.clf
 
 from common.badge import normalise_uid
+from devices.reader import DEBOUNCE_SECONDS, Presence, Reader, where
 
+__all__ = ["BadgeReader", "Presence", "badge_uid", "describe_open_error", "discover"]
 log = logging.getLogger(__name__)
 
-# A badge counts again only after it was away this long (and for one whole poll
-# round): it bridges a wobbling hand and a few missed rounds on a real reader
-# (0.1-0.3 s each), while a deliberate second tap a few seconds later still counts.
-DEBOUNCE_SECONDS = 1.5
 POLL_PAUSE_SECONDS = 0.1
 HARDWARE_TARGETS = ("106A", "106B", "212F")
 UDP_TARGETS = ("212F",)
@@ -75,53 +73,27 @@ def badge_uid(target) -> str | None:
 
 def describe_open_error(exc: BaseException, path: str = "") -> tuple[str, str]:
     """Map an exception from opening a reader to a reader state and a clear detail."""
-    where = f" op {path}" if path else ""
+    at = f" op {path}" if path else ""
     code = getattr(exc, "errno", None)
     if "libusb" in str(exc):
         return "missing", "libusb-1.0 ontbreekt op deze computer (apt install libusb-1.0-0)"
     if isinstance(exc, socket.gaierror):
-        return "missing", f"onbekende host{where}"
+        return "missing", f"onbekende host{at}"
     if code == errno.EACCES:
-        return "error", (f"geen toegang tot de lezer{where}: "
+        return "error", (f"geen toegang tot de lezer{at}: "
                          "udev-regel of lidmaatschap van de groep plugdev nodig")
     if code == errno.EBUSY:
-        return "error", (f"lezer{where} is bezet door de kernelmodule port100/pn533 of door "
+        return "error", (f"lezer{at} is bezet door de kernelmodule port100/pn533 of door "
                          "pcscd: zet port100 en pn533 op de blacklist en stop pcscd")
     if code in (errno.ENODEV, errno.ENOENT, errno.ENXIO):
-        return "missing", f"geen lezer gevonden{where}"
+        return "missing", f"geen lezer gevonden{at}"
     if code == errno.ETIMEDOUT:
-        return "missing", f"geen antwoord van een lezer{where} (aangesloten, voeding, UART aan?)"
-    return "error", f"lezer{where} gaat niet open: {type(exc).__name__}: {exc}"
+        return "missing", f"geen antwoord van een lezer{at} (aangesloten, voeding, UART aan?)"
+    return "error", f"lezer{at} gaat niet open: {type(exc).__name__}: {exc}"
 
 
-class Presence:
-    """Tells a fresh tap from a badge that stays on the reader."""
-
-    def __init__(self, debounce_seconds: float = DEBOUNCE_SECONDS):
-        self.debounce_seconds = debounce_seconds
-        self._last_seen: dict[str, tuple[float, int]] = {}
-
-    def is_new_tap(self, uid: str, now: float, round_no: int) -> bool:
-        """Record that *uid* was seen in poll round *round_no*; True if that is a new tap."""
-        last = self._last_seen.get(uid)
-        self._last_seen[uid] = (now, round_no)
-        self._forget_gone(now, round_no)
-        return last is None or self._gone(last, now, round_no)
-
-    def _gone(self, last: tuple[float, int], now: float, round_no: int) -> bool:
-        # Away means missed in at least one whole round AND for longer than the
-        # debounce time: on a slow link (rounds longer than debounce_seconds) a
-        # badge that lies still is seen every round and never counts twice.
-        seen_at, seen_round = last
-        return round_no - seen_round > 1 and now - seen_at > self.debounce_seconds
-
-    def _forget_gone(self, now: float, round_no: int) -> None:
-        for uid in [u for u, last in self._last_seen.items() if self._gone(last, now, round_no)]:
-            del self._last_seen[uid]
-
-
-class BadgeReader:
-    """Polls one nfcpy reader, reports each badge tap once and the reader's state."""
+class BadgeReader(Reader):
+    """Polls one nfcpy reader (KIOSK_READER ``nfc:<nfcpy path>``), reports each tap once and its state."""
 
     def __init__(
         self,
@@ -136,16 +108,12 @@ class BadgeReader:
         open_frontend: Callable[[str], nfc.ContactlessFrontend] = nfc.ContactlessFrontend,
         on_round: Callable[[], None] | None = None,
     ):
+        super().__init__(on_tap, on_status, on_round=on_round, debounce_seconds=debounce_seconds)
         self.path = path
         self.retry_seconds = retry_seconds
         self.poll_pause = poll_pause
         self.targets = tuple(targets or default_targets(path))
-        self.state: tuple[str, str] | None = None  # last (state, detail) reported
-        self._on_tap = on_tap
-        self._on_status = on_status
         self._open_frontend = open_frontend
-        self._on_round = on_round or (lambda: None)
-        self._presence = Presence(debounce_seconds)
         self._rounds = itertools.count(1)
         self._round = 0
         self._card_trouble = False
@@ -218,30 +186,10 @@ class BadgeReader:
             self._report_tap(uid)
         return False
 
-    def _report_tap(self, uid: str) -> None:
-        log.info("badge …%s tapped", uid[-4:])
-        try:
-            self._on_tap(uid)
-        except Exception as exc:
-            # Only the type and place: a message could hold the full UID.
-            log.error("on_tap failed for badge …%s: %s at %s", uid[-4:], type(exc).__name__, _where(exc))
-
     def _note_card_trouble(self, exc: Exception) -> None:
         level = logging.DEBUG if self._card_trouble else logging.WARNING
-        log.log(level, "ignored a card that nfcpy could not handle: %s at %s", type(exc).__name__, _where(exc))
+        log.log(level, "ignored a card that nfcpy could not handle: %s at %s", type(exc).__name__, where(exc))
         self._card_trouble = True
-
-    def _set_state(self, state: str, detail: str) -> None:
-        if (state, detail) == self.state:
-            return
-        self.state = (state, detail)
-        log.log(logging.INFO if state == "ok" else logging.WARNING, "reader %s: %s", state, detail)
-        if self._on_status is None:
-            return
-        try:
-            self._on_status(state, detail)
-        except Exception as exc:
-            log.error("on_status failed: %s at %s", type(exc).__name__, _where(exc))
 
 
 def _close_quietly(clf: nfc.ContactlessFrontend) -> None:
@@ -251,6 +199,15 @@ def _close_quietly(clf: nfc.ContactlessFrontend) -> None:
         log.debug("closing the reader failed: %s", type(exc).__name__)
 
 
-def _where(exc: BaseException) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+def discover() -> list[tuple[str, str]]:
+    """USB readers nfcpy drives that are plugged in now, as (KIOSK_READER value, description)."""
+    import nfc.clf.device
+    import nfc.clf.transport
+
+    found = []
+    for vid, pid, bus, dev in nfc.clf.transport.USB.find("usb") or []:
+        driver = nfc.clf.device.usb_device_map.get((vid, pid))
+        if driver:
+            found.append((f"nfc:usb:{vid:04x}:{pid:04x}", f"nfcpy, driver {driver}, USB bus {bus} device {dev}"))
+    # A PN532 on a UART cannot be seen without talking to the port (where an instrument may listen).
+    return found

@@ -14,6 +14,7 @@ from common.migrations import NewerDatabase
 DEFAULTS = {
     "KIOSK_DB": "var/kiosk.sqlite",
     "KIOSK_ROLE": "checkin",
+    "KIOSK_READER": "",  # nfc:…, pcsc[:name], wedge:…; empty: nfc: + KIOSK_NFC (devices/reader.py)
     "KIOSK_NFC": "usb",
     "KIOSK_ADMIN_URL": "",
     "KIOSK_TOKEN": "",

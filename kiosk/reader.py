@@ -88,7 +88,7 @@ def carry_out_commands(conn, feeds, lock, stop):
 
 def main(app):
     """Entry point of `flask --app kiosk reader`."""
-    from devices.nfc import BadgeReader
+    from devices.reader import kiosk_reader_value, open_reader
 
     config = app.config
     conn = store.open_db(config["KIOSK_DB"])
@@ -116,11 +116,22 @@ def main(app):
     for thread in threads:
         thread.start()
     watchdog = Watchdog()
-    reader = BadgeReader(config["KIOSK_NFC"], recorder.on_tap, recorder.on_status, on_round=watchdog.ping)
-    log.info("reader process started on %s", config["KIOSK_NFC"])
-    watchdog.ready(f"reading badges on {config['KIOSK_NFC']}")
+    value = kiosk_reader_value(config)
     try:
-        reader.run(stop)
+        reader = open_reader(value, recorder.on_tap, recorder.on_status, on_round=watchdog.ping)
+    except (ValueError, ImportError) as exc:
+        # Say it on the screen and stay up: a restart loop would not fix the configuration.
+        log.error("KIOSK_READER: %s", exc)
+        recorder.on_status("error", f"KIOSK_READER klopt niet: {exc}")
+        reader = None
+    log.info("reader process started on %s", value)
+    watchdog.ready(f"reading badges on {value}")
+    try:
+        if reader is None:
+            while not stop.wait(1):
+                watchdog.ping()
+        else:
+            reader.run(stop)
     finally:
         watchdog.stopping()
         stop.set()
