@@ -38,7 +38,14 @@ def _code(hresult: int) -> int:
 
 
 class PcscGone(Exception):
-    """pcscd stopped answering; the context must be made anew."""
+    """pcscd stopped answering (or the context broke); the context must be made anew."""
+
+
+def _context_lost(scard, hresult: int) -> bool:
+    # pcscd stopped during a call gives a transport error, and the context stays dead even
+    # when pcscd comes back: every one of these means "establish a new context".
+    return _code(hresult) in {_code(c) for c in (scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED,
+                                                 scard.SCARD_F_COMM_ERROR, scard.SCARD_E_INVALID_HANDLE)}
 
 
 class PcscReader(Reader):
@@ -67,8 +74,8 @@ class PcscReader(Reader):
             else:
                 try:
                     self._watch(scard, context, stop)
-                except PcscGone:
-                    self._set_state(ERROR, NO_PCSCD)
+                except PcscGone as gone:
+                    self._set_state(ERROR, str(gone) or NO_PCSCD)
                 finally:
                     scard.SCardReleaseContext(context)
             stop.wait(self.retry_seconds)
@@ -88,15 +95,13 @@ class PcscReader(Reader):
     def _choose(self, scard, context) -> str | None:
         """The reader to use, or None (state reported) when there is none."""
         hresult, names = scard.SCardListReaders(context, [])
-        code = _code(hresult)
-        if code in (_code(scard.SCARD_E_NO_SERVICE), _code(scard.SCARD_E_SERVICE_STOPPED)):
-            raise PcscGone()
-        if code == _code(scard.SCARD_E_NO_READERS_AVAILABLE) or (hresult == 0 and not names):
+        if _code(hresult) == _code(scard.SCARD_E_NO_READERS_AVAILABLE) or (hresult == 0 and not names):
             self._set_state(MISSING, "geen PC/SC-lezer aangesloten")
             return None
+        if _context_lost(scard, hresult):
+            raise PcscGone()
         if hresult != scard.SCARD_S_SUCCESS:
-            self._set_state(ERROR, f"PC/SC-lezers opvragen mislukt: {scard.SCardGetErrorMessage(hresult)}")
-            return None
+            raise PcscGone(f"PC/SC-lezers opvragen mislukt: {scard.SCardGetErrorMessage(hresult)}")
         matching = [n for n in names if self.name_part.lower() in n.lower()]
         if not matching:
             self._set_state(MISSING, f"geen PC/SC-lezer met '{self.name_part}' in de naam "
@@ -114,10 +119,9 @@ class PcscReader(Reader):
             self._on_round()
             self._round += 1
             hresult, changes = scard.SCardGetStatusChange(context, self.wait_ms, [(name, state)])
-            code = _code(hresult)
-            if code in (_code(scard.SCARD_E_NO_SERVICE), _code(scard.SCARD_E_SERVICE_STOPPED)):
+            if _context_lost(scard, hresult):
                 raise PcscGone()
-            if code == _code(scard.SCARD_E_TIMEOUT):
+            if _code(hresult) == _code(scard.SCARD_E_TIMEOUT):
                 if uid:
                     self._presence.is_new_tap(uid, time.monotonic(), self._round)  # still lying there
                 continue
