@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Callable
 
+from common.badge import BadgeUidError, normalise_uid
 from devices.reader import DEBOUNCE_SECONDS, ERROR, MISSING, OK, Reader, where
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,13 @@ class PcscReader(Reader):
             log.info("PC/SC card on %s gave no UID (%s)", name,
                      scard.SCardGetErrorMessage(hresult) if hresult else bytes(response[-2:]).hex())
             return None
-        return bytes(response[:-2]).hex().upper()
+        uid = bytes(response[:-2])
+        if len(uid) == 4 and uid[0] == 0x08:
+            return None  # a random ID (a phone, a bank card): new on every tap, identifies nobody
+        try:
+            return normalise_uid(uid.hex())
+        except BadgeUidError:
+            return None
 
 
 def discover() -> list[tuple[str, str]]:
@@ -174,9 +181,9 @@ def discover() -> list[tuple[str, str]]:
         hresult, names = scard.SCardListReaders(context, [])
     finally:
         scard.SCardReleaseContext(context)
-    found = []
-    for name in names if hresult == scard.SCARD_S_SUCCESS else []:
-        # pcscd appends "NN MM" (plug order, slot): leave them out so the value survives a replug.
-        stable = name.rsplit(" ", 2)[0] if name[-5:-3].isdigit() and name[-2:].isdigit() else name
-        found.append((f"pcsc:{stable}", f"PC/SC-lezer {name}"))
-    return found
+    names = names if hresult == scard.SCARD_S_SUCCESS else []
+    # pcscd appends "NN MM" (plug order, slot): leave them out so the value survives a replug,
+    # unless two readers of the same make need them to be told apart.
+    stable = [n.rsplit(" ", 2)[0] if n[-5:-3].isdigit() and n[-2:].isdigit() else n for n in names]
+    return [(f"pcsc:{short if stable.count(short) == 1 else name}", f"PC/SC-lezer {name}")
+            for name, short in zip(names, stable)]

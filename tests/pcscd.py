@@ -41,32 +41,34 @@ def _free_port_pair():
 
 
 class Pcscd:
-    """pcscd with vpcd readers by friendly name; each vpcd line makes readers 'NAME 00 00' and 'NAME 00 01'."""
+    """pcscd with one vpcd reader line: pcscd shows it as two readers, '<name> 00 00' (port) and
+    '<name> 00 01' (port + 1). vpcd keeps one connection per slot number for all its lines, so a
+    second line would share the first one's cards: two readers differ here by their index only."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, name="ACS ACR1252 Dual Reader PICC"):
         self.conf = workdir / "reader.conf.d"
         self.conf.mkdir()
         self.log_path = workdir / "pcscd.log"
-        self.ports = {}
+        self.name = name
+        self.readers = [f"{name} 00 00", f"{name} 00 01"]
+        self.port = _free_port_pair()
         self.proc = None
+        self.plug()
 
     @property
     def env(self):
         """What a kiosk process needs to talk to this pcscd."""
         return {"PCSCLITE_CSOCK_NAME": str(SOCKET)}
 
-    def add_reader(self, name):
-        """A vpcd reader called *name* (pcscd shows it as '<name> 00 00'); takes effect at start()."""
-        port = _free_port_pair()
-        self.ports[name] = port
-        (self.conf / name.replace(" ", "_")).write_text(
-            f'FRIENDLYNAME "{name}"\nDEVICENAME /dev/null:0x{port:X}\nLIBPATH {VPCD_DRIVER}\n'
-            f"CHANNELID 0x{port:X}\n")
-        return port
+    def plug(self):
+        """Put the reader in pcscd's configuration (read when pcscd starts)."""
+        (self.conf / "vpcd").write_text(
+            f'FRIENDLYNAME "{self.name}"\nDEVICENAME /dev/null:0x{self.port:X}\nLIBPATH {VPCD_DRIVER}\n'
+            f"CHANNELID 0x{self.port:X}\n")
 
-    def unplug(self, name):
-        """Take a reader out of the configuration (pcscd learns of it at the next start)."""
-        (self.conf / name.replace(" ", "_")).unlink()
+    def unplug(self):
+        """Take the reader out of pcscd's configuration (vpcd readers cannot be hot-unplugged)."""
+        (self.conf / "vpcd").unlink()
 
     def start(self, timeout=10):
         """Start pcscd; returns once it opened every vpcd port."""
@@ -82,7 +84,7 @@ class Pcscd:
              "sh", str(RUN_DIR), str(self.conf)], stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + timeout
-        wanted = [port for name, port in self.ports.items() if (self.conf / name.replace(" ", "_")).exists()]
+        wanted = [self.port, self.port + 1] if (self.conf / "vpcd").exists() else []
         while not (SOCKET.exists() and all(_listening(port) for port in wanted)):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"pcscd did not start: {self.log_path.read_text(errors='replace')}")
@@ -99,9 +101,9 @@ class Pcscd:
                 self.proc.wait()
         self.proc = None
 
-    def card(self, reader, uid):
-        """A card for the reader called *reader*; put it down with insert() or hold(seconds)."""
-        return VirtualCard(self.ports[reader], uid)
+    def card(self, uid, slot=0):
+        """A card for reader *slot* (0: '… 00 00', 1: '… 00 01'); put it down with insert() or hold(s)."""
+        return VirtualCard(self.port + slot, uid)
 
 
 def _listening(port):
