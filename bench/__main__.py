@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ._stats import failed, machine, table, write_json
 
-BENCHMARKS = ("tap_latency", "tap_to_admin", "attendance_view", "staff_load", "backlog", "footprint")
+BENCHMARKS = ("tap_latency", "tap_to_admin", "attendance_view", "staff_load", "backlog", "footprint",
+              "kiosk_capacity")
 
 
 class Context:
