@@ -114,7 +114,7 @@ bench: setup
 # schema.sql and the compiled translations inside, so a Pi installs the wheel with pip
 # and never needs Node, make or this tree.
 DIST ?= dist
-dist: setup
+dist: setup translations
 	rm -f $(DIST)/fitwerk-*.whl $(DIST)/fitwerk-*.tar.gz
 	$(PY) -m build --outdir $(DIST) .
 

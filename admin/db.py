@@ -1,5 +1,7 @@
-"""The admin database: one connection per request on `g`, `init-db` at start-up."""
+"""The admin database: each server thread's own connection, lent to one request at a
+time on `g`; `init-db` at start-up."""
 import sqlite3
+import threading
 
 from flask import current_app, g
 
@@ -8,18 +10,29 @@ from common.clock import utc_now
 from common.migrations import NewerDatabase
 
 
+_thread = threading.local()
+
+
 def get_db():
-    """This request's connection to the admin database."""
+    """This request's connection to the admin database: the thread's own, kept open
+    between requests. Opening one costs more than many requests, and closing the last
+    open one checkpoints the WAL with an fsync, on every request of an idle server."""
     if "db" not in g:
-        g.db = common_db.connect(current_app.config["ADMIN_DB"])
+        path = current_app.config["ADMIN_DB"]
+        kept = getattr(_thread, "kept", None)
+        if kept is None or kept[0] != path:
+            if kept is not None:
+                kept[1].close()
+            _thread.kept = kept = (path, common_db.connect(path))
+        g.db = kept[1]
     return g.db
 
 
 def close_db(_exc=None):
-    """Close the request's connection."""
+    """End the request's use of the connection: no transaction outlives the request."""
     conn = g.pop("db", None)
-    if conn is not None:
-        conn.close()
+    if conn is not None and conn.in_transaction:
+        conn.rollback()
 
 
 def init_db(path):
