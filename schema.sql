@@ -120,7 +120,10 @@ CREATE TABLE IF NOT EXISTS participants (
     phone           TEXT NOT NULL DEFAULT '',
     roster_version  INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL,
-    language        TEXT NOT NULL DEFAULT 'nl'  -- the kiosk greets them in it (common/i18n.py LANGUAGES)
+    language        TEXT NOT NULL DEFAULT 'nl', -- the kiosk greets them in it (common/i18n.py LANGUAGES)
+    legal_hold      TEXT,                        -- why nothing of this person may be erased now
+    anonymised_at   TEXT,                        -- names, phone and badges gone (retention or erasure)
+    erased_at       TEXT                         -- erased on request (GDPR art. 17)
 );
 -- Attendance reads the day's groups' people on every board poll (bench/attendance_view).
 CREATE INDEX IF NOT EXISTS participants_by_group ON participants(group_id, status);
@@ -232,12 +235,31 @@ CREATE TABLE IF NOT EXISTS audit_log (
     participant_id  INTEGER,
     action          TEXT NOT NULL,               -- view | export | change
     what            TEXT NOT NULL,
-    source          TEXT NOT NULL DEFAULT ''     -- web | api
+    source          TEXT NOT NULL DEFAULT '',    -- web | api | cli | system
+    -- Tamper evidence: hash = SHA-256 over prev_hash and this entry's content, so an edited,
+    -- removed or reordered entry breaks the chain (`flask --app admin verify-audit`).
+    prev_hash       TEXT,
+    hash            TEXT
+);
+-- Retention removes the oldest entries only after a checkpoint, signed with AUDIT_KEY, has
+-- recorded the hash they end on: the chain then starts again from that checkpoint.
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    id              INTEGER PRIMARY KEY,
+    at              TEXT NOT NULL,
+    upto_id         INTEGER NOT NULL,            -- entries up to this id may be removed
+    last_hash       TEXT NOT NULL,               -- the hash of entry upto_id
+    removed         INTEGER NOT NULL,            -- how many entries it let go
+    signature       TEXT NOT NULL                -- HMAC-SHA256(AUDIT_KEY, the fields above)
 );
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+CREATE TRIGGER IF NOT EXISTS audit_log_delete_only_behind_a_checkpoint BEFORE DELETE ON audit_log
+WHEN OLD.id > (SELECT coalesce(max(upto_id), 0) FROM audit_checkpoints)
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
 
 -- Attendance is computed at request time and cached until something it depends on moves:
 -- these triggers bump `attendance_version` on every change but a new check-in (that one

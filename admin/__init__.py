@@ -14,7 +14,9 @@ from common.i18n import DEFAULT_LANGUAGE, init_babel, language_or_default
 CONFIG_KEYS = ("ADMIN_DB", "SECRET_KEY", "ADMIN_TIMEZONE", "SMTP_HOST", "SMTP_PORT",
                "MAIL_FROM", "FOLLOW_UP_ESCALATE_MINUTES", "SYNC_RATE_PER_MINUTE",
                "ADMIN_BASE_URL", "SMTP_STARTTLS", "SMTP_USER", "SMTP_PASSWORD",
-               "ADMIN_SECURE_COOKIES", "ADMIN_BEHIND_PROXY", "ADMIN_LANGUAGE")
+               "ADMIN_SECURE_COOKIES", "ADMIN_BEHIND_PROXY", "ADMIN_LANGUAGE", "AUDIT_KEY",
+               "RETENTION_MEASUREMENTS_DAYS", "RETENTION_ATTENDANCE_DAYS", "RETENTION_FOLLOW_UPS_DAYS",
+               "RETENTION_AUDIT_DAYS", "RETENTION_SESSIONS_DAYS")
 
 
 def create_app(config=None):
@@ -50,7 +52,8 @@ def create_app(config=None):
     htmx.init_app(app)
     # The staff site speaks one language, Dutch unless ADMIN_LANGUAGE says otherwise.
     init_babel(app, "admin", lambda: language_or_default(app.config["ADMIN_LANGUAGE"]))
-    from . import account, api, audit, auth, board, cli, db, excuses, followup, login, manage, participant, sync
+    from . import account, api, audit, auth, board, cli, db, excuses, followup, login, manage, participant, privacy, \
+        sync
     db.init_app(app)
     auth.init_app(app)
     app.register_blueprint(api.bp)
@@ -64,6 +67,7 @@ def create_app(config=None):
     app.register_blueprint(manage.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(audit.bp)
+    privacy.init_app(app)
     cli.init_app(app)
 
     @app.context_processor

@@ -31,6 +31,12 @@ def spec():
             "/api/v1/participants/{id}/badge": {"put": _op("Assign a badge", "Badge", params=_pid())},
             "/api/v1/participants/{id}/excuses": {"post": _op("Advance notice of absence", "Excuse", "201", _pid())},
             "/api/v1/participants/{id}/measurements": {"get": _op("Measurements, newest first (audited; physio, admin)", params=_pid())},
+            "/api/v1/participants/{id}/export": {"get": _op(
+                "Everything held about one person, and who viewed their data (GDPR art. 15; admin; audited)",
+                params=_pid())},
+            "/api/v1/participants/{id}/erase": {"post": _op(
+                "Erase a person's personal and health data, badge off every roster (GDPR art. 17; admin); "
+                "409 under a legal hold", "Erasure", params=_pid())},
             "/api/v1/attendance": {"get": _op("Sessions of a day with computed statuses", params=[
                 _DATE, {"name": "group_id", "in": "query", "schema": {"type": "integer"}}])},
             "/api/v1/checkins": {"get": _op("Check-ins received for a day", params=[_DATE])},
@@ -69,6 +75,8 @@ def spec():
                     "language": {"enum": list(LANGUAGES), "default": DEFAULT_LANGUAGE,
                                  "description": "the kiosk greets the participant in it"}}},
                 "Badge": {"type": "object", "required": ["uid"], "properties": {"uid": {"type": "string"}}},
+                "Erasure": {"type": "object", "required": ["reason"], "properties": {
+                    "reason": {"type": "string", "minLength": 1}}},
                 "Excuse": {"type": "object", "required": ["date", "reason"], "properties": {
                     "date": {"type": "string", "format": "date"}, "reason": {"type": "string"}}},
                 "Push": {"type": "object", "description": "see common/protocol.py"},

@@ -24,6 +24,8 @@ def connect(path, *, check_same_thread=True):
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA foreign_keys=ON")
+    # Erased and purged personal data must be gone from the file, not only unlinked.
+    conn.execute("PRAGMA secure_delete=ON")
     return conn
 
 

@@ -12,6 +12,8 @@ the last, taking the sqlite_utils Database; and the same change in schema.sql.
 """
 from sqlite_utils.migrations import Migrations
 
+from common.chain import GENESIS, entry_hash
+
 admin = Migrations("fitwerk-admin")
 kiosk = Migrations("fitwerk-kiosk")
 SETS = {"admin": admin, "kiosk": kiosk}
@@ -57,6 +59,29 @@ def _follow_up_mail_and_login_client(db):
 @admin(name="0002_participant_language")
 def _participant_language(db):
     add_column(db, "participants", "language", "TEXT NOT NULL DEFAULT 'nl'")
+
+
+@admin(name="0003_audit_hash_chain")
+def _audit_hash_chain(db):
+    # Entries written before the chain existed are chained now, in order; the old
+    # no-delete trigger gives way to one that lets retention cut behind a checkpoint.
+    if not db["audit_log"].exists():
+        return
+    add_column(db, "audit_log", "prev_hash", "TEXT")
+    add_column(db, "audit_log", "hash", "TEXT")
+    db.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
+    db.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
+    previous = GENESIS
+    for row in db.query("SELECT * FROM audit_log ORDER BY id"):
+        digest = entry_hash(previous, row)
+        db.execute("UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?", [previous, digest, row["id"]])
+        previous = digest
+
+
+@admin(name="0004_participant_legal_hold_and_erasure")
+def _participant_legal_hold_and_erasure(db):
+    for column in ("legal_hold", "anonymised_at", "erased_at"):
+        add_column(db, "participants", column, "TEXT")
 
 
 # --- the kiosk database --------------------------------------------------------------

@@ -22,6 +22,7 @@ DEFAULTS = {
     "KIOSK_BP": "",
     "KIOSK_LANG": "nl",
     "KIOSK_HEARTBEAT_S": "5",
+    "KIOSK_ROSTER_S": "30",
     "KIOSK_RETENTION_DAYS": "30",
     "KIOSK_HTTP_TIMEOUT_S": "10",
     "KIOSK_RESULT_SECONDS": "6",

@@ -146,6 +146,8 @@ def apply_roster(conn, roster):
                 (g["group_id"], g["name"], g["location"], g["starts_on"], g["weeks"], g["grace_minutes"],
                  g["timezone"], json.dumps(g["slots"])))
         for p in roster["people"]:
+            if p.get("erased"):
+                forget_person(conn, p["participant_id"])
             if p.get("removed"):
                 conn.execute("DELETE FROM roster_people WHERE participant_id = ?", (p["participant_id"],))
             else:
@@ -163,6 +165,26 @@ def apply_roster(conn, roster):
         set_meta(conn, "roster_version", roster["version"])
         set_meta(conn, "kiosk_id", roster["kiosk_id"])
         set_meta(conn, "location", roster["location"])
+    if any(p.get("erased") for p in roster["people"]):
+        # secure_delete zeroed the rows' pages; the write-ahead log still has older copies.
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def forget_person(conn, participant_id):
+    """An erased participant: their badges, taps and delivered records go from this kiosk too.
+    Records not yet delivered stay (the outbox never drops what the server has not acked)."""
+    uids = [r[0] for r in conn.execute("SELECT uid FROM roster_badges WHERE participant_id = ?", (participant_id,))]
+    uids += [r[0] for r in conn.execute("SELECT DISTINCT badge_uid FROM local_checkins WHERE participant_id = ?",
+                                         (participant_id,)) if r[0] not in uids]
+    conn.execute("DELETE FROM roster_badges WHERE participant_id = ?", (participant_id,))
+    conn.execute("DELETE FROM local_checkins WHERE participant_id = ?", (participant_id,))
+    conn.execute("UPDATE station_state SET participant_id = NULL, first_name = NULL, identified_at = NULL "
+                 "WHERE participant_id = ?", (participant_id,))
+    for uid in uids:
+        conn.execute("DELETE FROM outbox WHERE acked_at IS NOT NULL AND json_extract(body_json, '$.badge_uid') = ?",
+                     (uid,))
+    conn.execute("DELETE FROM outbox WHERE acked_at IS NOT NULL AND json_extract(body_json, '$.participant_id') = ?",
+                 (participant_id,))
 
 
 def set_status(conn, name, state, detail="", **extra):

@@ -176,7 +176,7 @@ def main(app):
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     syncer = Syncer(conn, config["KIOSK_ADMIN_URL"], config["KIOSK_TOKEN"], config["KIOSK_ROLE"],
-                    heartbeat_s=float(config["KIOSK_HEARTBEAT_S"]),
+                    heartbeat_s=float(config["KIOSK_HEARTBEAT_S"]), roster_s=float(config["KIOSK_ROSTER_S"]),
                     retention_days=int(config["KIOSK_RETENTION_DAYS"]),
                     timeout=(3.0, float(config["KIOSK_HTTP_TIMEOUT_S"])))
     log.info("sync started for %s", config["KIOSK_ADMIN_URL"])
