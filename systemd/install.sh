@@ -37,7 +37,8 @@ UNITDIR=/etc/systemd/system
 KIOSK_UNITS=(fitwerk-kiosk.target fitwerk-kiosk-screen.service fitwerk-kiosk-reader.service
              fitwerk-kiosk-sync.service fitwerk-kiosk-browser.service)
 ADMIN_UNITS=(fitwerk-admin.service fitwerk-admin-follow-ups.service fitwerk-admin-follow-ups.timer
-             fitwerk-admin-backup.service fitwerk-admin-backup.timer)
+             fitwerk-admin-backup.service fitwerk-admin-backup.timer
+             fitwerk-admin-retention.service fitwerk-admin-retention.timer)
 
 usage() {
     sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
@@ -292,10 +293,12 @@ install_admin() {
     if dry_run || systemd_running; then
         run systemctl daemon-reload
     fi
-    enable_units fitwerk-admin.service fitwerk-admin-follow-ups.timer fitwerk-admin-backup.timer
+    enable_units fitwerk-admin.service fitwerk-admin-follow-ups.timer fitwerk-admin-backup.timer \
+        fitwerk-admin-retention.timer
     if dry_run || systemd_running; then
         # Starts it, or restarts it on the new code; init-db runs first (ExecStartPre=).
-        run systemctl restart fitwerk-admin.service fitwerk-admin-follow-ups.timer fitwerk-admin-backup.timer
+        run systemctl restart fitwerk-admin.service fitwerk-admin-follow-ups.timer fitwerk-admin-backup.timer \
+            fitwerk-admin-retention.timer
     fi
     cat <<EOF
 

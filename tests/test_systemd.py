@@ -32,7 +32,8 @@ UNITDIR = "etc/systemd/system"
 KIOSK_UNITS = ["fitwerk-kiosk.target", "fitwerk-kiosk-screen.service", "fitwerk-kiosk-reader.service",
                "fitwerk-kiosk-sync.service", "fitwerk-kiosk-browser.service"]
 ADMIN_UNITS = ["fitwerk-admin.service", "fitwerk-admin-follow-ups.service", "fitwerk-admin-follow-ups.timer",
-               "fitwerk-admin-backup.service", "fitwerk-admin-backup.timer"]
+               "fitwerk-admin-backup.service", "fitwerk-admin-backup.timer",
+               "fitwerk-admin-retention.service", "fitwerk-admin-retention.timer"]
 SERVICES = [unit for unit in KIOSK_UNITS + ADMIN_UNITS if unit.endswith(".service")]
 
 # systemd-analyze security: 'OK' is <= 4.5. The issue asks it of screen, sync and
@@ -43,6 +44,7 @@ EXPOSURE_CEILING = {
     "fitwerk-admin.service": 4.5,
     "fitwerk-admin-follow-ups.service": 4.5,
     "fitwerk-admin-backup.service": 4.5,
+    "fitwerk-admin-retention.service": 4.5,
     "fitwerk-kiosk-reader.service": 2.0,   # real /dev, udev netlink: as low as devices allow
     "fitwerk-kiosk-browser.service": 4.5,  # Chromium's own sandbox needs namespaces
 }
@@ -203,6 +205,7 @@ def test_dry_run_enables_units_as_links_in_the_tree(kiosk_root, admin_root):
         "multi-user.target.wants/fitwerk-admin.service": admin_root,
         "timers.target.wants/fitwerk-admin-follow-ups.timer": admin_root,
         "timers.target.wants/fitwerk-admin-backup.timer": admin_root,
+        "timers.target.wants/fitwerk-admin-retention.timer": admin_root,
     }
     for link, (root, _out) in expected.items():
         assert os.readlink(root / UNITDIR / link) == "/etc/systemd/system/" + link.split("/")[1]
@@ -908,8 +911,10 @@ def test_the_watchdog_restarts_a_hung_loop_and_leaves_a_healthy_one(booted):
 @pytest.mark.slow
 def test_the_admin_timers_services_succeed(booted):
     booted.wait_for("fitwerk-admin.service")
-    booted.run("systemctl", "start", "fitwerk-admin-backup.service", "fitwerk-admin-follow-ups.service")
-    for unit in ("fitwerk-admin-backup.service", "fitwerk-admin-follow-ups.service"):
+    booted.run("systemctl", "start", "fitwerk-admin-backup.service", "fitwerk-admin-follow-ups.service",
+               "fitwerk-admin-retention.service")
+    for unit in ("fitwerk-admin-backup.service", "fitwerk-admin-follow-ups.service",
+                 "fitwerk-admin-retention.service"):
         assert booted.show(unit, "Result")["Result"] == "success"
     backups = booted.run("ls", "/var/lib/fitwerk-admin/backups").stdout.split()
     assert len(backups) == 1 and backups[0].startswith("admin-")
