@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 VENDOR_DIRS := admin/static/vendor kiosk/static/vendor
 TEST_VENDOR := tests/vendor
 
-.PHONY: setup demo test test-fast bench dist system-deps test-deps browser-deps node-deps clean \
+.PHONY: setup demo test test-fast mutate bench dist system-deps test-deps browser-deps node-deps clean \
         translations translations-extract translations-update translations-init
 
 setup: $(VENV)/.installed vendor translations
@@ -107,6 +107,19 @@ test: setup system-deps test-deps browser-deps
 test-fast: setup
 	$(PY) -m pytest -m 'not slow and not browser' $(PYTEST_ARGS)
 
+# Mutation testing of the rule modules with their fast unit tests ([tool.mutmut] in
+# pyproject.toml), then the score per module and the survivors. Slow (about an hour on
+# 2 cores), so not part of `make test`; niced, MUTATE_CHILDREN workers; unchanged
+# functions keep their results from the previous run in mutants/.
+MUTATE_CHILDREN ?= 2
+mutate: setup $(VENV)/.mutate
+	nice -n 19 $(PY) -m mutmut run --max-children $(MUTATE_CHILDREN)
+	$(PY) tests/mutation_score.py --survivors
+
+$(VENV)/.mutate: pyproject.toml
+	$(PY) -m pip install -q -e '.[mutate]'
+	touch $@
+
 bench: setup
 	$(PY) -m bench
 
@@ -119,4 +132,4 @@ dist: setup translations
 	$(PY) -m build --outdir $(DIST) .
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR_DIRS) $(TEST_VENDOR) var tests/artifacts dist build
+	rm -rf $(VENV) node_modules $(VENDOR_DIRS) $(TEST_VENDOR) var tests/artifacts dist build mutants

@@ -81,3 +81,14 @@ def test_a_changed_grace_period_or_status_shows_at_once(db):
     assert statuses(db, now)["Mohamed"] == "expected"
     db.execute("UPDATE participants SET status = 'withdrawn' WHERE first_name = 'Mohamed'")
     assert "Mohamed" not in statuses(db, now)
+
+
+def test_the_database_finds_a_group_exactly_on_the_days_its_programme_runs(db):
+    """load_groups' SQL date range is Group.ends_on written again: pinned at both ends."""
+    from admin.attendance import load_groups
+    (group,) = load_groups(db)
+    assert (group.starts_on, group.ends_on) == (date(2026, 11, 2), date(2027, 1, 24))  # 12 weeks, Monday to Sunday
+    for day in (group.starts_on, group.ends_on):
+        for shift in (-1, 0, 1):
+            on = day + timedelta(days=shift)
+            assert bool(load_groups(db, day=on)) == (group.starts_on <= on <= group.ends_on), on
