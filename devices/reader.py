@@ -30,6 +30,7 @@ DEBOUNCE_SECONDS = 1.5
 READERS = {
     "nfc": "devices.nfc:BadgeReader",
     "pcsc": "devices.pcsc:PcscReader",
+    "wedge": "devices.wedge:WedgeReader",
 }
 
 
