@@ -56,8 +56,9 @@ def _record(raw, index):
     if rec["seq"] < 1:
         raise ProtocolError(f"{where}: 'seq' must be >= 1")
     if rec["kind"] == "checkin":
+        uid = _need(raw, "badge_uid", str, where)
         try:
-            rec["badge_uid"] = normalise_uid(_need(raw, "badge_uid", str, where))
+            rec["badge_uid"] = normalise_uid(uid)
         except ValueError as exc:
             raise ProtocolError(f"{where}: {exc}") from None
         rec["result"] = _need(raw, "result", str, where)

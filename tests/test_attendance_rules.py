@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from common.schedule import Group, Slot, attendance_status, first_checkins, session_at, sessions_on
+from common.schedule import (Group, Slot, attendance_status, first_checkins, local_date, next_session, parse_hhmm,
+                             session_at, sessions_on)
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MONDAY = date(2026, 11, 2)  # a Monday in winter time (UTC+1)
@@ -169,3 +170,33 @@ def test_a_tap_counts_only_on_its_own_local_date():
     assert session_at(GROUP, tuesday_tap) is None and first_checkins(GROUP, [tuesday_tap]) == {}
     wednesday = only_session(MONDAY + timedelta(days=2))
     assert first_checkins(GROUP, [at(MONDAY + timedelta(days=2), "09:05")]) == {wednesday.key: at(MONDAY + timedelta(days=2), "09:05")}
+
+
+@pytest.mark.parametrize("text", ["9:00", "09:0", "0900", "09:00:00", "", "aa:bb"])
+def test_a_time_of_day_is_written_hh_mm(text):
+    with pytest.raises(ValueError):
+        parse_hhmm(text)
+
+
+def test_a_session_is_known_by_its_group_date_and_start():
+    session = only_session(MONDAY)
+    assert session.key == "1:2026-11-02:09:00"
+    assert (session.group_id, session.group_name, session.day, session.start_local, session.end_local) == (
+        1, "Groep B", MONDAY, "09:00", "12:00")
+    assert session.end == at(MONDAY, "12:00") and parse_hhmm("23:59").minute == 59
+
+
+def test_the_next_session_is_the_first_that_has_not_ended():
+    assert next_session(GROUP, at(MONDAY, "11:59")) == only_session(MONDAY)         # still running
+    assert next_session(GROUP, at(MONDAY, "12:00")) == only_session(MONDAY + timedelta(days=2))  # ended
+    assert next_session(GROUP, at(MONDAY - timedelta(days=20), "09:00")) is None  # beyond two weeks
+    assert next_session(GROUP, at(MONDAY - timedelta(days=14), "09:00")) == only_session(MONDAY)  # just within
+    assert next_session(GROUP, at(MONDAY - timedelta(days=14), "09:00"), horizon_days=13) is None
+    last_friday = MONDAY + timedelta(weeks=11, days=4)
+    assert next_session(GROUP, at(last_friday, "16:00")) is None                  # the programme is over
+
+
+def test_the_local_date_follows_the_zone():
+    late_evening = datetime(2026, 11, 2, 23, 30, tzinfo=timezone.utc)  # 00:30 on Tuesday in Amsterdam
+    assert local_date(late_evening, "Europe/Amsterdam") == date(2026, 11, 3)
+    assert local_date(late_evening, "UTC") == date(2026, 11, 2)

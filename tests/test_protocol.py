@@ -1,0 +1,141 @@
+"""The sync protocol's checks (common.protocol), one field at a time and at each limit:
+what a valid push becomes, and the exact reason a wrong one is refused."""
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from common.protocol import MAX_RECORDS_PER_PUSH, ProtocolError, parse_push
+
+ID = str(uuid.uuid4())
+
+
+def checkin(**change):
+    return {"id": ID, "seq": 1, "kind": "checkin", "badge_uid": "01010501b00a0001", "result": "late",
+            "wall_at": "2026-11-09T08:02:00.250Z", "clock_synced": False, "boot_id": "boot-1", "boot_s": 100, **change}
+
+
+def measurement(**change):
+    record = checkin(kind="measurement", participant_id=7, moment="week6", values={"weight_kg": 80.5, "pulse_bpm": 61},
+                     sources={"scale": {"driver": "tanita"}}, taken_by=3)
+    return {k: v for k, v in {**record, **change}.items() if k not in ("badge_uid", "result")}
+
+
+def body(records=(), **change):
+    return {"generation": "gen-1", "boot_id": "boot-1", "boot_s": 200, "clock": "2026-11-09T08:03:00+01:00",
+            "clock_synced": True, "pending": 4, "role": "station", "captured_through": {"boot_s": 199},
+            "records": list(records), **change}
+
+
+def without(obj, key):
+    return {k: v for k, v in obj.items() if k != key}
+
+
+def refused(raw):
+    with pytest.raises(ProtocolError) as caught:
+        parse_push(raw)
+    return str(caught.value)
+
+
+def test_a_valid_push_comes_out_typed_and_normalised():
+    push = parse_push(body([checkin(), measurement(seq=2)]))
+    assert {k: v for k, v in push.items() if k != "records"} == {
+        "generation": "gen-1", "boot_id": "boot-1", "boot_s": 200.0, "clock_synced": True, "pending": 4,
+        "clock": datetime(2026, 11, 9, 7, 3, tzinfo=timezone.utc), "role": "station", "captured_through_boot_s": 199.0}
+    assert isinstance(push["boot_s"], float) and isinstance(push["captured_through_boot_s"], float)
+    first, second = push["records"]
+    assert first == {"id": ID, "seq": 1, "kind": "checkin", "clock_synced": False, "boot_id": "boot-1", "boot_s": 100.0,
+                     "wall_at": datetime(2026, 11, 9, 8, 2, 0, 250000, tzinfo=timezone.utc),
+                     "badge_uid": "01010501B00A0001", "result": "late"}
+    assert isinstance(first["boot_s"], float)
+    assert second == {"id": ID, "seq": 2, "kind": "measurement", "clock_synced": False, "boot_id": "boot-1",
+                      "boot_s": 100.0, "wall_at": first["wall_at"], "participant_id": 7, "moment": "week6",
+                      "taken_by": 3, "values": {"weight_kg": 80.5, "pulse_bpm": 61},
+                      "sources": {"scale": {"driver": "tanita"}}}
+
+
+def test_optional_parts_may_be_left_out():
+    push = parse_push(without(without(body([measurement(taken_by=None)]), "role"), "captured_through"))
+    assert push["role"] is None and push["captured_through_boot_s"] is None
+    assert push["records"][0]["taken_by"] is None
+    assert parse_push(body(role="checkin"))["role"] == "checkin"
+    assert parse_push(body(role="printer"))["role"] is None  # an unknown role is not recorded
+    assert parse_push(body([measurement(taken_by=None)]))["records"][0]["taken_by"] is None
+    assert "taken_by" not in parse_push(body([checkin(taken_by=5)]))["records"][0]
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (None, "body must be a JSON object"),
+    ([], "body must be a JSON object"),
+    (without(body(), "generation"), "body: missing 'generation'"),
+    (body(generation=5), "body: 'generation' has the wrong type"),
+    (body(boot_id=None), "body: 'boot_id' has the wrong type"),
+    (body(boot_s="200"), "body: 'boot_s' has the wrong type"),
+    (body(boot_s=True), "body: 'boot_s' has the wrong type"),      # JSON true is no number
+    (body(clock="yesterday"), "body: 'clock' is not an ISO-8601 time"),
+    (body(clock=1700000000), "body: 'clock' has the wrong type"),
+    (body(clock_synced=1), "body: 'clock_synced' has the wrong type"),
+    (body(pending=1.5), "body: 'pending' has the wrong type"),
+    (body(pending=False), "body: 'pending' has the wrong type"),
+    (without(body(), "pending"), "body: missing 'pending'"),
+    (body(captured_through={}), "captured_through: missing 'boot_s'"),
+    (body(captured_through=[199]), "captured_through: missing 'boot_s'"),
+    (body(captured_through={"boot_s": "199"}), "captured_through: 'boot_s' has the wrong type"),
+    ({**body(), "records": {}}, "body: 'records' has the wrong type"),
+    (without(body(), "records"), "body: missing 'records'"),
+    (body(generation=""), "body: generation and boot_id must be 1-64 characters"),
+    (body(generation="g" * 65), "body: generation and boot_id must be 1-64 characters"),
+    (body(boot_id=""), "body: generation and boot_id must be 1-64 characters"),
+    (body(boot_id="b" * 65), "body: generation and boot_id must be 1-64 characters"),
+    (body(["a record"]), "records[0]: missing 'id'"),
+    (body([checkin(), without(checkin(), "seq")]), "records[1]: missing 'seq'"),
+    (body([checkin(id="not-a-uuid")]), "records[0]: 'id' is not a UUID"),
+    (body([checkin(id=5)]), "records[0]: 'id' has the wrong type"),
+    (body([checkin(seq=0)]), "records[0]: 'seq' must be >= 1"),
+    (body([checkin(seq=-3)]), "records[0]: 'seq' must be >= 1"),
+    (body([checkin(seq=1.0)]), "records[0]: 'seq' has the wrong type"),
+    (body([checkin(seq=True)]), "records[0]: 'seq' has the wrong type"),
+    (body([checkin(kind=None)]), "records[0]: 'kind' has the wrong type"),
+    (body([checkin(kind="selfie")]), "records[0]: unknown kind"),
+    (body([checkin(wall_at="9 uur")]), "records[0]: 'wall_at' is not an ISO-8601 time"),
+    (body([checkin(clock_synced="yes")]), "records[0]: 'clock_synced' has the wrong type"),
+    (body([checkin(boot_id=1)]), "records[0]: 'boot_id' has the wrong type"),
+    (body([checkin(boot_s=None)]), "records[0]: 'boot_s' has the wrong type"),
+    (body([checkin(boot_s=False)]), "records[0]: 'boot_s' has the wrong type"),
+    (body([without(checkin(), "badge_uid")]), "records[0]: missing 'badge_uid'"),
+    (body([checkin(badge_uid=1234)]), "records[0]: 'badge_uid' has the wrong type"),
+    (body([checkin(badge_uid="ZZZZ")]), "records[0]: badge uid must be 8-20 hex digits"),
+    (body([checkin(result="maybe")]), "records[0]: unknown result"),
+    (body([checkin(result=None)]), "records[0]: 'result' has the wrong type"),
+    (body([measurement(participant_id="7")]), "records[0]: 'participant_id' has the wrong type"),
+    (body([measurement(moment="someday")]), "records[0]: unknown moment"),
+    (body([measurement(taken_by="fysio")]), "records[0]: 'taken_by' must be a staff id"),
+    (body([measurement(values=[80])]), "records[0]: 'values' has the wrong type"),
+    (body([measurement(values={})]), "records[0]: a measurement needs values"),
+    (body([measurement(values={"iq": 120})]), "records[0]: unknown measurement field 'iq'"),
+    (body([measurement(values={"weight_kg": "80"})]), "records[0]: 'weight_kg' must be a number"),
+    (body([measurement(values={"weight_kg": True})]), "records[0]: 'weight_kg' must be a number"),
+    (body([measurement(values={"weight_kg": None})]), "records[0]: 'weight_kg' must be a number"),
+    (body([without(measurement(), "sources")]), "records[0]: missing 'sources'"),
+    (body([measurement(sources="tanita")]), "records[0]: 'sources' has the wrong type"),
+])
+def test_a_wrong_push_is_refused_with_the_exact_reason(raw, reason):
+    assert refused(raw) == reason
+
+
+def test_at_most_so_many_records_per_push():
+    records = [checkin(id=str(uuid.uuid4()), seq=n + 1) for n in range(MAX_RECORDS_PER_PUSH + 1)]
+    assert MAX_RECORDS_PER_PUSH == 500
+    assert len(parse_push(body(records[:-1]))["records"]) == 500
+    assert refused(body(records)) == "at most 500 records per push"
+
+
+def test_names_of_one_and_of_sixty_four_characters_are_fine():
+    for text in ("g", "g" * 64):
+        assert parse_push(body(generation=text, boot_id=text))["generation"] == text
+
+
+def test_a_measurement_takes_whole_and_fractional_numbers_and_negative_seq_is_never_fine():
+    values = {"weight_kg": 80, "fat_pct": 21.5, "bmr_kcal": 1650}
+    assert parse_push(body([measurement(values=values)]))["records"][0]["values"] == values
+    assert parse_push(body([checkin(seq=1)]))["records"][0]["seq"] == 1
