@@ -131,7 +131,8 @@ CREATE INDEX IF NOT EXISTS participants_by_group ON participants(group_id, statu
 -- A badge UID belongs to at most one active person (participant or staff member).
 CREATE TABLE IF NOT EXISTS badges (
     id              INTEGER PRIMARY KEY,
-    uid             TEXT NOT NULL,
+    uid             TEXT NOT NULL,               -- canonical: hex of the UID bytes (common/badge_formats.py)
+    format          TEXT NOT NULL DEFAULT 'hex', -- how its number is written for people: hex, dec, dec-reversed, em4100
     participant_id  INTEGER REFERENCES participants(id),
     staff_id        INTEGER REFERENCES staff(id),
     assigned_at     TEXT NOT NULL,

@@ -98,14 +98,15 @@ def revoke_kiosk_command(name):
 @with_appcontext
 @click.argument("email")
 @click.argument("uid")
-def assign_staff_badge_command(email, uid):
+@click.option("--format", "fmt", help="how UID is written: hex (default), dec, dec-reversed, em4100")
+def assign_staff_badge_command(email, uid, fmt):
     """Give a staff member a badge (opens the kiosk's staff menu, unlocks the station)."""
     conn = get_db()
     staff = conn.execute("SELECT id FROM staff WHERE email = ?", (email,)).fetchone()
     if staff is None:
         raise click.ClickException(f"no staff account {email}")
     try:
-        programme.assign_staff_badge(conn, staff["id"], uid)
+        programme.assign_staff_badge(conn, staff["id"], uid, fmt)
     except programme.Invalid as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("badge assigned")

@@ -3,6 +3,7 @@ kiosks (token shown once), and staff accounts. Validation lives in programme.py,
 with the JSON API."""
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 
+from common.badge_formats import FORMATS, shown_as
 from common.clock import utc_now
 from common.db import transaction
 from common.vocabulary import ATTENDANCE_STATUSES, MANAGER_ROLES, PARTICIPANT_STATUSES, ROLES
@@ -155,7 +156,7 @@ def _badges_context(conn, error=None, saved=None):
         "AND NOT EXISTS (SELECT 1 FROM badges b WHERE b.uid = c.badge_uid AND b.revoked_at IS NULL) "
         "GROUP BY c.badge_uid ORDER BY last_tapped_at DESC LIMIT 50").fetchall()
     active = conn.execute(
-        "SELECT b.id, b.uid, b.assigned_at, b.participant_id, b.staff_id, p.first_name, p.last_name, "
+        "SELECT b.id, b.uid, b.format, b.assigned_at, b.participant_id, b.staff_id, p.first_name, p.last_name, "
         "s.name AS staff_name, s.email AS staff_email FROM badges b "
         "LEFT JOIN participants p ON p.id = b.participant_id LEFT JOIN staff s ON s.id = b.staff_id "
         "WHERE b.revoked_at IS NULL ORDER BY b.staff_id IS NULL, p.first_name, p.last_name, s.name").fetchall()
@@ -164,7 +165,8 @@ def _badges_context(conn, error=None, saved=None):
         "EXISTS (SELECT 1 FROM badges b WHERE b.participant_id = p.id AND b.revoked_at IS NULL) AS has_badge "
         "FROM participants p JOIN groups gr ON gr.id = p.group_id WHERE p.status IN ('intake', 'active') "
         "ORDER BY has_badge, gr.name, p.first_name").fetchall()
-    return {"queue": queue, "active": active, "people": people, "error": error, "saved": saved}
+    return {"queue": queue, "active": active, "people": people, "error": error, "saved": saved,
+            "formats": FORMATS, "shown_as": shown_as}
 
 
 @bp.get("/badges")
@@ -184,7 +186,8 @@ def assign_badge():
     try:
         if participant_id is None:
             raise programme.Invalid("'participant_id' is required")
-        programme.assign_badge(conn, g.actor, participant_id, {"uid": request.form.get("uid", "")})
+        programme.assign_badge(conn, g.actor, participant_id, {"uid": request.form.get("uid", "").strip(),
+                                                               "format": request.form.get("format") or None})
     except programme.Invalid as exc:
         error = "Kies een deelnemer." if "participant_id" in str(exc) else dutch_error(str(exc))
     except programme.NotFound:

@@ -1,4 +1,5 @@
 """The OpenAPI description of /api/v1/, served at /api/v1/openapi.json."""
+from common.badge_formats import FORMATS
 from common.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -70,11 +71,14 @@ def spec():
                 "Participant": {"type": "object", "required": ["first_name", "last_name", "group_id"], "properties": {
                     "first_name": {"type": "string"}, "last_name": {"type": "string"},
                     "group_id": {"type": "integer"}, "badge_uid": {"type": "string"},
+                    "badge_format": {"enum": list(FORMATS), "default": "hex",
+                                     "description": "how badge_uid is written (a wedge reader's or a fob's number)"},
                     "phone": {"type": "string"}, "lifecoach_id": {"type": "integer"},
                     "status": {"enum": ["intake", "active", "completed", "withdrawn", "referred"]},
                     "language": {"enum": list(LANGUAGES), "default": DEFAULT_LANGUAGE,
                                  "description": "the kiosk greets the participant in it"}}},
-                "Badge": {"type": "object", "required": ["uid"], "properties": {"uid": {"type": "string"}}},
+                "Badge": {"type": "object", "required": ["uid"], "properties": {
+                    "uid": {"type": "string"}, "format": {"enum": list(FORMATS), "default": "hex"}}},
                 "Erasure": {"type": "object", "required": ["reason"], "properties": {
                     "reason": {"type": "string", "minLength": 1}}},
                 "Excuse": {"type": "object", "required": ["date", "reason"], "properties": {

@@ -4,6 +4,7 @@ import re
 from datetime import date
 
 from common.badge import BadgeUidError, normalise_uid
+from common.badge_formats import format_of_uid, to_uid
 from common.db import transaction
 from common.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from common.schedule import parse_hhmm
@@ -98,14 +99,20 @@ def _bump_participant(conn, participant_id):
     conn.execute("UPDATE badges SET roster_version = ? WHERE participant_id = ?", (version, participant_id))
 
 
-def _uid(value):
+def _badge(value, fmt=None):
+    """(canonical UID, format) of a badge number as tapped or typed; no format: a UID in hex."""
+    if fmt is not None and not isinstance(fmt, str):
+        raise Invalid("badge format must be a string")
     try:
-        return normalise_uid(value)
+        if not fmt:
+            uid = normalise_uid(value)
+            return uid, format_of_uid(uid)
+        return to_uid(value, fmt), fmt
     except BadgeUidError as exc:
         raise Invalid(str(exc)) from None
 
 
-def _assign(conn, uid, participant_id=None, staff_id=None):
+def _assign(conn, badge, participant_id=None, staff_id=None):
     # Revoke the participant's old badge first: one active badge per person.
     version = bump_roster(conn)
     if participant_id is not None:
@@ -115,8 +122,8 @@ def _assign(conn, uid, participant_id=None, staff_id=None):
         conn.execute("UPDATE badges SET revoked_at = ?, roster_version = ? "
                      "WHERE staff_id = ? AND revoked_at IS NULL", (now_iso(), version, staff_id))
     try:
-        conn.execute("INSERT INTO badges(uid, participant_id, staff_id, assigned_at, roster_version) "
-                     "VALUES (?, ?, ?, ?, ?)", (uid, participant_id, staff_id, now_iso(), version))
+        conn.execute("INSERT INTO badges(uid, format, participant_id, staff_id, assigned_at, roster_version) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", (*badge, participant_id, staff_id, now_iso(), version))
     except IntegrityError:
         raise Invalid("this badge already belongs to someone else; revoke it there first") from None
 
@@ -127,7 +134,7 @@ def create_participant(conn, actor, body):
         raise Invalid("body must be a JSON object")
     first, last = _text(body, "first_name"), _text(body, "last_name")
     group_id = _int(body, "group_id", 1, 2 ** 62)
-    uid = _uid(body["badge_uid"]) if body.get("badge_uid") is not None else None
+    badge = _badge(body["badge_uid"], body.get("badge_format")) if body.get("badge_uid") is not None else None
     status = body.get("status", "active")
     if status not in PARTICIPANT_STATUSES:
         raise Invalid(f"'status' must be one of {', '.join(PARTICIPANT_STATUSES)}")
@@ -145,30 +152,30 @@ def create_participant(conn, actor, body):
             "INSERT INTO participants(first_name, last_name, group_id, status, lifecoach_id, phone, language, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (first, last, group_id, status, lifecoach, phone, language, now_iso())).lastrowid
-        if uid:
-            _assign(conn, uid, participant_id=pid)
+        if badge:
+            _assign(conn, badge, participant_id=pid)
         _bump_participant(conn, pid)
         audit(conn, actor, pid, "change", "participant created")
     return pid
 
 
 def assign_badge(conn, actor, participant_id, body):
-    """Give a participant a badge UID (revoking their previous one)."""
+    """Give a participant a badge (revoking their previous one): {"uid", "format"?, see common.badge_formats}."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
-    uid = _uid(body.get("uid"))
+    badge = _badge(body.get("uid"), body.get("format"))
     with transaction(conn):
         _require_participant(conn, participant_id)
-        _assign(conn, uid, participant_id=participant_id)
+        _assign(conn, badge, participant_id=participant_id)
         _bump_participant(conn, participant_id)
         audit(conn, actor, participant_id, "change", "badge assigned")
 
 
-def assign_staff_badge(conn, staff_id, uid):
+def assign_staff_badge(conn, staff_id, uid, fmt=None):
     """Give a staff member a badge (unlocks the station, opens the kiosk's staff menu)."""
-    uid = _uid(uid)
+    badge = _badge(uid, fmt)
     with transaction(conn):
-        _assign(conn, uid, staff_id=staff_id)
+        _assign(conn, badge, staff_id=staff_id)
 
 
 def revoke_badge(conn, actor, participant_id):

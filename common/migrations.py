@@ -84,6 +84,12 @@ def _participant_legal_hold_and_erasure(db):
         add_column(db, "participants", column, "TEXT")
 
 
+@admin(name="0005_badge_format")
+def _badge_format(db):
+    # Badges enrolled before keyboard-wedge readers were all tapped on NFC readers: hex UIDs.
+    add_column(db, "badges", "format", "TEXT NOT NULL DEFAULT 'hex'")
+
+
 # --- the kiosk database --------------------------------------------------------------
 
 @kiosk(name="0001_roster_people_language")
