@@ -63,9 +63,9 @@ def kiosk_tokens(demo):
     if path.exists():
         return json.loads(path.read_text())
     tokens = {}
-    for name in ("balie", "intake"):
-        tokens[name] = demo.run(BIN / "flask", "--app", "admin", "add-kiosk", name,
-                                "--location", "Rotterdam-Zuid").strip().splitlines()[-1]
+    for name, role in (("balie", "checkin"), ("intake", "station")):
+        tokens[name] = demo.run(BIN / "flask", "--app", "admin", "add-kiosk", name, "--location", "Rotterdam-Zuid",
+                                "--role", role).strip().splitlines()[-1]
     path.write_text(json.dumps(tokens))
     path.chmod(0o600)
     return tokens

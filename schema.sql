@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS kiosks (
     pending          INTEGER NOT NULL DEFAULT 0, -- records the kiosk still held at its last request
     clock_offset_s   REAL,                       -- server time minus kiosk wall time
     clock_synced     INTEGER,
-    role             TEXT
+    role             TEXT                        -- checkin | station (NULL: checkin), set by add-kiosk only
 );
 
 -- Per kiosk boot: server time = base + the kiosk's boot-time clock. Lets the server
@@ -171,6 +171,9 @@ CREATE TABLE IF NOT EXISTS checkins (
     boot_id         TEXT NOT NULL,
     boot_s          REAL NOT NULL,
     received_at     TEXT NOT NULL,
+    -- Kept but never attendance: other_location (badge of a group elsewhere) | clock
+    -- (claimed a synced clock far from the server's; `at` then from the boot clock if known).
+    flag            TEXT,
     UNIQUE (kiosk_id, generation, seq)
 );
 CREATE INDEX IF NOT EXISTS checkins_by_day ON checkins(local_date, participant_id);
@@ -192,6 +195,7 @@ CREATE TABLE IF NOT EXISTS measurements (
     time_source     TEXT NOT NULL,
     kiosk_wall_at   TEXT NOT NULL,
     received_at     TEXT NOT NULL,
+    flag            TEXT,                        -- clock: claimed a synced clock far from the server's
     UNIQUE (kiosk_id, generation, seq)
 );
 CREATE INDEX IF NOT EXISTS measurements_by_participant ON measurements(participant_id, at);

@@ -1,11 +1,13 @@
 """fitwerk admin: the central staff site and JSON API (`gunicorn 'admin:create_app()'`)."""
+import json
 import logging
 import os
-import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import HTTPException
 
 from common import __version__
 from common.clock import parse_iso
@@ -19,9 +21,22 @@ CONFIG_KEYS = ("ADMIN_DB", "SECRET_KEY", "ADMIN_TIMEZONE", "SMTP_HOST", "SMTP_PO
                "RETENTION_AUDIT_DAYS", "RETENTION_SESSIONS_DAYS")
 
 
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, but never writing NaN or Infinity (not JSON; browsers refuse it)."""
+
+    def dumps(self, obj, **kwargs):
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(obj, **kwargs)
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON: numbers must be finite")
+
+
 def create_app(config=None):
     """Build the admin app: config from defaults, instance/admin.cfg, environment, `config`."""
     app = Flask(__name__, instance_relative_config=True)
+    app.json = StrictJSONProvider(app)
     app.config.from_mapping(
         ADMIN_DB=str(Path(app.instance_path) / "admin.sqlite"),
         ADMIN_TIMEZONE="Europe/Amsterdam",
@@ -41,10 +56,11 @@ def create_app(config=None):
     if config:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
-        # Sessions live server-side, so a per-process key only costs the CSRF-free
-        # cookie signing; warn so operators set one.
-        app.logger.warning("SECRET_KEY not set; using a random one for this process")
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        # A random key per process would give each gunicorn worker its own: the login
+        # throttle (keyed by it) would count each worker apart, and device cookies break.
+        raise RuntimeError("SECRET_KEY is not set: put a long random value in the environment or in "
+                           "instance/admin.cfg, e.g. SECRET_KEY=$(python3 -c 'import secrets; "
+                           "print(secrets.token_hex(32))')")
     Path(app.config["ADMIN_DB"]).parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -83,11 +99,30 @@ def create_app(config=None):
     def too_large(_error):
         return jsonify(error="request body too large"), 413
 
-    @app.errorhandler(404)
-    @app.errorhandler(405)
-    def api_not_found(error):
+    @app.errorhandler(HTTPException)
+    def api_http_error(error):
         if request.path.startswith("/api/"):
             return jsonify(error=error.description.split(".")[0].lower()), error.code
         return error
+
+    @app.errorhandler(500)
+    def api_server_error(error):
+        # Flask has logged the exception already; the client gets JSON without details.
+        if request.path.startswith("/api/"):
+            return jsonify(error="internal server error"), 500
+        return error
+
+    @app.before_request
+    def _no_nan_in_json():
+        # Python's json reads NaN and Infinity, which are not JSON: refuse them with a reason.
+        if request.is_json and request.method in ("POST", "PUT", "PATCH"):
+            data = request.get_data(cache=True)
+            if b"NaN" in data or b"Infinity" in data:
+                try:
+                    json.loads(data, parse_constant=_refuse_constant)
+                except ValueError as exc:
+                    if "not JSON" in str(exc):
+                        return jsonify(error=str(exc)), 400
+        return None
 
     return app

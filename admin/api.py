@@ -1,5 +1,6 @@
 """The staff JSON API under /api/v1/ (bearer tokens; errors are JSON with a 4xx)."""
 import json
+import math
 from datetime import date
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -112,7 +113,7 @@ def checkins():
         return api_error(400, "'date' must be YYYY-MM-DD")
     rows = get_db().execute(
         "SELECT id, participant_id, kiosk_id, at, result, time_source FROM checkins "
-        "WHERE local_date = ? AND participant_id IS NOT NULL ORDER BY at, kiosk_id, seq",
+        "WHERE local_date = ? AND participant_id IS NOT NULL AND flag IS NULL ORDER BY at, kiosk_id, seq",
         (day.isoformat(),)).fetchall()
     return jsonify(checkins=[dict(r) for r in rows])
 
@@ -140,8 +141,11 @@ def measurement_rows(conn, participant_id):
     for row in rows:
         item = {"id": row["id"], "participant_id": row["participant_id"], "moment": row["moment"],
                 "at": row["at"], "time_source": row["time_source"], "kiosk_id": row["kiosk_id"],
-                "taken_by": row["taken_by_email"], "sources": json.loads(row["sources_json"])}
-        item.update(json.loads(row["values_json"]))
+                "taken_by": row["taken_by_email"], "sources": json.loads(row["sources_json"]),
+                "flag": row["flag"]}
+        # Stored before sync refused them: NaN or Infinity is no value (and no JSON).
+        item.update({k: v for k, v in json.loads(row["values_json"]).items()
+                     if not (isinstance(v, float) and not math.isfinite(v))})
         result.append(item)
     return result
 
@@ -179,6 +183,8 @@ def kiosks():
     """Kiosk health: last heard, delivered-through watermark, pending records, clock offset."""
     rows = get_db().execute(
         "SELECT id, name, location, role, last_heard_at, watermark_at, pending, clock_offset_s, clock_synced, "
-        "revoked_at FROM kiosks ORDER BY location, name").fetchall()
+        "revoked_at, (SELECT count(*) FROM checkins c WHERE c.kiosk_id = k.id AND c.flag IS NOT NULL) + "
+        "(SELECT count(*) FROM measurements m WHERE m.kiosk_id = k.id AND m.flag IS NOT NULL) AS flagged "
+        "FROM kiosks k ORDER BY location, name").fetchall()
     return jsonify(kiosks=[dict(r) for r in rows])
 

@@ -57,10 +57,13 @@ def _select_in(conn, sql, values, *args):
 
 
 def kiosk_delivery(conn, location):
-    """The location's active kiosks: (name, watermark or None, last heard or None)."""
+    """The location's active check-in kiosks (a station records no check-ins): (name,
+    watermark or None, last heard or None)."""
     return [(k["name"], parse_iso(k["watermark_at"]) if k["watermark_at"] else None, k["last_heard_at"])
             for k in conn.execute("SELECT name, watermark_at, last_heard_at FROM kiosks "
-                                  "WHERE location = ? AND revoked_at IS NULL ORDER BY name", (location,))]
+                                  "WHERE location = ? AND revoked_at IS NULL AND coalesce(role, 'checkin') = 'checkin' "
+                                  "ORDER BY name",
+                                  (location,))]
 
 
 def lagging_kiosk(kiosks, moment):
@@ -87,7 +90,8 @@ def attendance(conn, day, now, group_id=None):
     data = (get_meta(conn, "generation"), get_meta(conn, "attendance_version", "0"),
             conn.execute("SELECT max(rowid) FROM checkins").fetchone()[0])
     kiosks = conn.execute("SELECT location, name, watermark_at, last_heard_at FROM kiosks "
-                          "WHERE revoked_at IS NULL ORDER BY location, name").fetchall()
+                          "WHERE revoked_at IS NULL AND coalesce(role, 'checkin') = 'checkin' "
+                          "ORDER BY location, name").fetchall()
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None and cached[0] == data and cached[1] == _moment(cached[3], cached[4], now, kiosks):
@@ -137,7 +141,7 @@ def _compute(conn, day, now, group_id=None):
     window_end = iso(max(x.end.timestamp() for _, s in running for x in s))
     taps = {}
     for row in sorted(_select_in(conn, "SELECT participant_id, at FROM checkins WHERE participant_id IN ({}) "
-                                 "AND at BETWEEN ? AND ?", ids, window_start, window_end), key=lambda r: r[1]):
+                                 "AND at BETWEEN ? AND ? AND flag IS NULL", ids, window_start, window_end), key=lambda r: r[1]):
         taps.setdefault(row[0], []).append(parse_iso(row[1]))
     kiosks = {}
     result = []
@@ -200,7 +204,7 @@ def participant_history(conn, participant_id, now):
     first = max(group.starts_on, enrolled)
     last = min(group.ends_on, now.astimezone(zone).date())
     taps = [parse_iso(r[0]) for r in conn.execute(
-        "SELECT at FROM checkins WHERE participant_id = ? ORDER BY at", (participant_id,))]
+        "SELECT at FROM checkins WHERE participant_id = ? AND flag IS NULL ORDER BY at", (participant_id,))]
     excuses = {r["date"]: r["reason"] for r in conn.execute(
         "SELECT date, reason FROM excuses WHERE participant_id = ? ORDER BY id", (participant_id,))}
     cases = {(r["session_date"], r["session_start"]): r for r in conn.execute(

@@ -3,12 +3,17 @@ CSRF and roles. Secrets are stored only as hashes."""
 import functools
 import hashlib
 import hmac
+import ipaddress
+import os
 import secrets
+import socket
+import stat
 from datetime import timedelta
 from typing import NamedTuple
 
 from flask import abort, current_app, g, jsonify, redirect, request, url_for
 from flask_htmx.responses import HTMXResponseClientRedirect
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from common.clock import utc_now
 
@@ -17,10 +22,13 @@ from .forms import htmx
 
 COOKIE = "fitwerk_session"
 SESSION_IDLE = timedelta(hours=8)
+SESSION_ABSOLUTE = timedelta(hours=12)  # a session ends after this however busy it is
 SESSION_TOUCH = timedelta(minutes=1)
 LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_MAX_FAILURES = 5          # per e-mail address
+LOGIN_MAX_FAILURES = 5          # per e-mail address from unknown devices, or per known device
 LOGIN_MAX_CLIENT_FAILURES = 20  # per client, whatever addresses it tries
+DEVICE_COOKIE = "fitwerk_device"
+DEVICE_MAX_AGE = timedelta(days=180)
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 
 
@@ -106,16 +114,45 @@ def api_roles(*roles):
 
 # --- web sessions -------------------------------------------------------------
 
-def client_key():
-    """A stable, non-reversible key for the client of this request (no IP address is stored)."""
+def _device_signer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="fitwerk-device")
+
+
+def device_cookie(email):
+    """A signed cookie value marking this browser as one `email` logged in from before."""
+    return _device_signer().dumps({"e": email.lower(), "d": secrets.token_urlsafe(12)})
+
+
+def known_device(email):
+    """The device id when this browser carries a valid device cookie for `email`, else None."""
+    try:
+        data = _device_signer().loads(request.cookies.get(DEVICE_COOKIE, ""),
+                                      max_age=DEVICE_MAX_AGE.total_seconds())
+    except BadSignature:
+        return None
+    return data.get("d") if isinstance(data, dict) and data.get("e") == email.lower() else None
+
+
+def client_key(email=""):
+    """A stable, non-reversible key for the client of this request (no IP address is stored):
+    `d:<device>` for a browser that logged in to `email` before, else a hash of its address."""
+    device = known_device(email) if email else None
+    if device:
+        return "d:" + device
     return token_hash(f"{current_app.config['SECRET_KEY']}:{request.remote_addr}")[:24]
 
 
 def login_throttled(conn, email, client=""):
-    """Whether this e-mail address (or this client) had too many failed logins recently."""
+    """Whether this login attempt must wait. A stranger's failures lock the account only for
+    browsers it was never used on: a known device counts its own failures alone, so nobody
+    can lock a staff member out of their own browser (see README, "Login throttling")."""
     since = (utc_now() - LOGIN_WINDOW).isoformat(timespec="milliseconds")
-    by_email = conn.execute("SELECT count(*) FROM login_failures WHERE email = ? AND at > ?",
-                            (email, since)).fetchone()[0]
+    if client.startswith("d:"):
+        mine = conn.execute("SELECT count(*) FROM login_failures WHERE email = ? AND client = ? AND at > ?",
+                            (email, client, since)).fetchone()[0]
+        return mine >= LOGIN_MAX_FAILURES
+    by_email = conn.execute("SELECT count(*) FROM login_failures WHERE email = ? AND client NOT LIKE 'd:%' "
+                            "AND at > ?", (email, since)).fetchone()[0]
     by_client = conn.execute("SELECT count(*) FROM login_failures WHERE client = ? AND client != '' AND at > ?",
                              (client, since)).fetchone()[0]
     return by_email >= LOGIN_MAX_FAILURES or by_client >= LOGIN_MAX_CLIENT_FAILURES
@@ -125,7 +162,7 @@ def attempt_login(conn, email, password, client=""):
     """The staff row when the password is right; records a failure otherwise."""
     staff = conn.execute("SELECT * FROM staff WHERE email = ? AND active = 1", (email,)).fetchone()
     if staff is not None and check_password(staff["password_hash"], password):
-        conn.execute("DELETE FROM login_failures WHERE email = ?", (email,))
+        conn.execute("DELETE FROM login_failures WHERE email = ? AND client = ?", (email, client))
         return staff
     if staff is None:
         hash_password(password)  # same work either way: no timing hint of which e-mails exist
@@ -169,12 +206,14 @@ def load_session():
         return
     conn = get_db()
     row = conn.execute(
-        "SELECT s.id, s.email, s.role, s.name, l.csrf_token, l.seen_at FROM login_sessions l "
+        "SELECT s.id, s.email, s.role, s.name, l.csrf_token, l.seen_at, l.created_at FROM login_sessions l "
         "JOIN staff s ON s.id = l.staff_id WHERE l.id_hash = ? AND s.active = 1",
         (token_hash(cookie),)).fetchone()
     if row is None:
         return
-    if row["seen_at"] < (utc_now() - SESSION_IDLE).isoformat(timespec="milliseconds"):
+    now = utc_now()
+    if (row["seen_at"] < (now - SESSION_IDLE).isoformat(timespec="milliseconds")
+            or row["created_at"] < (now - SESSION_ABSOLUTE).isoformat(timespec="milliseconds")):
         conn.execute("DELETE FROM login_sessions WHERE id_hash = ?", (token_hash(cookie),))
         return
     if row["seen_at"] < (utc_now() - SESSION_TOUCH).isoformat(timespec="milliseconds"):
@@ -220,6 +259,21 @@ def _check_csrf():
     return None
 
 
+def listening_addresses():
+    """Addresses this process listens on (the sockets gunicorn hands its workers)."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if not stat.S_ISSOCK(os.fstat(int(name)).st_mode):
+                continue
+            with socket.socket(fileno=os.dup(int(name))) as sock:
+                if sock.type == socket.SOCK_STREAM and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                    found.append(sock.getsockname())
+        except OSError:
+            continue  # closed meanwhile, or not an internet socket
+    return found
+
+
 def init_app(app):
     """Load the session and check CSRF before every web request."""
     if str(app.config.get("ADMIN_BEHIND_PROXY", "")).lower() in ("1", "true", "yes"):
@@ -227,6 +281,13 @@ def init_app(app):
         # so cookies get the Secure flag and throttling sees the real client.
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        exposed = [address for address in listening_addresses()
+                   if isinstance(address, tuple) and not ipaddress.ip_address(address[0]).is_loopback]
+        if exposed:
+            # Anyone reaching that address can forge X-Forwarded-For and dodge the throttle.
+            app.logger.warning("ADMIN_BEHIND_PROXY=1 but listening on %s beyond loopback: clients there "
+                               "can forge X-Forwarded-For; bind to 127.0.0.1 behind the proxy",
+                               ", ".join(f"{a[0]}:{a[1]}" for a in exposed))
     @app.before_request
     def _before():
         if not request.path.startswith("/api/") and request.endpoint != "static":

@@ -1,7 +1,5 @@
 """`flask --app admin …` commands for operators and scripts."""
-import secrets
 import sys
-import uuid
 
 import click
 from flask import current_app
@@ -67,16 +65,15 @@ def create_token_command(email):
 @with_appcontext
 @click.argument("name")
 @click.option("--location", required=True)
-def add_kiosk_command(name, location):
+@click.option("--role", type=click.Choice(programme.KIOSK_ROLES), default="checkin", show_default=True,
+              help="what the kiosk's token is good for: check-ins, or the intake station's measurements")
+def add_kiosk_command(name, location, role):
     """Register a kiosk; prints its id, then its token alone on the last line (shown once)."""
-    conn = get_db()
-    kiosk_id, token = str(uuid.uuid4()), "fwk_" + secrets.token_urlsafe(32)
-    with transaction(conn):
-        if conn.execute("SELECT 1 FROM kiosks WHERE name = ?", (name,)).fetchone():
-            raise click.ClickException(f"a kiosk named {name} exists already")
-        conn.execute("INSERT INTO kiosks(id, name, location, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (kiosk_id, name, location, auth.token_hash(token), now_iso()))
-    click.echo(f"kiosk {name} at {location}: id {kiosk_id}")
+    try:
+        kiosk_id, token = programme.add_kiosk(get_db(), name, location, role)
+    except programme.Invalid as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"kiosk {name} at {location} ({role}): id {kiosk_id}")
     click.echo(token)
 
 

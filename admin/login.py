@@ -3,8 +3,8 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from common.db import transaction
 
-from .auth import (COOKIE, LOGIN_WINDOW, attempt_login, client_key, cookie_secure, end_session, login_throttled,
-                   start_session)
+from .auth import (COOKIE, DEVICE_COOKIE, DEVICE_MAX_AGE, LOGIN_WINDOW, SESSION_ABSOLUTE, attempt_login,
+                   client_key, cookie_secure, device_cookie, end_session, login_throttled, start_session)
 from .db import get_db
 
 bp = Blueprint("login", __name__)
@@ -19,7 +19,7 @@ def login():
         return render_template("login.html", error="Inloggen kan alleen via dit formulier."), 403
     if request.method == "POST":
         email = request.form.get("email", "").strip()
-        client = client_key()
+        client = client_key(email)
         conn = get_db()
         with transaction(conn):
             if login_throttled(conn, email, client):
@@ -34,7 +34,12 @@ def login():
         if error is None:
             response = redirect(url_for("board.home"))
             response.set_cookie(COOKIE, session_id, httponly=True, samesite="Lax",
-                                secure=cookie_secure(), max_age=8 * 3600)
+                                secure=cookie_secure(), max_age=int(SESSION_ABSOLUTE.total_seconds()))
+            if not client.startswith("d:"):
+                # This browser may log in to this account from now on even while a stranger's
+                # failures hold the account's throttle for unknown browsers.
+                response.set_cookie(DEVICE_COOKIE, device_cookie(email), httponly=True, samesite="Lax",
+                                    secure=cookie_secure(), max_age=int(DEVICE_MAX_AGE.total_seconds()))
             return response
     return render_template("login.html", error=error), status, headers
 

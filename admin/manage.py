@@ -19,6 +19,7 @@ from .participant import csv_response
 
 bp = Blueprint("manage", __name__)
 WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+KIOSK_ROLE_LABELS = {"checkin": "check-in", "station": "intakestation"}
 SLOT_ROWS = 3  # the programme meets three half-days a week
 
 
@@ -216,13 +217,16 @@ def revoke_badge(badge_id):
 # --- kiosks ---------------------------------------------------------------------
 
 def _kiosks_context(conn, error=None, new_kiosk=None):
-    rows = [dict(r) for r in conn.execute("SELECT * FROM kiosks ORDER BY revoked_at IS NOT NULL, location, name")]
+    rows = [dict(r) for r in conn.execute(
+        "SELECT k.*, (SELECT count(*) FROM checkins c WHERE c.kiosk_id = k.id AND c.flag IS NOT NULL) + "
+        "(SELECT count(*) FROM measurements m WHERE m.kiosk_id = k.id AND m.flag IS NOT NULL) AS flagged "
+        "FROM kiosks k ORDER BY revoked_at IS NOT NULL, location, name")]
     now = utc_now()
     from common.clock import parse_iso
     for row in rows:
         heard = row["last_heard_at"]
         row["silent"] = heard is None or (now - parse_iso(heard)).total_seconds() > KIOSK_SILENT_S
-    return {"kiosks": rows, "error": error, "new_kiosk": new_kiosk}
+    return {"kiosks": rows, "error": error, "new_kiosk": new_kiosk, "kiosk_roles": KIOSK_ROLE_LABELS}
 
 
 @bp.get("/kiosks")
@@ -238,7 +242,8 @@ def add_kiosk():
     """Register a kiosk; the page shows its token this once (only a hash is kept)."""
     conn = get_db()
     try:
-        kiosk_id, token = programme.add_kiosk(conn, request.form.get("name", ""), request.form.get("location", ""))
+        kiosk_id, token = programme.add_kiosk(conn, request.form.get("name", ""), request.form.get("location", ""),
+                                              request.form.get("role", "checkin"))
     except programme.Invalid as exc:
         return page_or_fragment("manage/kiosks.html", "manage/_kiosks.html", status=422,
                                 **_kiosks_context(conn, error=dutch_error(str(exc))))

@@ -318,19 +318,25 @@ def delete_excuse(conn, actor, excuse_id):
     return excuse["participant_id"]
 
 
-def add_kiosk(conn, name, location):
-    """Register a kiosk; returns (id, token) — the token is shown once and stored hashed."""
+KIOSK_ROLES = ("checkin", "station")
+
+
+def add_kiosk(conn, name, location, role="checkin"):
+    """Register a kiosk for one location and role; returns (id, token) — the token is
+    shown once and stored hashed. Its token is good for that place and role only."""
     import secrets
     import uuid
     from .auth import token_hash
     body = {"name": name, "location": location}
     name, location = _text(body, "name", 60), _text(body, "location")
+    if role not in KIOSK_ROLES:
+        raise Invalid(f"'role' must be one of {', '.join(KIOSK_ROLES)}")
     kiosk_id, token = str(uuid.uuid4()), "fwk_" + secrets.token_urlsafe(32)
     with transaction(conn):
         if conn.execute("SELECT 1 FROM kiosks WHERE name = ?", (name,)).fetchone():
             raise Invalid(f"a kiosk named {name} exists already")
-        conn.execute("INSERT INTO kiosks(id, name, location, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (kiosk_id, name, location, token_hash(token), now_iso()))
+        conn.execute("INSERT INTO kiosks(id, name, location, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     (kiosk_id, name, location, role, token_hash(token), now_iso()))
     return kiosk_id, token
 
 

@@ -18,6 +18,12 @@ from .db import get_db
 
 bp = Blueprint("sync", __name__, url_prefix="/api/v1/sync")
 BOOT_BASE_FRESH = timedelta(minutes=15)
+CLOCK_AHEAD_MAX = timedelta(days=1)  # a "synced" clock further ahead than this is lying
+TAKERS = ("physio", "admin")         # who may be named as having taken a measurement
+
+
+class Refused(Exception):
+    """A push this kiosk's token is not good for: (status, message); nothing is stored."""
 
 
 class RateLimiter:
@@ -68,9 +74,16 @@ def _boot_base(conn, kiosk_id, boot_id, observed, now):
     return row["base_epoch"]
 
 
-def record_time(conn, kiosk_id, record, boot_id, base):
+def clock_implausible(record, kiosk, now):
+    """Whether a record claims a synchronised clock the server cannot believe: more than a
+    day ahead of the server, or before the kiosk was registered."""
+    return record["clock_synced"] and (record["wall_at"] > now + CLOCK_AHEAD_MAX
+                                       or record["wall_at"] < parse_iso(kiosk["created_at"]))
+
+
+def record_time(conn, kiosk_id, record, boot_id, base, trust_wall=True):
     """Best true time of a record and how it was found: synced | boot_offset | uncorrected."""
-    if record["clock_synced"]:
+    if record["clock_synced"] and trust_wall:
         return record["wall_at"].timestamp(), "synced"
     if record["boot_id"] != boot_id:
         row = conn.execute("SELECT base_epoch FROM kiosk_boots WHERE kiosk_id = ? AND boot_id = ?",
@@ -82,31 +95,58 @@ def record_time(conn, kiosk_id, record, boot_id, base):
 
 
 def _owner(conn, uid):
-    row = conn.execute("SELECT participant_id, staff_id FROM badges WHERE uid = ? AND revoked_at IS NULL",
-                       (uid,)).fetchone()
-    return (row["participant_id"], row["staff_id"]) if row else (None, None)
+    row = conn.execute(
+        "SELECT b.participant_id, b.staff_id, gr.location FROM badges b LEFT JOIN participants p "
+        "ON p.id = b.participant_id LEFT JOIN groups gr ON gr.id = p.group_id "
+        "WHERE b.uid = ? AND b.revoked_at IS NULL", (uid,)).fetchone()
+    return (row["participant_id"], row["staff_id"], row["location"]) if row else (None, None, None)
 
 
-def _store(conn, kiosk, generation, record, at, source, received, tz):
+def check_entitled(conn, kiosk, generation, records):
+    """Refuse what this kiosk's token is not good for, before anything is stored (a resend
+    of a record stored before stays a success, whatever changed since)."""
+    for i, record in enumerate(records):
+        where = f"records[{i}]"
+        table = "measurements" if record["kind"] == "measurement" else "checkins"
+        if conn.execute(f"SELECT 1 FROM {table} WHERE kiosk_id = ? AND generation = ? AND seq = ?",
+                        (kiosk["id"], generation, record["seq"])).fetchone():
+            continue
+        if record["kind"] == "measurement":
+            if kiosk["role"] != "station":
+                raise Refused(403, f"{where}: this kiosk is registered as a check-in kiosk and may not send "
+                                   "measurements")
+            if conn.execute("SELECT 1 FROM participants WHERE id = ?", (record["participant_id"],)).fetchone() is None:
+                raise Refused(422, f"{where}: no such participant")
+            if record["taken_by"] is not None and conn.execute(
+                    f"SELECT 1 FROM staff WHERE id = ? AND active = 1 AND role IN ({','.join('?' * len(TAKERS))})",
+                    (record["taken_by"], *TAKERS)).fetchone() is None:
+                raise Refused(422, f"{where}: 'taken_by' is not an active physio or admin")
+        elif kiosk["role"] == "station":
+            raise Refused(403, f"{where}: this kiosk is registered as a station and records no check-ins")
+
+
+def _store(conn, kiosk, generation, record, at, source, received, tz, flag):
     """Insert a record unless its identity is known (then the first one stays as it was);
     returns 1 when stored, 0 for a duplicate."""
     common = (record["id"], kiosk["id"], generation, record["seq"])
     if record["kind"] == "checkin":
-        participant_id, staff_id = _owner(conn, record["badge_uid"])
+        participant_id, staff_id, location = _owner(conn, record["badge_uid"])
+        if participant_id is not None and location != kiosk["location"]:
+            flag = "other_location"  # kept, so nothing is lost, but never attendance
         return conn.execute(
             "INSERT OR IGNORE INTO checkins(id, kiosk_id, generation, seq, badge_uid, participant_id, staff_id, "
-            "result, at, local_date, time_source, kiosk_wall_at, clock_synced, boot_id, boot_s, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "result, at, local_date, time_source, kiosk_wall_at, clock_synced, boot_id, boot_s, received_at, flag) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*common, record["badge_uid"], participant_id, staff_id, record["result"], iso(at),
              local_date(datetime.fromtimestamp(at, timezone.utc), tz).isoformat(), source, iso(record["wall_at"].timestamp()),
-             int(record["clock_synced"]), record["boot_id"], record["boot_s"], received)).rowcount
+             int(record["clock_synced"]), record["boot_id"], record["boot_s"], received, flag)).rowcount
     return conn.execute(
         "INSERT OR IGNORE INTO measurements(id, kiosk_id, generation, seq, participant_id, taken_by, moment, "
-        "values_json, sources_json, at, time_source, kiosk_wall_at, received_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "values_json, sources_json, at, time_source, kiosk_wall_at, received_at, flag) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (*common, record["participant_id"], record["taken_by"], record["moment"],
          json.dumps(record["values"]), json.dumps(record["sources"]), iso(at), source,
-         iso(record["wall_at"].timestamp()), received)).rowcount
+         iso(record["wall_at"].timestamp()), received, flag)).rowcount
 
 
 def _advance(conn, kiosk_id, generation):
@@ -135,13 +175,19 @@ def push():
     received = iso(now.timestamp())
     tz = current_app.config["ADMIN_TIMEZONE"]
     generation = body["generation"]
+    try:
+        check_entitled(conn, kiosk, body["generation"], body["records"])
+    except Refused as exc:
+        return api_error(*exc.args)
     with transaction(conn):
         base = _boot_base(conn, kiosk["id"], body["boot_id"], now.timestamp() - body["boot_s"], now)
         conn.execute("INSERT OR IGNORE INTO streams(kiosk_id, generation) VALUES (?, ?)", (kiosk["id"], generation))
         stored = 0
         for record in sorted(body["records"], key=lambda r: r["seq"]):
-            at, source = record_time(conn, kiosk["id"], record, body["boot_id"], base)
-            stored += _store(conn, kiosk, generation, record, at, source, received, tz)
+            # A lying "synced" clock: keep the record, flag it, time it by the boot clock if we can.
+            suspect = clock_implausible(record, kiosk, now)
+            at, source = record_time(conn, kiosk["id"], record, body["boot_id"], base, trust_wall=not suspect)
+            stored += _store(conn, kiosk, generation, record, at, source, received, tz, "clock" if suspect else None)
         acked = _advance(conn, kiosk["id"], generation)
         delivered_all = body["pending"] == 0 and all(r["seq"] <= acked for r in body["records"])
         watermark = kiosk["watermark_at"]
@@ -151,9 +197,9 @@ def push():
             watermark = max(watermark or through, through)
         offset = now.timestamp() - body["clock"].timestamp()
         conn.execute("UPDATE kiosks SET last_heard_at = ?, watermark_at = ?, pending = ?, clock_offset_s = ?, "
-                     "clock_synced = ?, role = coalesce(?, role) WHERE id = ?",
+                     "clock_synced = ? WHERE id = ?",
                      (received, watermark, body["pending"], round(offset, 3), int(body["clock_synced"]),
-                      body["role"], kiosk["id"]))
+                      kiosk["id"]))
     return jsonify(acked_seq=acked, server_time=received, clock_offset_s=round(offset, 3), stored=stored,
                    duplicates=len(body["records"]) - stored)
 

@@ -90,6 +90,17 @@ def _badge_format(db):
     add_column(db, "badges", "format", "TEXT NOT NULL DEFAULT 'hex'")
 
 
+@admin(name="0006_kiosk_role_and_record_flags")
+def _kiosk_role_and_record_flags(db):
+    # The server decides a kiosk's role now. A kiosk registered before kept the role it
+    # last reported; one that never reported one is a check-in kiosk.
+    add_column(db, "kiosks", "role", "TEXT")
+    if db["kiosks"].exists():
+        db.execute("UPDATE kiosks SET role = 'checkin' WHERE role IS NULL OR role NOT IN ('checkin', 'station')")
+    add_column(db, "checkins", "flag", "TEXT")
+    add_column(db, "measurements", "flag", "TEXT")
+
+
 # --- the kiosk database --------------------------------------------------------------
 
 @kiosk(name="0001_roster_people_language")

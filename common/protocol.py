@@ -7,6 +7,8 @@ and the server answers {"acked_seq", "server_time", "clock_offset_s", "stored", 
 A record: {"id", "seq", "kind": "checkin"|"measurement", "wall_at", "clock_synced",
 "boot_id", "boot_s", ...kind fields}. (kiosk, generation, seq) is its identity.
 """
+import json
+import math
 import uuid
 
 from .badge import normalise_uid
@@ -14,6 +16,19 @@ from .clock import parse_iso
 from .vocabulary import CHECKIN_RESULTS, MEASUREMENT_FIELDS, MOMENTS
 
 MAX_RECORDS_PER_PUSH = 500
+# Hard limits: what no human body or instrument can produce. A value outside is refused
+# (the station asks to confirm merely implausible values, devices/driver.PLAUSIBLE).
+MEASUREMENT_LIMITS = {
+    "weight_kg": (0, 650), "height_cm": (0, 300), "bmi": (0, 250), "fat_pct": (0, 100),
+    "fat_mass_kg": (0, 650), "fat_free_mass_kg": (0, 650), "muscle_mass_kg": (0, 650),
+    "bone_mass_kg": (0, 100), "water_kg": (0, 650), "water_pct": (0, 100), "visceral_fat": (0, 100),
+    "bmr_kcal": (0, 20000), "metabolic_age": (0, 150), "impedance_ohm": (0, 10000),
+    "systolic_mmhg": (0, 400), "diastolic_mmhg": (0, 300), "mean_arterial_mmhg": (0, 350),
+    "pulse_bpm": (0, 400),
+}
+MAX_INT = 2 ** 63 - 1           # SQLite's INTEGER
+MAX_BOOT_S = 20 * 365 * 86400   # a boot clock beyond 20 years of uptime is made up
+MAX_SOURCES_CHARS = 2000
 
 
 class ProtocolError(ValueError):
@@ -33,28 +48,63 @@ def _need(obj, key, kind, where):
 def _time(obj, key, where):
     text = _need(obj, key, str, where)
     try:
-        return parse_iso(text)
-    except ValueError:
+        value = parse_iso(text)
+    except (ValueError, OverflowError):
         raise ProtocolError(f"{where}: '{key}' is not an ISO-8601 time") from None
+    if value.year < 1970:
+        raise ProtocolError(f"{where}: '{key}' is before 1970")
+    return value
+
+
+def number(value, name, low, high):
+    """`value` as a float when it is a finite JSON number within [low, high], else ProtocolError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProtocolError(f"'{name}' must be a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProtocolError(f"'{name}' must be a finite number (not NaN or Infinity)")
+    if not low <= value <= high:
+        raise ProtocolError(f"'{name}' must be between {low:g} and {high:g}")
+    return float(value)
+
+
+def _num(obj, key, where, low, high):
+    if not isinstance(obj, dict) or key not in obj:
+        raise ProtocolError(f"{where}: missing '{key}'")
+    try:
+        return number(obj[key], key, low, high)
+    except ProtocolError as exc:
+        raise ProtocolError(f"{where}: {exc}") from None
+
+
+def _whole(obj, key, where, low, high=MAX_INT):
+    value = _need(obj, key, int, where)
+    if not low <= value <= high:
+        raise ProtocolError(f"{where}: '{key}' must be a whole number from {low} to {high}")
+    return value
+
+
+def _short(obj, key, where, max_len=64):
+    value = _need(obj, key, str, where)
+    if not 1 <= len(value) <= max_len:
+        raise ProtocolError(f"{where}: '{key}' must be 1-{max_len} characters")
+    return value
 
 
 def _record(raw, index):
     where = f"records[{index}]"
     rec = {
         "id": _need(raw, "id", str, where),
-        "seq": _need(raw, "seq", int, where),
+        "seq": _whole(raw, "seq", where, 1),
         "kind": _need(raw, "kind", str, where),
         "wall_at": _time(raw, "wall_at", where),
         "clock_synced": bool(_need(raw, "clock_synced", bool, where)),
-        "boot_id": _need(raw, "boot_id", str, where),
-        "boot_s": float(_need(raw, "boot_s", (int, float), where)),
+        "boot_id": _short(raw, "boot_id", where),
+        "boot_s": _num(raw, "boot_s", where, 0, MAX_BOOT_S),
     }
     try:
         uuid.UUID(rec["id"])
     except ValueError:
         raise ProtocolError(f"{where}: 'id' is not a UUID") from None
-    if rec["seq"] < 1:
-        raise ProtocolError(f"{where}: 'seq' must be >= 1")
     if rec["kind"] == "checkin":
         uid = _need(raw, "badge_uid", str, where)
         try:
@@ -65,23 +115,28 @@ def _record(raw, index):
         if rec["result"] not in CHECKIN_RESULTS:
             raise ProtocolError(f"{where}: unknown result")
     elif rec["kind"] == "measurement":
-        rec["participant_id"] = _need(raw, "participant_id", int, where)
+        rec["participant_id"] = _whole(raw, "participant_id", where, 1)
         rec["moment"] = _need(raw, "moment", str, where)
         if rec["moment"] not in MOMENTS:
             raise ProtocolError(f"{where}: unknown moment")
         rec["taken_by"] = raw.get("taken_by")
-        if rec["taken_by"] is not None and not isinstance(rec["taken_by"], int):
-            raise ProtocolError(f"{where}: 'taken_by' must be a staff id")
+        if rec["taken_by"] is not None:
+            rec["taken_by"] = _whole(raw, "taken_by", where, 1)
         values = _need(raw, "values", dict, where)
         for name, value in values.items():
             if name not in MEASUREMENT_FIELDS:
                 raise ProtocolError(f"{where}: unknown measurement field '{name}'")
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ProtocolError(f"{where}: '{name}' must be a number")
+            _num(values, name, where, *MEASUREMENT_LIMITS[name])
         if not values:
             raise ProtocolError(f"{where}: a measurement needs values")
         rec["values"] = values
         rec["sources"] = _need(raw, "sources", dict, where)
+        try:
+            sources_text = json.dumps(rec["sources"], allow_nan=False)
+        except ValueError:
+            raise ProtocolError(f"{where}: 'sources' must not hold NaN or Infinity") from None
+        if len(sources_text) > MAX_SOURCES_CHARS:
+            raise ProtocolError(f"{where}: 'sources' is longer than {MAX_SOURCES_CHARS} characters")
     else:
         raise ProtocolError(f"{where}: unknown kind")
     return rec
@@ -91,22 +146,20 @@ def parse_push(body):
     """Validate a push body; returns a clean dict or raises ProtocolError."""
     if not isinstance(body, dict):
         raise ProtocolError("body must be a JSON object")
+    # A kiosk still sends "role"; the server ignores it (the role is set by add-kiosk).
     push = {
-        "generation": _need(body, "generation", str, "body"),
-        "boot_id": _need(body, "boot_id", str, "body"),
-        "boot_s": float(_need(body, "boot_s", (int, float), "body")),
+        "generation": _short(body, "generation", "body"),
+        "boot_id": _short(body, "boot_id", "body"),
+        "boot_s": _num(body, "boot_s", "body", 0, MAX_BOOT_S),
         "clock": _time(body, "clock", "body"),
         "clock_synced": _need(body, "clock_synced", bool, "body"),
-        "pending": _need(body, "pending", int, "body"),
-        "role": body.get("role") if body.get("role") in ("checkin", "station") else None,
+        "pending": _whole(body, "pending", "body", 0),
     }
     through = body.get("captured_through")
     push["captured_through_boot_s"] = (
-        float(_need(through, "boot_s", (int, float), "captured_through")) if through is not None else None)
+        _num(through, "boot_s", "captured_through", 0, MAX_BOOT_S) if through is not None else None)
     raw_records = _need(body, "records", list, "body")
     if len(raw_records) > MAX_RECORDS_PER_PUSH:
         raise ProtocolError(f"at most {MAX_RECORDS_PER_PUSH} records per push")
     push["records"] = [_record(raw, i) for i, raw in enumerate(raw_records)]
-    if not (1 <= len(push["generation"]) <= 64 and 1 <= len(push["boot_id"]) <= 64):
-        raise ProtocolError("body: generation and boot_id must be 1-64 characters")
     return push

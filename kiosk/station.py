@@ -7,6 +7,7 @@ import math
 from common import clock
 from common.db import database, transaction
 from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS, UNLOCK_ROLES, instrument_fields
+from common.protocol import MEASUREMENT_LIMITS
 
 from . import store
 
@@ -160,6 +161,10 @@ def _number(text, field):
         raise Invalid(f"{field}: geen getal") from None
     if not math.isfinite(value):
         raise Invalid(f"{field}: geen getal")
+    low, high = MEASUREMENT_LIMITS[field]
+    if not low <= value <= high:
+        # Beyond what a body can measure: not even a confirmation makes it a value.
+        raise Invalid(f"{field}: onmogelijke waarde (tussen {low:g} en {high:g})")
     return value
 
 

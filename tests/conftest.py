@@ -209,6 +209,7 @@ class LiveAdmin:
         out = self.flask("add-kiosk", "kiosk-1", "--location", location).strip().splitlines()
         self.kiosk_token = out[-1]
         self.kiosk_id = out[0].rsplit(" ", 1)[-1]
+        self.location = location
         today = datetime.now(TZ).date()
         self.start()
         r = self.api("POST", "/groups", json={"name": "Groep B", "location": location,
@@ -225,6 +226,13 @@ class LiveAdmin:
             assert r.status_code == 201, r.text
             self.people[name] = {"id": r.json()["id"], "uid": uid}
         return self
+
+    def station_token(self):
+        """The token of this location's intake station, registered on first use."""
+        if not getattr(self, "_station_token", None):
+            self._station_token = self.flask("add-kiosk", "station-1", "--location", self.location,
+                                             "--role", "station").strip().splitlines()[-1]
+        return self._station_token
 
     def status_of(self, name):
         """A participant's status today, from /api/v1/attendance."""
@@ -261,7 +269,8 @@ class Kiosk:
         self.env = {"KIOSK_DB": str(self.db), "KIOSK_ROLE": role,
                     "KIOSK_NFC": nfc or f"udp:127.0.0.1:{self.nfc_port}",
                     "KIOSK_ADMIN_URL": admin.url if admin else "http://127.0.0.1:9",
-                    "KIOSK_TOKEN": admin.kiosk_token if admin else "none", "KIOSK_HEARTBEAT_S": "1",
+                    "KIOSK_TOKEN": (admin.station_token() if role == "station" else admin.kiosk_token)
+                    if admin else "none", "KIOSK_HEARTBEAT_S": "1",
                     **(extra_env or {})}
         self.role = role
 

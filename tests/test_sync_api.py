@@ -12,9 +12,13 @@ GROUP = {"name": "Groep B", "location": "Zuid", "starts_on": "2026-11-02", "week
 
 
 @pytest.fixture
-def kiosk_token(runner):
+def kiosk_token(runner, admin_app):
     result = runner.invoke(args=["add-kiosk", "kiosk-1", "--location", "Zuid"])
     assert result.exit_code == 0, result.output
+    # Registered well before the records below (2026-11-09): a synced record from before
+    # its kiosk was added would be flagged.
+    from common.db import connect
+    connect(admin_app.config["ADMIN_DB"]).execute("UPDATE kiosks SET created_at = '2026-01-01T00:00:00.000+00:00'")
     return result.output.strip().splitlines()[-1]
 
 
