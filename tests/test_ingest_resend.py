@@ -17,6 +17,13 @@ def kiosk_token(runner):
 
 
 @pytest.fixture
+def station_token(runner):
+    result = runner.invoke(args=["add-kiosk", "station-1", "--location", "Zuid", "--role", "station"])
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+@pytest.fixture
 def people(client, tokens):
     """A group in session since 30 minutes without grace, and two people with badges."""
     group = {"name": "Groep B", "location": "Zuid", "starts_on": (date.today() - timedelta(days=14)).isoformat(),
@@ -83,14 +90,14 @@ def test_a_resend_with_another_body_changes_nothing_stored_and_is_answered_as_a_
     assert rows(db, "SELECT * FROM follow_ups ORDER BY id") == cases  # hers closed by the first, his open
 
 
-def test_a_resent_measurement_keeps_the_first_values(client, kiosk_token, people, admin_app):
+def test_a_resent_measurement_keeps_the_first_values(client, station_token, people, admin_app):
     def measurement(weight):
         return {"id": str(uuid.uuid4()), "seq": 1, "kind": "measurement", "participant_id": people["Anoeshka"],
                 "moment": "intake", "values": {"weight_kg": weight}, "sources": {"scale": {"driver": "tanita"}},
                 "wall_at": now_iso(), "clock_synced": True, "boot_id": "boot-1", "boot_s": 499.0}
-    assert push(client, kiosk_token, [measurement(80.5)])["stored"] == 1
+    assert push(client, station_token, [measurement(80.5)])["stored"] == 1
     stored = rows(admin_app.config["ADMIN_DB"], "SELECT * FROM measurements")
-    answer = push(client, kiosk_token, [measurement(95.0)])
+    answer = push(client, station_token, [measurement(95.0)])
     assert (answer["stored"], answer["duplicates"]) == (0, 1)
     assert rows(admin_app.config["ADMIN_DB"], "SELECT * FROM measurements") == stored
 
