@@ -28,6 +28,7 @@ DEFAULTS = {
     "KIOSK_RESULT_SECONDS": "6",
     "KIOSK_STATION_LOCK_S": "300",
     "KIOSK_TIMEZONE": "Europe/Amsterdam",
+    "KIOSK_SOUND": "0",  # 1: a short sound on each tap (success / a problem), off by default
 }
 htmx = HTMX()
 

@@ -115,6 +115,14 @@ def idle_context(conn):
             "sessions": _today_sessions(conn, now)}
 
 
+# The icon and the (optional) sound of each result: checked in, come back later, go to the desk, staff.
+TAP_ICONS = {"on_time": "check", "late": "check", "already": "check", "no_session": "clock",
+             "unknown_badge": "desk", "inactive": "desk", "staff": "menu"}
+TAP_SOUNDS = {"on_time": "success", "late": "success", "already": "success",
+              "no_session": "problem", "unknown_badge": "problem", "inactive": "problem"}
+GREETINGS = {"on_time", "late", "already", "no_session"}  # the participant's own name, large
+
+
 def tap_language(row):
     """The participant's own language for their tap; the kiosk's for a badge that is nobody's or staff's."""
     if row["participant_id"] is None or row["language"] is None:
@@ -134,7 +142,8 @@ def _tap_text(row, now):
     name = row["first_name"] or ""
     result = row["result"]
     session = detail.get("session")
-    view = {"id": row["id"], "result": result, "tone": "good", "title": "", "sub": "", "extra": ""}
+    view = {"id": row["id"], "result": result, "tone": "good", "title": "", "sub": "", "extra": "",
+            "icon": TAP_ICONS[result], "sound": TAP_SOUNDS.get(result, "")}
     if session:
         view["extra"] = f"{session['group']} · {session['start']}–{session['end']}"
     welcome = _("Welkom, %(name)s", name=name)
@@ -168,8 +177,10 @@ def render_taps(conn, newest_id):
                         "ON p.participant_id = c.participant_id WHERE c.id <= ? ORDER BY c.id DESC LIMIT 4",
                         (newest_id,)).fetchall()
     newest = rows[0]
+    # Earlier names only beneath someone's own name: under "we don't know this badge" a
+    # participant could read another person's greeting as theirs.
     recent = [r for r in rows[1:] if (now - parse_iso(r["at"])).total_seconds() < RECENT_SECONDS
-              and r["first_name"]]
+              and r["first_name"]] if newest["result"] in GREETINGS else []
     status = status_payload(conn) if newest["result"] == "staff" else None
     return render_template("_tap.html", tap=tap_view(newest, now),
                            recent=[tap_view(r, now) for r in recent], status=status,
@@ -226,4 +237,5 @@ def init_app(app):
     """Template helpers: the kiosk's language and role."""
     @app.context_processor
     def _inject():
-        return {"lang": kiosk_language(), "role": app.config["KIOSK_ROLE"]}
+        return {"lang": kiosk_language(), "role": app.config["KIOSK_ROLE"],
+                "sound": str(app.config["KIOSK_SOUND"]).lower() in ("1", "on", "true", "yes")}

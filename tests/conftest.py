@@ -274,16 +274,21 @@ class Kiosk:
                     **(extra_env or {})}
         self.role = role
 
-    def start_screen(self):
-        """The screen under gunicorn, as on the Pi."""
-        self.procs.start(f"screen-{self.role}", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
-                                                 "--worker-class", "gthread", "--threads", "8",
-                                                 "--graceful-timeout", "1", "kiosk:create_app()"], self.env)
-        wait_for(self._up, 20, message="kiosk screen")
+    def start_screen(self, name=None, env=None):
+        """The screen under gunicorn, as on the Pi. With a `name`, one more screen process over
+        the same database on a port of its own (`env`: another language, say); returns its URL."""
+        port = free_port() if name else self.port
+        self.procs.start(f"screen-{name or self.role}", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+                                                         "--worker-class", "gthread", "--threads", "8",
+                                                         "--graceful-timeout", "1", "kiosk:create_app()"],
+                         {**self.env, **(env or {})})
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: self._up(url), 20, message="kiosk screen")
+        return url
 
-    def _up(self):
+    def _up(self, url=None):
         try:
-            return requests.get(f"{self.url}/status.json", timeout=1).ok
+            return requests.get(f"{url or self.url}/status.json", timeout=1).ok
         except requests.RequestException:
             return False
 

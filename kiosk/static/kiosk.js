@@ -1,4 +1,6 @@
-// The kiosk's only script of its own: the idle clock and a short sound on each tap.
+// The kiosk's only script of its own: the idle clock, and a short sound on each tap when this
+// kiosk has sound on (KIOSK_SOUND=1): rising for "you are checked in", low and falling for
+// "something is not right, look at the screen". Tones from the Web Audio API, no audio files.
 (function () {
   function tick() {
     var now = new Date();
@@ -8,26 +10,32 @@
   }
   setInterval(tick, 1000);
 
+  var TONES = {
+    success: {wave: "sine", notes: [660, 880], length: 0.18},
+    problem: {wave: "triangle", notes: [392, 262], length: 0.32}
+  };
   var audio = null;
-  function chime(good) {
+  function play(kind) {
+    var tone = TONES[kind];
     try {
       audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      var notes = good ? [660, 880] : [440];
-      notes.forEach(function (freq, i) {
+      tone.notes.forEach(function (freq, i) {
         var osc = audio.createOscillator(), gain = audio.createGain();
-        var start = audio.currentTime + i * 0.12;
+        var start = audio.currentTime + i * tone.length;
+        osc.type = tone.wave;
         osc.frequency.value = freq;
         gain.gain.setValueAtTime(0.0001, start);
         gain.gain.exponentialRampToValueAtTime(0.25, start + 0.02);
-        gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.25);
+        gain.gain.exponentialRampToValueAtTime(0.0001, start + tone.length);
         osc.connect(gain).connect(audio.destination);
         osc.start(start);
-        osc.stop(start + 0.3);
+        osc.stop(start + tone.length + 0.05);
       });
     } catch (e) { /* no audio device: the screen still says it all */ }
   }
   document.body.addEventListener("htmx:sseMessage", function (evt) {
-    var good = /data-result="(on_time|late)"/.test(evt.detail.data || "");
-    chime(good);
+    if (document.body.dataset.sound !== "on") return;
+    var kind = /data-sound="(success|problem)"/.exec(evt.detail.data || "");
+    if (kind) play(kind[1]);
   });
 })();
