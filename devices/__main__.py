@@ -4,6 +4,7 @@
     python -m devices read DRIVER PORT [--baud N] [--bytesize N] [--parity N|E|O]
                            [--stopbits 1|2] [--timeout SECONDS]
     python -m devices simulate DRIVER [--interval SECONDS] [--errors] [--noise] [--link PATH]
+    python -m devices readers       (badge readers this machine sees, with their KIOSK_READER value)
     python -m devices card ...      (the badge reader's own commands, devices/card.py)
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m devices", description="fitwerk serial instruments")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list the instrument drivers")
+    commands.add_parser("readers", help="list the badge readers this machine sees, with the KIOSK_READER value for each")
     read = commands.add_parser("read", help="wait for one measurement and print it as JSON")
     add_instrument_arguments(read)
     read.add_argument("--timeout", type=float, help="seconds to wait (default: the driver's)")
@@ -44,6 +46,18 @@ def list_drivers() -> int:
 
     for name, cls in DRIVERS.items():
         print(f"{name:<14} {cls.kind:<5} {cls.line.describe():<9} {cls.description}")
+    return 0
+
+
+def list_readers() -> int:
+    """Print one line per badge reader found: the KIOSK_READER value, then what it is."""
+    from devices.reader import discover_all
+
+    found = discover_all()
+    for value, description in found:
+        print(f"{value:<44} {description}")
+    if not found:
+        print("geen lezers gevonden (nfcpy-USB, PC/SC via pcscd, toetsenbordlezers in /dev/input)")
     return 0
 
 
@@ -127,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(name)s: %(message)s")
     if args.command == "list":
         return list_drivers()
+    if args.command == "readers":
+        return list_readers()
     if args.command == "read":
         return read(args)
     return simulate(args)

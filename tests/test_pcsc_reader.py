@@ -1,8 +1,11 @@
 """The PC/SC reader loop on the real stack: pyscard against Debian's pcscd with the vpcd virtual
 reader driver, and an emulated card (devices.vcard) that answers Get Data with its UID."""
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,7 @@ from devices.pcsc import NO_PCSCD, PcscReader
 from devices.reader import open_reader
 from tests.pcscd import pcscd  # noqa: F401 - fixture
 
+ROOT = Path(__file__).resolve().parent.parent
 ANNA = "A1B2C3D4"  # a MIFARE Classic's 4-byte UID
 BRAM = "04497622D93881"  # a 7-byte NXP UID
 FIRST, SECOND = "ACS ACR1252 Dual Reader PICC 00 00", "ACS ACR1252 Dual Reader PICC 00 01"
@@ -180,3 +184,14 @@ def test_a_card_that_refuses_get_data_is_ignored_and_the_reader_goes_on(one_read
         one_reader.card(BRAM).hold(1.5)
         wait_for(lambda: kiosk.taps, what="the next card's tap")
     assert kiosk.taps == [BRAM]
+
+
+def test_the_readers_command_lists_pcsc_readers_with_their_kiosk_reader_value(pcscd):
+    command = [sys.executable, "-m", "devices", "readers"]
+    down = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=ROOT)
+    assert down.returncode == 0 and f"pcsc {' ' * 40}{NO_PCSCD}" in down.stdout
+    pcscd.start()
+    up = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=ROOT).stdout.splitlines()
+    # Two readers of one make keep their index, so each value names one reader.
+    assert [line.split("  ")[0] for line in up if line.startswith("pcsc:")] == [f"pcsc:{FIRST}", f"pcsc:{SECOND}"]
+    assert all(f"PC/SC-lezer {name}" in "\n".join(up) for name in (FIRST, SECOND))
