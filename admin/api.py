@@ -154,13 +154,7 @@ def measurement_rows(conn, participant_id):
 @api_roles(*MANAGER_ROLES)
 def unknown_badges():
     """UIDs tapped at a kiosk that belong to nobody, for enrolment."""
-    rows = get_db().execute(
-        "SELECT c.badge_uid AS uid, k.name AS kiosk, c.kiosk_id, max(c.at) AS last_tapped_at, count(*) AS taps "
-        "FROM checkins c JOIN kiosks k ON k.id = c.kiosk_id "
-        "WHERE c.participant_id IS NULL AND c.staff_id IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM badges b WHERE b.uid = c.badge_uid AND b.revoked_at IS NULL) "
-        "GROUP BY c.badge_uid ORDER BY last_tapped_at DESC").fetchall()
-    return jsonify(badges=[dict(r) for r in rows])
+    return jsonify(badges=[dict(r) for r in programme.unknown_badges(get_db())])
 
 
 @bp.get("/audit")

@@ -1,15 +1,13 @@
 """Attendance, computed at request time, so a flag appears the instant it is true. The
 rules themselves (which session a tap counts for, present / late / excused / expected /
 unknown / absent) live once in common.schedule, shared with the kiosk's greeting."""
-import hashlib
-import json
 import threading
 from collections import OrderedDict
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from common.clock import iso, parse_iso
-from common.db import get_meta
+from common.db import all_of, database, get_meta
 from common.schedule import EARLY_MINUTES, Group, Slot, attendance_status, first_checkins, sessions_on
 from common.vocabulary import ACTIVE_STATUSES
 
@@ -25,18 +23,13 @@ def group_from_row(row, slots):
 def load_groups(conn, group_id=None, day=None):
     """Every group (or one) with its weekly slots; with `day`, only groups whose programme
     runs on that date (a year of finished cohorts costs nothing then)."""
-    where, args = [], []
-    if group_id is not None:
-        where.append("id = ?")
-        args.append(group_id)
-    if day is not None:
-        # The same range as Group.ends_on: starts_on + 7 * weeks - 1 days.
-        where.append("starts_on <= ? AND date(starts_on, '+' || (7 * weeks - 1) || ' days') >= ?")
-        args += [day.isoformat(), day.isoformat()]
-    rows = conn.execute(f"SELECT * FROM groups {'WHERE ' + ' AND '.join(where) if where else ''} "
-                        "ORDER BY location, name", args).fetchall()
+    on = day.isoformat() if day is not None else None
+    # The same range as Group.ends_on: starts_on + 7 * weeks - 1 days.
+    where, args = all_of(("id = ?", group_id),
+                         ("starts_on <= ? AND date(starts_on, '+' || (7 * weeks - 1) || ' days') >= ?", on, on))
+    rows = list(database(conn)["groups"].rows_where(where, args, order_by="location, name"))
     slots = {}
-    if where:
+    if args:
         slot_rows = _select_in(conn, "SELECT * FROM schedule_slots WHERE group_id IN ({}) ORDER BY weekday, start",
                                [row["id"] for row in rows])
         slot_rows.sort(key=lambda s: (s["weekday"], s["start"]))
@@ -179,9 +172,6 @@ def _zone(group):
     return ZoneInfo(group.timezone)
 
 
-def fingerprint(sessions):
-    """A short stable digest of an attendance answer, to answer 'nothing changed'."""
-    return hashlib.sha256(json.dumps(sessions, sort_keys=True).encode()).hexdigest()[:16]
 
 
 

@@ -6,7 +6,7 @@ import hmac
 from flask import Blueprint, render_template, request
 
 from common.chain import GENESIS, checkpoint_signature, entry_hash
-from common.db import transaction
+from common.db import all_of, transaction
 
 from .auth import web_roles
 from .db import get_db, now_iso
@@ -89,17 +89,10 @@ def audit_key(app):
 
 def entries(conn, participant_id=None, before_id=None, limit=PAGE_SIZE):
     """Audit entries, newest first, optionally of one participant and older than an id."""
-    where, args = [], []
-    if participant_id is not None:
-        where.append("a.participant_id = ?")
-        args.append(participant_id)
-    if before_id is not None:
-        where.append("a.id < ?")
-        args.append(before_id)
-    sql = ("SELECT a.*, s.email AS staff_email, s.name AS staff_name FROM audit_log a "
-           "LEFT JOIN staff s ON s.id = a.staff_id " + (f"WHERE {' AND '.join(where)} " if where else "") +
-           "ORDER BY a.id DESC LIMIT ?")
-    return conn.execute(sql, (*args, limit)).fetchall()
+    where, args = all_of(("a.participant_id = ?", participant_id), ("a.id < ?", before_id))
+    return conn.execute("SELECT a.*, s.email AS staff_email, s.name AS staff_name FROM audit_log a "
+                        f"LEFT JOIN staff s ON s.id = a.staff_id WHERE {where} ORDER BY a.id DESC LIMIT ?",
+                        (*args, limit)).fetchall()
 
 
 @bp.get("/audit")

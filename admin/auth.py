@@ -15,7 +15,7 @@ from flask import abort, current_app, g, jsonify, redirect, request, url_for
 from flask_htmx.responses import HTMXResponseClientRedirect
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from common.clock import utc_now
+from common.clock import stamp, utc_now
 
 from .db import get_db, now_iso
 from .forms import htmx
@@ -76,9 +76,10 @@ def new_api_token(conn, staff_id):
     return token
 
 
-def _bearer():
+def bearer_token():
+    """The token of this request's `Authorization: Bearer …` header, or None."""
     header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header.startswith("Bearer ") else None
+    return header[7:].strip() or None if header.startswith("Bearer ") else None
 
 
 def api_error(status, message):
@@ -101,7 +102,7 @@ def api_roles(*roles):
     def wrap(view):
         @functools.wraps(view)
         def inner(*args, **kwargs):
-            staff = staff_from_token(_bearer())
+            staff = staff_from_token(bearer_token())
             if staff is None:
                 return api_error(401, "a valid staff bearer token is required")
             if staff["role"] not in roles:
@@ -146,7 +147,7 @@ def login_throttled(conn, email, client=""):
     """Whether this login attempt must wait. A stranger's failures lock the account only for
     browsers it was never used on: a known device counts its own failures alone, so nobody
     can lock a staff member out of their own browser (see README, "Login throttling")."""
-    since = (utc_now() - LOGIN_WINDOW).isoformat(timespec="milliseconds")
+    since = stamp(utc_now() - LOGIN_WINDOW)
     if client.startswith("d:"):
         mine = conn.execute("SELECT count(*) FROM login_failures WHERE email = ? AND client = ? AND at > ?",
                             (email, client, since)).fetchone()[0]
@@ -212,11 +213,10 @@ def load_session():
     if row is None:
         return
     now = utc_now()
-    if (row["seen_at"] < (now - SESSION_IDLE).isoformat(timespec="milliseconds")
-            or row["created_at"] < (now - SESSION_ABSOLUTE).isoformat(timespec="milliseconds")):
+    if row["seen_at"] < stamp(now - SESSION_IDLE) or row["created_at"] < stamp(now - SESSION_ABSOLUTE):
         conn.execute("DELETE FROM login_sessions WHERE id_hash = ?", (token_hash(cookie),))
         return
-    if row["seen_at"] < (utc_now() - SESSION_TOUCH).isoformat(timespec="milliseconds"):
+    if row["seen_at"] < stamp(utc_now() - SESSION_TOUCH):
         # Once a minute is enough for the idle timeout; a write per board poll is not free.
         conn.execute("UPDATE login_sessions SET seen_at = ? WHERE id_hash = ?",
                      (now_iso(), token_hash(cookie)))

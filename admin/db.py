@@ -6,7 +6,7 @@ import threading
 from flask import current_app, g
 
 from common import db as common_db
-from common.clock import utc_now
+from common.clock import stamp, utc_now
 from common.migrations import NewerDatabase
 
 
@@ -55,7 +55,7 @@ def init_app(app):
 
 def now_iso():
     """Server time now, UTC ISO-8601."""
-    return utc_now().isoformat(timespec="milliseconds")
+    return stamp(utc_now())
 
 
 def bump_roster(conn):

@@ -8,8 +8,8 @@ import click
 from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_template, request,
                    url_for)
 
-from common.clock import utc_now
-from common.db import transaction
+from common.clock import stamp, utc_now
+from common.db import all_of, transaction
 from common.schedule import local_date
 from common.vocabulary import FOLLOW_UP_ROLES
 
@@ -30,14 +30,12 @@ RESOLUTIONS = {"handled": "afgehandeld", "checked_in": "alsnog ingecheckt", "exc
 MAIL_LABELS = {"opted_out": "uitgezet door de LifeCoach", "no_lifecoach": "geen LifeCoach gekoppeld",
                "no_address": "geen actief e-mailadres", "closed": "niet nodig, al gesloten", "demo": "demodata"}
 VIEWS = {"open": "Open", "escalated": "Geëscaleerd", "closed": "Gesloten", "all": "Alle"}
+VIEW_FILTERS = {"open": ("f.closed_at IS NULL",), "closed": ("f.closed_at IS NOT NULL",), "all": None,
+                "escalated": ("f.closed_at IS NULL AND f.escalated_at IS NOT NULL AND f.picked_up_at IS NULL",)}
 TEXT_LIMITS = {"reason": 500, "note": 2000, "next_step": 500}
 
 
 # --- the rules ------------------------------------------------------------------
-
-def _stamp(moment):
-    return moment.isoformat(timespec="milliseconds")
-
 
 def open_cases(conn, sessions, now, tz):
     """Open a case per `absent` participant of computed `sessions`, and close untouched
@@ -68,7 +66,7 @@ def open_cases(conn, sessions, now, tz):
                 if key in existing and existing[key]["closed_at"] is None and existing[key]["picked_up_at"] is None]
     if not to_open and not to_close:
         return [], []
-    opened, closed, stamp = [], [], _stamp(now)
+    opened, closed, at = [], [], stamp(now)
     with transaction(conn):
         for (participant_id, day, start), group_id in to_open:
             coach = conn.execute("SELECT lifecoach_id FROM participants WHERE id = ?", (participant_id,)).fetchone()
@@ -77,7 +75,7 @@ def open_cases(conn, sessions, now, tz):
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO follow_ups(participant_id, session_date, session_start, group_id, "
                 "lifecoach_id, opened_at, updated_at, escalated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (participant_id, day, start, group_id, coach_id, stamp, stamp, stamp if coach_id is None else None))
+                (participant_id, day, start, group_id, coach_id, at, at, at if coach_id is None else None))
             if cursor.rowcount:
                 opened.append(cursor.lastrowid)
                 audit(conn, SYSTEM, participant_id, "change",
@@ -87,7 +85,7 @@ def open_cases(conn, sessions, now, tz):
             changed = conn.execute(
                 "UPDATE follow_ups SET closed_at = ?, resolution = ?, excused = CASE WHEN ? = 'excused' THEN 1 "
                 "ELSE excused END, updated_at = ? WHERE id = ? AND closed_at IS NULL AND picked_up_at IS NULL",
-                (stamp, resolution, resolution, stamp, case_id)).rowcount
+                (at, resolution, resolution, at, case_id)).rowcount
             if changed:
                 closed.append(case_id)
                 audit(conn, SYSTEM, participant_id, "change", f"follow-up case {case_id} closed: {resolution}")
@@ -96,7 +94,7 @@ def open_cases(conn, sessions, now, tz):
 
 def escalate_overdue(conn, now, minutes):
     """Escalate open cases nobody picked up within `minutes`; returns their ids."""
-    cutoff = _stamp(now - timedelta(minutes=minutes))
+    cutoff = stamp(now - timedelta(minutes=minutes))
     due = [r[0] for r in conn.execute(
         "SELECT id FROM follow_ups WHERE escalated_at IS NULL AND closed_at IS NULL AND picked_up_at IS NULL "
         "AND opened_at <= ?", (cutoff,))]
@@ -107,7 +105,7 @@ def escalate_overdue(conn, now, minutes):
         for case_id in due:
             if conn.execute("UPDATE follow_ups SET escalated_at = ?, updated_at = ? WHERE id = ? "
                             "AND escalated_at IS NULL AND closed_at IS NULL AND picked_up_at IS NULL",
-                            (_stamp(now), _stamp(now), case_id)).rowcount:
+                            (stamp(now), stamp(now), case_id)).rowcount:
                 participant_id = conn.execute("SELECT participant_id FROM follow_ups WHERE id = ?",
                                               (case_id,)).fetchone()[0]
                 audit(conn, SYSTEM, participant_id, "change", f"follow-up case {case_id} escalated")
@@ -159,7 +157,8 @@ def follow_ups_command():
 
 CASE_SQL = (
     "SELECT f.*, p.first_name, p.last_name, p.phone, p.group_id AS current_group_id, gr.name AS group_name, "
-    "c.name AS coach_name, c.email AS coach_email, c.phone AS coach_phone "
+    "c.name AS coach_name, c.email AS coach_email, c.phone AS coach_phone, c.active AS coach_active, "
+    "c.notify_email AS coach_notify "
     "FROM follow_ups f JOIN participants p ON p.id = f.participant_id "
     "LEFT JOIN groups gr ON gr.id = coalesce(f.group_id, p.group_id) "
     "LEFT JOIN staff c ON c.id = f.lifecoach_id ")
@@ -231,13 +230,13 @@ def update_case(conn, actor, case_id, changes):
             raise Invalid("say whether the participant was reached before closing the case")
         if closing and merged["contacted"] == "reached" and merged["excused"] is None:
             raise Invalid("say whether the absence is excused before closing the case")
-        stamp = now_iso()
+        at = now_iso()
         conn.execute(
             "UPDATE follow_ups SET contacted = ?, reason = ?, excused = ?, note = ?, next_step = ?, "
             "picked_up_at = coalesce(picked_up_at, ?), updated_at = ?, updated_by = ?, "
             "closed_at = ?, closed_by = ?, resolution = ? WHERE id = ?",
             (merged["contacted"], merged["reason"], merged["excused"], merged["note"], merged["next_step"],
-             stamp, stamp, actor.id, stamp if closing else None, actor.id if closing else None,
+             at, at, actor.id, at if closing else None, actor.id if closing else None,
              "handled" if closing else None, case_id))
         audit(conn, actor, case["participant_id"], "change", f"follow-up case {case_id} {'closed' if closing else 'updated'}")
     return load_case(conn, case_id)
@@ -258,19 +257,10 @@ def reopen_case(conn, actor, case_id):
 
 def list_cases(conn, staff, view="open", limit=300):
     """Cases the staff member may handle, filtered by view (open, escalated, closed, all)."""
-    where, args = [], []
-    if staff["role"] not in ALL_CASES_ROLES:
-        where.append("f.lifecoach_id = ?")
-        args.append(staff["id"])
-    if view == "open":
-        where.append("f.closed_at IS NULL")
-    elif view == "escalated":
-        where.append("f.closed_at IS NULL AND f.escalated_at IS NOT NULL AND f.picked_up_at IS NULL")
-    elif view == "closed":
-        where.append("f.closed_at IS NOT NULL")
-    sql = CASE_SQL + (f"WHERE {' AND '.join(where)} " if where else "") + \
-        "ORDER BY f.closed_at IS NOT NULL, f.escalated_at IS NULL, f.session_date DESC, f.session_start DESC, f.id DESC LIMIT ?"
-    return conn.execute(sql, (*args, limit)).fetchall()
+    where, args = all_of(None if staff["role"] in ALL_CASES_ROLES else ("f.lifecoach_id = ?", staff["id"]),
+                         VIEW_FILTERS[view])
+    return conn.execute(CASE_SQL + f"WHERE {where} ORDER BY f.closed_at IS NOT NULL, f.escalated_at IS NULL, "
+                        "f.session_date DESC, f.session_start DESC, f.id DESC LIMIT ?", (*args, limit)).fetchall()
 
 
 def open_count(conn, staff):

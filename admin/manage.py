@@ -151,11 +151,7 @@ def group_attendance_csv(group_id):
 # --- badges ---------------------------------------------------------------------
 
 def _badges_context(conn, error=None, saved=None):
-    queue = conn.execute(
-        "SELECT c.badge_uid AS uid, k.name AS kiosk, max(c.at) AS last_tapped_at, count(*) AS taps "
-        "FROM checkins c JOIN kiosks k ON k.id = c.kiosk_id WHERE c.participant_id IS NULL AND c.staff_id IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM badges b WHERE b.uid = c.badge_uid AND b.revoked_at IS NULL) "
-        "GROUP BY c.badge_uid ORDER BY last_tapped_at DESC LIMIT 50").fetchall()
+    queue = programme.unknown_badges(conn, limit=50)
     active = conn.execute(
         "SELECT b.id, b.uid, b.format, b.assigned_at, b.participant_id, b.staff_id, p.first_name, p.last_name, "
         "s.name AS staff_name, s.email AS staff_email FROM badges b "

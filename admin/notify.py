@@ -11,18 +11,16 @@ from datetime import date, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from common.clock import utc_now
+from common.clock import stamp, utc_now
 from common.db import connect
+
+from . import followup
 
 log = logging.getLogger("fitwerk.admin.notify")
 CLAIM_STALE = timedelta(minutes=10)  # a sender that crashed mid-send; try again after this
 MAX_AGE = timedelta(days=1)          # older cases are not mailed any more
 WEEKDAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
 _sender = threading.Lock()
-
-
-def _stamp(moment):
-    return moment.isoformat(timespec="milliseconds")
 
 
 def _flag(config, key):
@@ -81,21 +79,14 @@ def escalation_mail(config, case, coordinator_name):
     return subject, body
 
 
-CASE_SQL = ("SELECT f.*, p.first_name, gr.name AS group_name, c.name AS coach_name, c.email AS coach_email, "
-            "c.active AS coach_active, c.notify_email AS coach_notify FROM follow_ups f "
-            "JOIN participants p ON p.id = f.participant_id "
-            "LEFT JOIN groups gr ON gr.id = coalesce(f.group_id, p.group_id) "
-            "LEFT JOIN staff c ON c.id = f.lifecoach_id WHERE f.id = ?")
-
-
 def _notify_lifecoach(conn, config, case_id, now):
-    stale = _stamp(now - CLAIM_STALE)
+    stale = stamp(now - CLAIM_STALE)
     claimed = conn.execute(
         "UPDATE follow_ups SET mail_claimed_at = ? WHERE id = ? AND mail_result IS NULL "
-        "AND (mail_claimed_at IS NULL OR mail_claimed_at < ?)", (_stamp(now), case_id, stale)).rowcount
+        "AND (mail_claimed_at IS NULL OR mail_claimed_at < ?)", (stamp(now), case_id, stale)).rowcount
     if not claimed:
         return None  # another sender has it
-    case = conn.execute(CASE_SQL, (case_id,)).fetchone()
+    case = followup.load_case(conn, case_id)
     if case["closed_at"]:
         result = "closed"  # settled before anyone was told (checked in a minute late)
     elif case["lifecoach_id"] is None:
@@ -114,7 +105,7 @@ def _notify_lifecoach(conn, config, case_id, now):
             return "failed"
         result = "sent"
     conn.execute("UPDATE follow_ups SET mail_result = ?, mail_sent_at = ? WHERE id = ?",
-                 (result, _stamp(utc_now()) if result == "sent" else None, case_id))
+                 (result, stamp(utc_now()) if result == "sent" else None, case_id))
     log.info("follow-up case %d: LifeCoach mail %s", case_id, result)
     return result
 
@@ -122,9 +113,9 @@ def _notify_lifecoach(conn, config, case_id, now):
 def _notify_coordinators(conn, config, case_id, now):
     # The stamp is the claim: set before sending, cleared again when sending failed.
     if not conn.execute("UPDATE follow_ups SET escalation_mailed_at = ? WHERE id = ? AND escalation_mailed_at IS NULL",
-                        (_stamp(now), case_id)).rowcount:
+                        (stamp(now), case_id)).rowcount:
         return None
-    case = conn.execute(CASE_SQL, (case_id,)).fetchone()
+    case = followup.load_case(conn, case_id)
     coordinators = conn.execute("SELECT email, name FROM staff WHERE role = 'coordinator' AND active = 1 "
                                 "AND notify_email = 1 ORDER BY id").fetchall()
     try:
@@ -143,7 +134,7 @@ def send_due(conn, config, now):
     counts = {"mailed": 0, "escalation_mailed": 0, "mail_failed": 0}
     if not config.get("SMTP_HOST"):
         return counts
-    since = _stamp(now - MAX_AGE)
+    since = stamp(now - MAX_AGE)
     for (case_id,) in conn.execute("SELECT id FROM follow_ups WHERE mail_result IS NULL AND opened_at >= ? "
                                    "ORDER BY id", (since,)).fetchall():
         result = _notify_lifecoach(conn, config, case_id, now)

@@ -10,6 +10,7 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
                    url_for)
 
 from common.clock import utc_now
+from common.db import all_of
 from common.schedule import local_date
 from common.vocabulary import (ATTENDANCE_STATUSES, COACH_ROLES, FOLLOW_UP_ROLES, HEALTH_ROLES, MANAGER_ROLES,
                                MEASUREMENT_FIELDS, MOMENTS, PARTICIPANT_STATUSES)
@@ -41,18 +42,13 @@ def _lists(conn):
 
 
 def _participants(conn, group_id=None, text=None):
-    where, args = [], []
-    if group_id is not None:
-        where.append("p.group_id = ?")
-        args.append(group_id)
-    if text:
-        where.append("(p.first_name || ' ' || p.last_name) LIKE ? ESCAPE '\\'")
-        args.append("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-    sql = ("SELECT p.*, gr.name AS group_name, c.name AS coach_name, "
-           "(SELECT uid FROM badges b WHERE b.participant_id = p.id AND b.revoked_at IS NULL) AS badge_uid "
-           "FROM participants p JOIN groups gr ON gr.id = p.group_id LEFT JOIN staff c ON c.id = p.lifecoach_id "
-           + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY gr.name, p.first_name, p.last_name, p.id")
-    return conn.execute(sql, args).fetchall()
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" if text else None
+    where, args = all_of(("p.group_id = ?", group_id), ("(p.first_name || ' ' || p.last_name) LIKE ? ESCAPE '\\'", pattern))
+    return conn.execute(
+        "SELECT p.*, gr.name AS group_name, c.name AS coach_name, "
+        "(SELECT uid FROM badges b WHERE b.participant_id = p.id AND b.revoked_at IS NULL) AS badge_uid "
+        "FROM participants p JOIN groups gr ON gr.id = p.group_id LEFT JOIN staff c ON c.id = p.lifecoach_id "
+        f"WHERE {where} ORDER BY gr.name, p.first_name, p.last_name, p.id", args).fetchall()
 
 
 @bp.get("/participants")

@@ -5,7 +5,7 @@ from datetime import date
 
 from common.badge import BadgeUidError, normalise_uid
 from common.badge_formats import format_of_uid, to_uid
-from common.db import transaction
+from common.db import database, transaction
 from common.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from common.schedule import parse_hhmm
 from common.vocabulary import COACH_ROLES, PARTICIPANT_STATUSES
@@ -171,6 +171,15 @@ def assign_badge(conn, actor, participant_id, body):
         audit(conn, actor, participant_id, "change", "badge assigned")
 
 
+def unknown_badges(conn, limit=-1):
+    """UIDs tapped at a kiosk that belong to nobody (the enrolment queue), last tapped first."""
+    return conn.execute(
+        "SELECT c.badge_uid AS uid, k.name AS kiosk, c.kiosk_id, max(c.at) AS last_tapped_at, count(*) AS taps "
+        "FROM checkins c JOIN kiosks k ON k.id = c.kiosk_id WHERE c.participant_id IS NULL AND c.staff_id IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM badges b WHERE b.uid = c.badge_uid AND b.revoked_at IS NULL) "
+        "GROUP BY c.badge_uid ORDER BY last_tapped_at DESC LIMIT ?", (limit,)).fetchall()
+
+
 def assign_staff_badge(conn, staff_id, uid, fmt=None):
     """Give a staff member a badge (unlocks the station, opens the kiosk's staff menu)."""
     badge = _badge(uid, fmt)
@@ -267,8 +276,7 @@ def update_participant(conn, actor, participant_id, body):
             raise Invalid("no such group")
         if not changes:
             return
-        conn.execute(f"UPDATE participants SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
-                     (*changes.values(), participant_id))
+        database(conn)["participants"].update(participant_id, changes)
         _bump_participant(conn, participant_id)
         audit(conn, actor, participant_id, "change", "participant " + ", ".join(sorted(changes)))
 

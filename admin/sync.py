@@ -13,7 +13,7 @@ from common.protocol import ProtocolError, parse_push
 from common.schedule import local_date
 from common.vocabulary import ACTIVE_STATUSES
 
-from .auth import api_error, token_hash
+from .auth import api_error, bearer_token, token_hash
 from .db import get_db
 
 bp = Blueprint("sync", __name__, url_prefix="/api/v1/sync")
@@ -49,8 +49,7 @@ _limiter = RateLimiter()
 
 @bp.before_request
 def _kiosk_auth():
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.startswith("Bearer ") else ""
+    token = bearer_token()
     kiosk = get_db().execute("SELECT * FROM kiosks WHERE token_hash = ? AND revoked_at IS NULL",
                              (token_hash(token),)).fetchone() if token else None
     if kiosk is None:

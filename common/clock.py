@@ -74,6 +74,11 @@ def iso(epoch):
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")
 
 
+def stamp(moment):
+    """UTC ISO-8601 text with milliseconds for an aware datetime: how times are stored."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
 def parse_iso(text):
     """Aware UTC datetime from ISO-8601 text (naive text is taken as UTC)."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -113,9 +113,10 @@ def database(conn):
 
 
 def all_of(*conditions):
-    """('a AND b', arguments) from (sql fragment, *arguments) conditions, leaving out the
-    None ones; ('1', []) when none is left, so `WHERE {clause}` always reads right."""
-    used = [c for c in conditions if c is not None]
+    """('a AND b', arguments) from (sql fragment, *arguments) conditions; a condition that
+    is None or has a None argument is left out (no filter asked for). ('1', []) when none
+    is left, so `WHERE {clause}` always reads right."""
+    used = [c for c in conditions if c is not None and None not in c[1:]]
     if not used:
         return "1", []
     return " AND ".join(c[0] for c in used), [arg for c in used for arg in c[1:]]

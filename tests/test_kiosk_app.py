@@ -57,6 +57,21 @@ def test_station_changes_only_come_from_the_kiosks_own_htmx_page(tmp_path):
     assert client.post("/station/lock", headers={"HX-Request": "true"}).status_code == 200
 
 
+def test_a_locked_station_says_why_it_did_nothing(tmp_path):
+    client = create_app({"KIOSK_DB": str(tmp_path / "s.sqlite"), "KIOSK_ROLE": "station"}).test_client()
+    htmx = {"HX-Request": "true"}
+    picked = client.post("/station/select", data={"participant_id": "1"}, headers=htmx).get_data(as_text=True)
+    assert 'data-locked="yes"' in picked and "het station is vergrendeld" in picked
+    saved = client.post("/station/save", data={"moment": "intake"}, headers=htmx).get_data(as_text=True)
+    assert 'data-locked="yes"' in saved and "geen deelnemer gekozen" in saved
+
+
+def test_a_station_shows_its_own_page_at_the_root(tmp_path):
+    client = create_app({"KIOSK_DB": str(tmp_path / "s.sqlite"), "KIOSK_ROLE": "station"}).test_client()
+    page = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert "Intakestation" in page and 'sse-connect="/station/events' in page
+
+
 def test_acknowledged_records_are_purged_after_the_retention_and_pending_ones_never(tmp_path):
     conn = store.open_db(tmp_path / "kiosk.sqlite")
     for uid in ("0A0B0C0D0E0F0101", "0A0B0C0D0E0F0102"):
