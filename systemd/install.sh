@@ -218,12 +218,31 @@ chromium_package() {
     fi
 }
 
+# The kind of badge reader kiosk.env names: nfc (nfcpy; also an old file with only
+# KIOSK_NFC), pcsc (pcscd) or wedge (a keyboard-wedge reader). Before the first
+# install the template's, after it the file the administrator edited.
+reader_kind() {
+    local env=$DESTDIR/etc/fitwerk/kiosk.env value
+    [ -f "$env" ] || env=$HERE/kiosk.env
+    value=$(sed -n 's/^KIOSK_READER=//p' "$env" | tail -n 1 | tr -d "\"'")
+    case "$value" in
+        pcsc|pcsc:*) echo pcsc ;;
+        wedge:*) echo wedge ;;
+        *) echo nfc ;;
+    esac
+}
+
 install_kiosk() {
-    local chromium
+    local chromium reader
     find_wheel
     chromium=$(chromium_package)
+    reader=$(reader_kind)
+    echo "badge reader: $reader (KIOSK_READER in /etc/fitwerk/kiosk.env; run this again after changing it)"
     # DejaVu Sans: the kiosk's font, with the Arabic, Turkish and Polish letters of the greetings.
-    ensure_packages python3-venv libusb-1.0-0 cage "$chromium" fonts-dejavu-core
+    # gcc, python3-dev, libpcsclite-dev: pip builds pyscard and evdev from source on the Pi.
+    # pcscd with libccid drives PC/SC readers.
+    ensure_packages python3-venv libusb-1.0-0 cage "$chromium" fonts-dejavu-core \
+        gcc python3-dev libpcsclite-dev pcscd libccid
     create_users kiosk
     install_venv
 
@@ -233,7 +252,18 @@ install_kiosk() {
     if [ ! -x /usr/bin/chromium ] && [ -x /usr/bin/chromium-browser ]; then
         put_text 0644 /etc/fitwerk/browser.env 'FITWERK_CHROMIUM=/usr/bin/chromium-browser'
     fi
-    put 0644 60-fitwerk-nfc.rules /etc/udev/rules.d/60-fitwerk-nfc.rules
+    # Only the chosen reader kind's rule: the nfcpy rule hides its readers from pcscd,
+    # which a PC/SC ACR122U needs; the input rule opens USB keyboards to the reader.
+    if [ "$reader" = nfc ]; then
+        put 0644 60-fitwerk-nfc.rules /etc/udev/rules.d/60-fitwerk-nfc.rules
+    else
+        remove /etc/udev/rules.d/60-fitwerk-nfc.rules
+    fi
+    if [ "$reader" = wedge ]; then
+        put 0644 62-fitwerk-input.rules /etc/udev/rules.d/62-fitwerk-input.rules
+    else
+        remove /etc/udev/rules.d/62-fitwerk-input.rules
+    fi
     put 0644 61-fitwerk-serial.rules /etc/udev/rules.d/61-fitwerk-serial.rules
     put 0644 fitwerk-nfc-blacklist.conf /etc/modprobe.d/fitwerk-nfc-blacklist.conf
     put 0644 fitwerk-serial.conf /etc/modules-load.d/fitwerk-serial.conf
@@ -242,10 +272,14 @@ install_kiosk() {
     put 0755 fitwerk-cli "$PREFIX/bin/fitwerk-cli"
     put_link "$PREFIX/bin/fitwerk-cli" /usr/local/sbin/fitwerk-kiosk
 
-    # The kernel NFC drivers and pcscd must keep their hands off the reader.
+    # The kernel NFC drivers keep their hands off the reader (pn533_usb also claims an
+    # ACR122U that pcscd should drive); pcscd runs, socket-activated, only for a PC/SC reader.
     run_tolerant modprobe -r port100 pn533_usb pn533
     run_tolerant modprobe -a usbserial cdc_acm
-    if dry_run || [ -e /lib/systemd/system/pcscd.socket ]; then
+    if [ "$reader" = pcsc ]; then
+        run_tolerant systemctl unmask pcscd.socket pcscd.service
+        run systemctl enable --now pcscd.socket
+    elif dry_run || [ -e /lib/systemd/system/pcscd.socket ]; then
         run_tolerant systemctl disable --now pcscd.socket pcscd.service
         run systemctl mask pcscd.socket pcscd.service
     fi
@@ -256,7 +290,7 @@ install_kiosk() {
     fi
     if dry_run || [ -S /run/udev/control ]; then
         run udevadm control --reload
-        run udevadm trigger --action=change --subsystem-match=usb --subsystem-match=tty
+        run udevadm trigger --action=change --subsystem-match=usb --subsystem-match=tty --subsystem-match=input
     fi
     if dry_run || systemd_running; then
         run systemctl daemon-reload
@@ -325,6 +359,7 @@ uninstall() {
     remove "/etc/sysusers.d/fitwerk-$role.conf" "/usr/local/sbin/fitwerk-$role"
     if [ "$role" = kiosk ]; then
         remove /etc/udev/rules.d/60-fitwerk-nfc.rules /etc/udev/rules.d/61-fitwerk-serial.rules \
+               /etc/udev/rules.d/62-fitwerk-input.rules \
                /etc/modprobe.d/fitwerk-nfc-blacklist.conf /etc/modules-load.d/fitwerk-serial.conf \
                /etc/chromium/policies/managed/fitwerk-kiosk.json /etc/pam.d/fitwerk-kiosk-browser \
                /etc/fitwerk/browser.env

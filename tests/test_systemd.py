@@ -195,6 +195,34 @@ def test_kiosk_dry_run_prints_the_commands_it_would_run(kiosk_root, installer):
         assert f"would run: {command}" in out
 
 
+@pytest.mark.parametrize("reader, present, absent, commands, refused", [
+    ("nfc:usb", ["60-fitwerk-nfc.rules"], ["62-fitwerk-input.rules"],
+     ["systemctl mask pcscd.socket pcscd.service"], ["systemctl enable --now pcscd.socket"]),
+    ('"pcsc:ACR1252"', [], ["60-fitwerk-nfc.rules", "62-fitwerk-input.rules"],
+     ["systemctl unmask pcscd.socket pcscd.service", "systemctl enable --now pcscd.socket"], ["systemctl mask"]),
+    ("wedge:em4100:/dev/input/by-id/usb-reader-event-kbd", ["62-fitwerk-input.rules"], ["60-fitwerk-nfc.rules"],
+     ["systemctl mask pcscd.socket pcscd.service"], ["systemctl enable --now pcscd.socket"]),
+])
+def test_the_installer_sets_up_the_reader_kind_kiosk_env_names(installer, tmp_path, reader, present, absent,
+                                                                commands, refused):
+    env = tmp_path / "etc/fitwerk/kiosk.env"
+    env.parent.mkdir(parents=True)
+    env.write_text(f"KIOSK_ROLE=checkin\nKIOSK_READER={reader}\n")
+    out = run_installer(installer, tmp_path, "kiosk").stdout
+    rules = tmp_path / "etc/udev/rules.d"
+    assert all((rules / name).is_file() for name in present), out
+    assert not any((rules / name).exists() for name in absent), out
+    assert all(f"would run: {command}" in out for command in commands), out
+    assert not any(f"would run: {command}" in out for command in refused), out
+    assert (tmp_path / "etc/modprobe.d/fitwerk-nfc-blacklist.conf").is_file()  # pn533_usb would take an ACR122U
+
+
+def test_wedge_readers_input_devices_go_to_the_reader_group_only():
+    rules = (SYSTEMD / "62-fitwerk-input.rules").read_text()
+    assert 'SUBSYSTEM!="input"' in rules and 'ENV{ID_INPUT_KEYBOARD}!="1"' in rules
+    assert 'GROUP="fitwerk-hw", MODE="0660"' in rules
+
+
 def test_dry_run_enables_units_as_links_in_the_tree(kiosk_root, admin_root):
     expected = {
         "multi-user.target.wants/fitwerk-kiosk.target": kiosk_root,
@@ -414,7 +442,7 @@ def test_the_reader_is_watched_and_reaches_devices_through_groups_not_root():
     assert settings["SupplementaryGroups"] == ["fitwerk-hw dialout"]
     assert settings["CapabilityBoundingSet"] == [""]
     assert settings["DevicePolicy"] == ["closed"]
-    assert {"char-usb_device rw", "char-ttyUSB rw", "char-ttyACM rw"} <= set(settings["DeviceAllow"])
+    assert {"char-usb_device rw", "char-ttyUSB rw", "char-ttyACM rw", "char-input rw"} <= set(settings["DeviceAllow"])
 
 
 def test_sync_waits_for_the_network_but_not_for_the_clock():
@@ -699,7 +727,7 @@ rm -rf $R/opt/fitwerk/venv
 cp -a "$VENV" $R/opt/fitwerk/venv
 cp -a "$EXTRA/." $R/etc/systemd/system/
 cp "$EXTRA/probe.py" $R/opt/fitwerk/probe.py
-sed -i 's#^KIOSK_NFC=.*#KIOSK_NFC=udp:127.0.0.1:54321#; s#^KIOSK_ADMIN_URL=.*#KIOSK_ADMIN_URL=http://127.0.0.1:8000#' \
+sed -i 's#^KIOSK_READER=.*#KIOSK_READER=nfc:udp:127.0.0.1:54321#; s#^KIOSK_ADMIN_URL=.*#KIOSK_ADMIN_URL=http://127.0.0.1:8000#' \
     $R/etc/fitwerk/kiosk.env
 chroot $R systemd-sysusers /etc/sysusers.d/fitwerk-kiosk.conf /etc/sysusers.d/fitwerk-admin.conf >/dev/null
 export container=fitwerk-test
