@@ -123,7 +123,10 @@ CREATE TABLE IF NOT EXISTS participants (
     language        TEXT NOT NULL DEFAULT 'nl', -- the kiosk greets them in it (common/i18n.py LANGUAGES)
     legal_hold      TEXT,                        -- why nothing of this person may be erased now
     anonymised_at   TEXT,                        -- names, phone and badges gone (retention or erasure)
-    erased_at       TEXT                         -- erased on request (GDPR art. 17)
+    erased_at       TEXT,                        -- erased on request (GDPR art. 17)
+    -- What a body-composition scale computes with; unknown (NULL) means weight only.
+    sex             TEXT CHECK (sex IN ('male', 'female')),
+    birth_date      TEXT                         -- YYYY-MM-DD
 );
 -- Attendance reads the day's groups' people on every board poll (bench/attendance_view).
 CREATE INDEX IF NOT EXISTS participants_by_group ON participants(group_id, status);
@@ -313,7 +316,10 @@ CREATE TABLE IF NOT EXISTS roster_people (
     first_name      TEXT NOT NULL,
     group_id        INTEGER NOT NULL,
     active          INTEGER NOT NULL DEFAULT 1,
-    language        TEXT NOT NULL DEFAULT 'nl'
+    language        TEXT NOT NULL DEFAULT 'nl',
+    -- Station role only (never a check-in kiosk's): what the scale needs, nothing more.
+    sex             TEXT,
+    birth_year      INTEGER
 );
 
 CREATE TABLE IF NOT EXISTS roster_badges (

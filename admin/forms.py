@@ -15,7 +15,7 @@ FIELD_LABELS = {
     "grace_minutes": "Coulance (minuten)", "sessions": "Sessies", "weekday": "Weekdag",
     "date": "Datum", "reason": "Reden", "note": "Notitie", "next_step": "Vervolgstap",
     "email": "E-mailadres", "role": "Rol", "password": "Wachtwoord", "contacted": "Contact",
-    "excused": "Verschoond", "language": "Taal",
+    "excused": "Verschoond", "language": "Taal", "sex": "Geslacht", "birth_date": "Geboortedatum",
 }
 
 _PATTERNS = [
@@ -25,6 +25,7 @@ _PATTERNS = [
      lambda m: f"{_label(m[1])} moet een heel getal van {m[2]} tot en met {m[3]} zijn."),
     (r"'(\w+)' must be a date YYYY-MM-DD", lambda m: f"{_label(m[1])} moet een datum zijn."),
     (r"'(\w+)' is not a real date", lambda m: f"{_label(m[1])} is geen bestaande datum."),
+    (r"'birth_date' must lie between 1900 and today", lambda m: "De geboortedatum ligt na 1900 en niet in de toekomst."),
     (r"'(\w+)' must be one of .*", lambda m: f"Kies een geldige waarde voor {_label(m[1]).lower()}."),
     (r"'lifecoach_id' is not a LifeCoach", lambda m: "Kies een LifeCoach uit de lijst."),
     (r"sessions\[(\d+)\]: 'start' and 'end' must be HH:MM",

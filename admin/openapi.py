@@ -76,7 +76,9 @@ def spec():
                     "phone": {"type": "string"}, "lifecoach_id": {"type": "integer"},
                     "status": {"enum": ["intake", "active", "completed", "withdrawn", "referred"]},
                     "language": {"enum": list(LANGUAGES), "default": DEFAULT_LANGUAGE,
-                                 "description": "the kiosk greets the participant in it"}}},
+                                 "description": "the kiosk greets the participant in it"},
+                    "sex": {"enum": ["male", "female", None]},
+                    "birth_date": {"type": ["string", "null"], "format": "date"}}},
                 "Badge": {"type": "object", "required": ["uid"], "properties": {
                     "uid": {"type": "string"}, "format": {"enum": list(FORMATS), "default": "hex"}}},
                 "Erasure": {"type": "object", "required": ["reason"], "properties": {

@@ -13,7 +13,7 @@ from common.clock import utc_now
 from common.db import all_of
 from common.schedule import local_date
 from common.vocabulary import (ATTENDANCE_STATUSES, COACH_ROLES, FOLLOW_UP_ROLES, HEALTH_ROLES, MANAGER_ROLES,
-                               MEASUREMENT_FIELDS, MOMENTS, PARTICIPANT_STATUSES)
+                               MEASUREMENT_FIELDS, MOMENTS, PARTICIPANT_STATUSES, SEXES)
 
 from . import attendance as attendance_rules
 from . import programme
@@ -123,7 +123,7 @@ def page(participant_id):
     """One participant: what each role may see of them, and nothing more."""
     conn = get_db()
     person = _load(conn, participant_id)
-    context = {"person": person, "statuses": PARTICIPANT_STATUSES}
+    context = {"person": person, "statuses": PARTICIPANT_STATUSES, "sexes": SEXES}
     sections = ["details"]
     if has_role(*FOLLOW_UP_ROLES):
         context.update(_attendance_context(conn, participant_id))
@@ -144,7 +144,13 @@ def _details_response(conn, participant_id, error=None, saved=False, status=200)
         if error is None:
             return redirect(url_for("participant.page", participant_id=participant_id), 303)
     return page_or_fragment("participant/edit.html", "participant/_details.html", status=status, person=person,
-                            groups=groups, coaches=coaches, statuses=PARTICIPANT_STATUSES, error=error, saved=saved)
+                            groups=groups, coaches=coaches, statuses=PARTICIPANT_STATUSES, error=error, saved=saved,
+                            sexes=SEXES)
+
+
+def _sex_and_birth_date(form):
+    """Sex and birth date from a form that has them; an empty field means unknown."""
+    return {key: form[key].strip() or None for key in ("sex", "birth_date") if key in form}
 
 
 @bp.post("/participants/<int:participant_id>")
@@ -157,6 +163,7 @@ def update(participant_id):
     body = {key: form.get(key, "") for key in ("first_name", "last_name", "phone", "status")}
     if "language" in form:
         body["language"] = form["language"]
+    body.update(_sex_and_birth_date(form))
     body["group_id"] = int_or_none(form.get("group_id"))
     body["lifecoach_id"] = int_or_none(form.get("lifecoach_id"))
     try:
@@ -215,7 +222,7 @@ def new():
     """The enrolment form."""
     groups, coaches = _lists(get_db())
     return render_template("participant/new.html", groups=groups, coaches=coaches, statuses=PARTICIPANT_STATUSES,
-                           form={}, error=None, group_id=request.args.get("group_id", type=int))
+                           form={}, error=None, group_id=request.args.get("group_id", type=int), sexes=SEXES)
 
 
 @bp.post("/participants")
@@ -228,7 +235,7 @@ def create():
             "group_id": int_or_none(form.get("group_id")), "status": form.get("status", "intake"),
             "phone": form.get("phone", "") or None, "lifecoach_id": int_or_none(form.get("lifecoach_id")),
             "language": form.get("language", "nl"),
-            "badge_uid": form.get("badge_uid", "").strip() or None}
+            "badge_uid": form.get("badge_uid", "").strip() or None, **_sex_and_birth_date(form)}
     if body["group_id"] is None:
         body.pop("group_id")
     try:
@@ -236,7 +243,7 @@ def create():
     except programme.Invalid as exc:
         groups, coaches = _lists(conn)
         return render_template("participant/new.html", groups=groups, coaches=coaches, statuses=PARTICIPANT_STATUSES,
-                               form=form, error=dutch_error(str(exc)), group_id=None), 422
+                               form=form, error=dutch_error(str(exc)), group_id=None, sexes=SEXES), 422
     return see_other(url_for("participant.page", participant_id=participant_id))
 
 

@@ -8,7 +8,7 @@ from common.badge_formats import format_of_uid, to_uid
 from common.db import database, transaction
 from common.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from common.schedule import parse_hhmm
-from common.vocabulary import COACH_ROLES, PARTICIPANT_STATUSES
+from common.vocabulary import COACH_ROLES, PARTICIPANT_STATUSES, SEXES
 
 from .audit import audit
 from .db import IntegrityError, bump_roster, now_iso
@@ -78,6 +78,21 @@ def _group_fields(body):
             _int(body, "weeks", 1, 52, 12), _int(body, "grace_minutes", 0, 120, 10), _slots(body.get("sessions")))
 
 
+def _body_facts(body):
+    """`sex` and `birth_date` among the keys given (None clears one): what a scale computes with."""
+    facts = {}
+    if "sex" in body:
+        if body["sex"] not in (*SEXES, None):
+            raise Invalid("'sex' must be one of male, female")
+        facts["sex"] = body["sex"]
+    if "birth_date" in body:
+        born = None if body["birth_date"] is None else _date(body["birth_date"], "birth_date")
+        if born is not None and not date(1900, 1, 1) <= born <= date.today():
+            raise Invalid("'birth_date' must lie between 1900 and today")
+        facts["birth_date"] = born.isoformat() if born else None
+    return facts
+
+
 def create_group(conn, body, timezone):
     """Create a group and its weekly schedule; returns its id."""
     name, location, starts_on, weeks, grace, slots = _group_fields(body)
@@ -141,6 +156,7 @@ def create_participant(conn, actor, body):
     phone = _text(body, "phone", 30, required=False) or ""
     language = _language(body.get("language", DEFAULT_LANGUAGE))
     lifecoach = body.get("lifecoach_id")
+    facts = _body_facts(body)
     with transaction(conn):
         if conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone() is None:
             raise Invalid("no such group")
@@ -150,8 +166,9 @@ def create_participant(conn, actor, body):
             raise Invalid("'lifecoach_id' is not a LifeCoach")
         pid = conn.execute(
             "INSERT INTO participants(first_name, last_name, group_id, status, lifecoach_id, phone, language, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (first, last, group_id, status, lifecoach, phone, language, now_iso())).lastrowid
+            "created_at, sex, birth_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (first, last, group_id, status, lifecoach, phone, language, now_iso(), facts.get("sex"),
+             facts.get("birth_date"))).lastrowid
         if badge:
             _assign(conn, badge, participant_id=pid)
         _bump_participant(conn, pid)
@@ -246,7 +263,7 @@ def _optional_staff(conn, value, roles, message):
 
 
 def update_participant(conn, actor, participant_id, body):
-    """Change a participant's name, group, status, LifeCoach, phone or language (keys given only)."""
+    """Change a participant's name, group, status, LifeCoach, phone, language, sex or birth date (keys given only)."""
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
     changes = {}
@@ -266,6 +283,7 @@ def update_participant(conn, actor, participant_id, body):
         changes["group_id"] = _int(body, "group_id", 1, 2 ** 62)
     if "language" in body:
         changes["language"] = _language(body["language"])
+    changes.update(_body_facts(body))
     with transaction(conn):
         _require_participant(conn, participant_id)
         if "lifecoach_id" in body:

@@ -219,14 +219,18 @@ def roster():
                        "starts_on": row["starts_on"], "weeks": row["weeks"], "grace_minutes": row["grace_minutes"],
                        "timezone": row["timezone"], "slots": slots})
     people = []
-    for row in conn.execute("SELECT id, first_name, group_id, status, language, anonymised_at FROM participants "
-                            "WHERE roster_version > ?", (since,)):
+    station = kiosk["role"] == "station"
+    for row in conn.execute("SELECT id, first_name, group_id, status, language, anonymised_at, sex, birth_date "
+                            "FROM participants WHERE roster_version > ?", (since,)):
         if row["anonymised_at"]:
             # The kiosk forgets them entirely: roster, badges, its own taps and acked records.
             people.append({"participant_id": row["id"], "removed": True, "erased": True})
         elif row["group_id"] in here and row["status"] in ACTIVE_STATUSES:
-            people.append({"participant_id": row["id"], "first_name": row["first_name"], "group_id": row["group_id"],
-                           "language": row["language"]})
+            person = {"participant_id": row["id"], "first_name": row["first_name"], "group_id": row["group_id"],
+                      "language": row["language"]}
+            if station:  # what the scale computes with; a check-in kiosk never gets it
+                person.update(sex=row["sex"], birth_year=int(row["birth_date"][:4]) if row["birth_date"] else None)
+            people.append(person)
         else:
             people.append({"participant_id": row["id"], "removed": True})
     badges = []

@@ -101,6 +101,13 @@ def _kiosk_role_and_record_flags(db):
     add_column(db, "measurements", "flag", "TEXT")
 
 
+@admin(name="0007_participant_sex_and_birth_date")
+def _participant_sex_and_birth_date(db):
+    # What a body-composition scale computes with; NULL (unknown) means weight only.
+    add_column(db, "participants", "sex", "TEXT CHECK (sex IN ('male', 'female'))")
+    add_column(db, "participants", "birth_date", "TEXT")
+
+
 # --- the kiosk database --------------------------------------------------------------
 
 @kiosk(name="0001_roster_people_language")
@@ -109,4 +116,14 @@ def _roster_people_language(db):
         add_column(db, "roster_people", "language", "TEXT NOT NULL DEFAULT 'nl'")
         # The roster is pulled by changes since a version: start again from 0, so the
         # people already held come down once more with their language.
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")
+
+
+@kiosk(name="0002_roster_sex_and_birth_year")
+def _roster_sex_and_birth_year(db):
+    # A station's roster carries them for the scale; a check-in kiosk's leaves them NULL.
+    if db["roster_people"].exists() and "sex" not in db["roster_people"].columns_dict:
+        add_column(db, "roster_people", "sex", "TEXT")
+        add_column(db, "roster_people", "birth_year", "INTEGER")
+        # Pull the whole roster again, so the people already held come down with them.
         db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")

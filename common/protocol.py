@@ -13,7 +13,7 @@ import uuid
 
 from .badge import normalise_uid
 from .clock import parse_iso
-from .vocabulary import CHECKIN_RESULTS, MEASUREMENT_FIELDS, MOMENTS
+from .vocabulary import CHECKIN_RESULTS, INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS
 
 MAX_RECORDS_PER_PUSH = 500
 # Hard limits: what no human body or instrument can produce. A value outside is refused
@@ -29,6 +29,10 @@ MEASUREMENT_LIMITS = {
 MAX_INT = 2 ** 63 - 1           # SQLite's INTEGER
 MAX_BOOT_S = 20 * 365 * 86400   # a boot clock beyond 20 years of uptime is made up
 MAX_SOURCES_CHARS = 2000
+WEIGHT_ONLY_REASONS = ("no_sex_or_age", "no_echo", "contraindicated")
+# What the scale computed with (its echo): name -> (allowed values) or (low, high, type).
+SCALE_INPUTS = {"sex": ("male", "female"), "body_type": ("standard", "athlete"),
+                "age": (5, 99, int), "height_cm": (90, 250, (int, float)), "tare_kg": (0, 10, (int, float))}
 
 
 class ProtocolError(ValueError):
@@ -90,6 +94,60 @@ def _short(obj, key, where, max_len=64):
     return value
 
 
+def _short_text(value, where, key, limit=200):
+    if not isinstance(value, str) or len(value) > limit:
+        raise ProtocolError(f"{where}: '{key}' must be text of at most {limit} characters")
+    return value
+
+
+def _number_in(value, low, high, kind, where, key):
+    if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+        raise ProtocolError(f"{where}: '{key}' must be a number from {low} to {high}")
+    return value
+
+
+def _scale_inputs(raw, where):
+    if not isinstance(raw, dict) or not raw:
+        raise ProtocolError(f"{where}: 'inputs' must be an object")
+    for key, value in raw.items():
+        rule = SCALE_INPUTS.get(key)
+        if rule is None:
+            raise ProtocolError(f"{where}: unknown scale input '{key}'")
+        if len(rule) == 3:
+            _number_in(value, *rule, where, key)
+        elif value not in rule:
+            raise ProtocolError(f"{where}: '{key}' must be one of {', '.join(rule)}")
+    return raw
+
+
+def _sources(raw, where):
+    """Per instrument: the device's provenance, or manual with a reason; nothing else."""
+    if not isinstance(raw, dict):
+        raise ProtocolError(f"{where}: 'sources' has the wrong type")
+    for name, source in raw.items():
+        here = f"{where}.sources.{name}"
+        if name not in INSTRUMENTS:
+            raise ProtocolError(f"{where}: unknown instrument '{name}' in sources")
+        if not isinstance(source, dict):
+            raise ProtocolError(f"{here}: must be an object")
+        for key, value in source.items():
+            if key in ("driver", "device_model", "device_serial", "measured_at"):
+                _short_text(value, here, key, 64)
+            elif key == "manual":
+                if value is not True:
+                    raise ProtocolError(f"{here}: 'manual' must be true")
+            elif key == "reason":
+                _short_text(value, here, key)
+            elif key == "weight_only" and name == "scale":
+                if value not in WEIGHT_ONLY_REASONS:
+                    raise ProtocolError(f"{here}: unknown 'weight_only' reason")
+            elif key == "inputs" and name == "scale":
+                _scale_inputs(value, here)
+            else:
+                raise ProtocolError(f"{here}: unknown key '{key}'")
+    return raw
+
+
 def _record(raw, index):
     where = f"records[{index}]"
     rec = {
@@ -130,7 +188,7 @@ def _record(raw, index):
         if not values:
             raise ProtocolError(f"{where}: a measurement needs values")
         rec["values"] = values
-        rec["sources"] = _need(raw, "sources", dict, where)
+        rec["sources"] = _sources(_need(raw, "sources", dict, where), where)
         try:
             sources_text = json.dumps(rec["sources"], allow_nan=False)
         except ValueError:

@@ -61,6 +61,7 @@ UNLOCK_ROLES = ("physio", "admin")                        # whose badge unlocks 
 PARTICIPANT_STATUSES = {"intake": "intake", "active": "actief", "completed": "afgerond", "withdrawn": "gestopt",
                         "referred": "doorverwezen"}
 ACTIVE_STATUSES = ("intake", "active")  # on the roster, expected at sessions
+SEXES = {"male": "man", "female": "vrouw"}  # what a body-composition scale computes with; unknown: weight only
 
 ATTENDANCE_STATUSES = {"expected": "verwacht", "present": "aanwezig", "late": "te laat", "absent": "afwezig",
                        "excused": "afgemeld", "unknown": "onbekend"}

@@ -137,6 +137,9 @@ class Driver(abc.ABC):
             raise ValueError(f"{cls.name} does not take personal data")
         return []
 
+    def expect(self, data: dict) -> None:
+        """Personal data the next measurement must echo; only analysers that take it check it."""
+
     def queue_commands(self, commands: list[bytes], now: float) -> None:
         """Queue commands to send; `tick` releases them `command_gap` apart."""
         self._outbox.extend(commands)

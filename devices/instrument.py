@@ -65,7 +65,7 @@ class Instrument:
         self.driver_options = dict(driver_options or {})
         self.state: str | None = None
         self.detail = ""
-        self._requests: queue.SimpleQueue[list[bytes]] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[tuple[list[bytes], dict]] = queue.SimpleQueue()
 
     @classmethod
     def from_spec(cls, text: str | None, **kwargs) -> Instrument | None:
@@ -82,7 +82,7 @@ class Instrument:
         """
         commands = self.driver_class.start_commands(**personal)
         if commands:
-            self._requests.put(commands)
+            self._requests.put((commands, personal))
 
     def run(self, stop: threading.Event) -> None:
         """Serve the instrument until `stop` is set; reopens the port whenever it goes away."""
@@ -128,7 +128,9 @@ class Instrument:
         while not stop.is_set():
             now = time.monotonic()
             while not self._requests.empty():
-                driver.queue_commands(self._requests.get_nowait(), now)
+                commands, personal = self._requests.get_nowait()
+                driver.expect(personal)  # the frame this starts must echo what was sent
+                driver.queue_commands(commands, now)
             for item in driver.tick(now):
                 if isinstance(item, FrameError):
                     self._report(item)

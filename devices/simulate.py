@@ -22,7 +22,7 @@ import time
 import tty
 from datetime import datetime, timedelta
 
-from devices import and_scale, and_tm2657, omron, tanita, tanita_bc418
+from devices import and_scale, and_tm2657, omron, personal, tanita, tanita_bc418
 from devices.registry import driver_class
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ def now_minute() -> str:
 
 def body_composition(rng: random.Random, overrides: dict) -> tuple[dict, dict]:
     """Random but consistent body-composition values, plus the person (sex, age) behind them."""
-    person = {"sex": overrides.pop("sex", rng.choice((1, 2))), "age": overrides.pop("age", rng.randint(18, 64))}
+    person = {"sex": overrides.pop("sex", rng.choice((1, 2))), "age": overrides.pop("age", rng.randint(18, 64)),
+              "body_type": overrides.pop("body_type", 0), "tare_kg": overrides.pop("tare_kg", 0.0)}
     height = overrides.pop("height_cm", float(rng.randint(150, 200)))
     weight = overrides.pop("weight_kg", round(rng.uniform(50, 140), 1))
     fat_pct = overrides.pop("fat_pct", round(rng.uniform(10, 40), 1))
@@ -63,6 +64,12 @@ def body_composition(rng: random.Random, overrides: dict) -> tuple[dict, dict]:
     }
     values.update(overrides)
     return values, person
+
+
+def echo_of(person: dict, values: dict) -> dict:
+    """What a Tanita frame says it computed with, as the drivers report it."""
+    return {"sex": personal.SEXES[str(person["sex"])], "age": person["age"], "height_cm": float(values["height_cm"]),
+            "body_type": personal.BODY_TYPES[str(person["body_type"])], "tare_kg": float(person["tare_kg"])}
 
 
 def blood_pressure(rng: random.Random, overrides: dict) -> dict:
@@ -93,6 +100,7 @@ class _Device(abc.ABC):
 
     def __init__(self, sim: Simulator) -> None:
         self.sim, self.rng = sim, sim.rng
+        self.received: list[str] = []  # commands from the host, as the device understood them
 
     @abc.abstractmethod
     def frame(self, overrides: dict) -> tuple[bytes, dict]:
@@ -133,6 +141,7 @@ class _Tanita(_Device):
         self._commands = bytearray()
         self._personal: dict = {}
         self._measure_at: float | None = None
+        self.echo_instead: dict = {}  # a scale whose own settings override what it was sent
 
     def frame(self, overrides: dict) -> tuple[bytes, dict]:
         values, person = body_composition(self.rng, overrides)
@@ -142,8 +151,8 @@ class _Tanita(_Device):
         fields: list[tuple[str, object]] = [
             ("MO", model), ("SN", serial), ("ID", f"{self.rng.randint(0, 10**16):016d}"),
             ("Da", when.strftime("%d/%m/%Y")), ("TI", when.strftime("%H:%M")),
-            ("Bt", 0), ("GE", person["sex"]), ("AG", person["age"]), ("Hm", values["height_cm"]),
-            ("Pt", 0.0), ("Wk", values["weight_kg"]), ("FW", values["fat_pct"]),
+            ("Bt", person["body_type"]), ("GE", person["sex"]), ("AG", person["age"]), ("Hm", values["height_cm"]),
+            ("Pt", person["tare_kg"]), ("Wk", values["weight_kg"]), ("FW", values["fat_pct"]),
             ("fW", values["fat_mass_kg"]), ("MW", values["fat_free_mass_kg"]),
             ("mW", values["muscle_mass_kg"]), ("sW", 10), ("bW", values["bone_mass_kg"]),
             ("wW", values["water_kg"]), ("ww", values["water_pct"]), ("MI", values["bmi"]),
@@ -155,7 +164,7 @@ class _Tanita(_Device):
                 for segment in "RLrlT":
                     fields.append((letter + segment, round(self.rng.uniform(5, 30), 1)))
         expected = {**values, "device_model": model, "device_serial": serial,
-                    "measured_at": when.isoformat(), "driver": "tanita"}
+                    "measured_at": when.isoformat(), "driver": "tanita", "inputs": echo_of(person, values)}
         return tanita.build_frame(fields), expected
 
     def error_frame(self, code: str | None) -> bytes:
@@ -185,6 +194,7 @@ class _Tanita(_Device):
     def _command(self, command: str) -> None:
         if not command:
             return
+        self.received.append(command)
         if command == "M1":
             self._personal = {}
         elif command[:2] in ("D0", "D1", "D2", "D3", "D4") and command[2:]:
@@ -206,9 +216,10 @@ class _Tanita(_Device):
     def tick(self, now: float) -> None:
         if self._measure_at is not None and now >= self._measure_at:
             self._measure_at = None
-            personal = {"height_cm": self._personal["D3"], "age": int(self._personal["D4"]),
-                        "sex": int(self._personal.get("D1", 1))}
-            self.send_measurement(personal)
+            sent = {"height_cm": self._personal["D3"], "age": int(self._personal["D4"]),
+                    "sex": int(self._personal.get("D1", 1)), "body_type": int(self._personal.get("D2", 0)),
+                    "tare_kg": self._personal.get("D0", 0.0)}
+            self.send_measurement({**sent, **self.echo_instead})
 
 
 class _BC418(_Device):
@@ -219,7 +230,10 @@ class _BC418(_Device):
                 "water_kg", "visceral_fat", "bmr_kcal", "impedance_ohm")
         expected = {key: values[key] for key in keys}
         expected.update(device_model="BC-418", measured_at=when, driver="tanita-bc418")
-        return tanita_bc418.build_frame({**expected, **person}), expected
+        frame = tanita_bc418.build_frame({**expected, **person})
+        expected["inputs"] = echo_of(person, values)
+        del expected["inputs"]["tare_kg"]  # the BC-418 does not report the tare
+        return frame, expected
 
 
 class _AndScale(_Device):
@@ -397,6 +411,16 @@ class Simulator:
     def send_measurement(self, **overrides) -> dict:
         """Send a realistic measurement (values overridable by contract name); return the expected result."""
         return self._device.send_measurement(overrides)
+
+    @property
+    def received(self) -> list[str]:
+        """Commands the host sent, in order (a Tanita's PC-mode set-up)."""
+        return list(self._device.received)
+
+    def echo_instead(self, **values) -> None:
+        """A Tanita whose own settings win over PC mode: its next measurements echo these
+        (sex 1|2, age, height_cm, body_type 0|2, tare_kg) instead of what it was sent."""
+        self._device.echo_instead = values
 
     def send_error(self, code: str | None = None) -> None:
         """Send a device-reported error (e.g. 'E2' for a Tanita, 'E44' for the TM-2657)."""

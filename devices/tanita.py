@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from devices import personal
 from devices.driver import (FrameError, FrameRejected, LineDriver, LineSettings, NOISE_BYTES,
                             local_iso, parse_number)
 
@@ -133,6 +134,8 @@ def values_from_pairs(pairs_: dict[str, str]) -> dict:
         values["device_serial"] = serial
     if when := measured_at(pairs_):
         values["measured_at"] = when
+    if inputs := inputs_from_pairs(pairs_):
+        values["inputs"] = inputs
     return values
 
 
@@ -159,28 +162,31 @@ def build_frame(fields: list[tuple[str, object]], *, header: bytes = b"{0,16,~0,
 def pc_mode_commands(*, height_cm: float, sex: str | int, age: int, tare_kg: float = 0.0,
                      body_type: str | int = "standard") -> list[bytes]:
     """PC-mode commands (M1, D0 tare, D1 sex, D2 body type, D3 height, D4 age, G), each ending CR LF."""
-    sexes = {"1": "1", "male": "1", "m": "1", "man": "1", "2": "2", "female": "2", "f": "2",
-             "v": "2", "vrouw": "2"}
-    body_types = {"0": "0", "standard": "0", "2": "2", "athlete": "2", "athletic": "2"}
-    sex_code = sexes.get(str(sex).strip().lower())
-    if sex_code is None:
-        raise ValueError("sex must be 'male' (1) or 'female' (2)")
-    body_code = body_types.get(str(body_type).strip().lower())
-    if body_code is None:
-        raise ValueError("body_type must be 'standard' (0) or 'athlete' (2)")
-    try:
-        height_cm, tare_kg = float(height_cm), float(tare_kg)
-    except (TypeError, ValueError):
-        raise ValueError("height_cm and tare_kg must be numbers") from None
-    if not 0.0 <= tare_kg <= 10.0:
-        raise ValueError("tare_kg must be between 0.0 and 10.0")
-    if not 90.0 <= height_cm <= 249.5:
-        raise ValueError("height_cm must be between 90 and 249.5")
-    if not isinstance(age, int) or isinstance(age, bool) or not 5 <= age <= 99:
-        raise ValueError("age must be a whole number between 5 and 99")
-    commands = ["M1", f"D0{tare_kg:04.1f}", f"D1{sex_code}", f"D2{body_code}",
-                f"D3{height_cm:05.1f}", f"D4{int(age):02d}", "G"]
+    data = personal.normalise(height_cm=height_cm, sex=sex, age=age, tare_kg=tare_kg, body_type=body_type)
+    commands = ["M1", f"D0{data['tare_kg']:04.1f}", f"D1{personal.SEX_CODES[data['sex']]}",
+                f"D2{personal.BODY_TYPE_CODES[data['body_type']]}", f"D3{data['height_cm']:05.1f}",
+                f"D4{data['age']:02d}", "G"]
     return [command.encode("ascii") + b"\r\n" for command in commands]
+
+
+def inputs_from_pairs(pairs_: dict[str, str]) -> dict:
+    """What the scale says it computed with (GE, AG, Hm, Bt, Pt), in the names of devices.personal."""
+    inputs: dict = {}
+    if "GE" in pairs_:
+        if pairs_["GE"] not in ("1", "2"):
+            raise FrameRejected("malformed value for GE")
+        inputs["sex"] = personal.SEXES[pairs_["GE"]]
+    if "Bt" in pairs_:
+        if pairs_["Bt"] not in ("0", "2"):
+            raise FrameRejected("malformed value for Bt")
+        inputs["body_type"] = personal.BODY_TYPES[pairs_["Bt"]]
+    if "AG" in pairs_:
+        inputs["age"] = int(parse_number(pairs_["AG"], "AG"))
+    if "Hm" in pairs_:
+        inputs["height_cm"] = parse_number(pairs_["Hm"], "Hm")
+    if "Pt" in pairs_:
+        inputs["tare_kg"] = parse_number(pairs_["Pt"], "Pt")
+    return inputs
 
 
 class Tanita(LineDriver):
@@ -193,11 +199,16 @@ class Tanita(LineDriver):
     takes_personal_data = True
     command_gap = 0.15  # the manual asks for at least 100 ms between PC-mode commands
     max_line: ClassVar[int] = 4096  # segmental frames exceed 1 kB
+    _expected: dict | None = None
 
     @classmethod
-    def start_commands(cls, **personal) -> list[bytes]:
+    def start_commands(cls, **data) -> list[bytes]:
         """PC-mode commands when personal data is given; without it the scale measures on its own."""
-        return pc_mode_commands(**personal) if personal else []
+        return pc_mode_commands(**data) if data else []
+
+    def expect(self, data: dict) -> None:
+        """The next frame must echo this personal data (as sent in PC mode), or it is rejected."""
+        self._expected = personal.normalise(**data) if data else None
 
     def parse_line(self, line: bytes) -> dict | FrameError | None:
         """Parse a frame, a PC-mode echo (ignored) or a PC-mode error reply."""
@@ -223,4 +234,8 @@ class Tanita(LineDriver):
         if int(sent[1], 16) != checksum(body):
             raise FrameRejected("checksum mismatch")
         # latin-1 never fails: a name in the ID string must not reject the frame (ID is never used).
-        return self.measurement(values_from_pairs(pairs(tokens(body[:-1].decode("latin-1")))))
+        values = values_from_pairs(pairs(tokens(body[:-1].decode("latin-1"))))
+        expected, self._expected = self._expected, None
+        if expected and (differing := personal.mismatch(expected, values.get("inputs", {}))):
+            raise FrameRejected(personal.echo_error(differing), "echo")
+        return self.measurement(values)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from devices import personal
 from devices.driver import FrameRejected, LineDriver, LineSettings, local_iso, parse_number
 
 KJ_PER_KCAL = 4.184
@@ -26,6 +27,7 @@ FIELDS = {
     38: "visceral_fat",
 }
 BMR_KJ = 12
+BODY_TYPE, SEX, HEIGHT, AGE = 2, 3, 4, 10  # what the analyser computed with (its echo)
 
 _DATE = re.compile(r'"([0-9]{2})/([0-9]{2})/([0-9]{2})"')
 _TIME = re.compile(r'"([0-9]{2}):([0-9]{2})"')
@@ -49,13 +51,23 @@ def check_consistency(values: dict) -> None:
         raise FrameRejected("BMI does not match weight and height")
 
 
+def inputs(fields: list[str]) -> dict:
+    """Sex, age, height and body type as the frame echoes them (codes it does not know left out)."""
+    echo = {"age": int(parse_number(fields[AGE], "age")), "height_cm": parse_number(fields[HEIGHT], "height")}
+    if fields[SEX] in ("1", "2"):
+        echo["sex"] = personal.SEXES[fields[SEX]]
+    if fields[BODY_TYPE] in ("0", "2"):
+        echo["body_type"] = personal.BODY_TYPES[fields[BODY_TYPE]]
+    return echo
+
+
 def build_frame(values: dict, *, segments: list[str] | None = None) -> bytes:
     """Build a BC-418 frame from contract values (measured_at, masses, ...) with 39 fields."""
     when = values.get("measured_at", "2015-05-04T15:52:00")
     date = f'"{when[8:10]}/{when[5:7]}/{when[2:4]}"'
     time = f'"{when[11:16]}"'
     segments = segments or ["225", "229", "304", "311"] + ["20.0", "003.0", "010.0", "009.5"] * 5
-    fields = [date, time, "0", str(values.get("sex", 1)), f"{values['height_cm']:05.0f}",
+    fields = [date, time, str(values.get("body_type", 0)), str(values.get("sex", 1)), f"{values['height_cm']:05.0f}",
               f"{values['weight_kg']:05.1f}", f"{values['fat_pct']:04.1f}",
               f"{values['fat_mass_kg']:05.1f}", f"{values['fat_free_mass_kg']:05.1f}",
               f"{values['water_kg']:05.1f}", str(values.get("age", 37)), f"{values['bmi']:05.1f}",
@@ -97,6 +109,7 @@ class TanitaBC418(LineDriver):
         values["bmr_kcal"] = parse_number(fields[BMR_KJ], "BMR") / KJ_PER_KCAL
         check_consistency(values)
         values["device_model"] = MODEL
+        values["inputs"] = inputs(fields)
         when = local_iso(2000 + int(date[3]), int(date[2]), int(date[1]), int(time[1]), int(time[2]))
         if when:
             values["measured_at"] = when

@@ -29,6 +29,7 @@ DEFAULTS = {
     "KIOSK_STATION_LOCK_S": "300",
     "KIOSK_TIMEZONE": "Europe/Amsterdam",
     "KIOSK_SOUND": "0",  # 1: a short sound on each tap (success / a problem), off by default
+    "KIOSK_CLOTHES_TARE_KG": "0.5",
 }
 htmx = HTMX()
 

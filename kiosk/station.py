@@ -3,11 +3,13 @@ search by first name) picks whom to measure, instruments fill in readings by
 themselves, and a save is one local transaction synced like a check-in."""
 import json
 import math
+from datetime import datetime
 
 from common import clock
 from common.db import database, transaction
 from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS, UNLOCK_ROLES, instrument_fields
 from common.protocol import MEASUREMENT_LIMITS
+from devices import personal
 
 from . import store
 
@@ -15,6 +17,11 @@ INSTRUMENT_FIELDS = {name: instrument_fields(name) for name in INSTRUMENTS}
 # What staff may type in by hand when an instrument does not work.
 MANUAL_FIELDS = {"scale": ("weight_kg", "fat_pct"), "bp": ("systolic_mmhg", "diastolic_mmhg", "pulse_bpm")}
 PROVENANCE_KEYS = ("driver", "device_model", "device_serial", "measured_at")
+# What a body-composition analyser computes; without the person's sex and age it is not theirs.
+BODY_COMPOSITION = ("fat_pct", "fat_mass_kg", "fat_free_mass_kg", "muscle_mass_kg", "bone_mass_kg", "water_kg",
+                    "water_pct", "visceral_fat", "bmr_kcal", "metabolic_age", "impedance_ohm")
+INPUT_LABELS = {"sex": "geslacht", "age": "leeftijd", "height_cm": "lengte", "body_type": "lichaamstype",
+                "tare_kg": "kledingtarra"}
 
 
 class Invalid(ValueError):
@@ -34,7 +41,18 @@ def state(conn, lock_s):
     current["locked"] = current.get("staff_id") is None or not 0 <= idle <= lock_s
     if current["locked"]:
         current["participant_id"] = current["first_name"] = None
+    current.update(sex=None, birth_year=None, age=None)
+    if current["participant_id"]:
+        person = conn.execute("SELECT sex, birth_year FROM roster_people WHERE participant_id = ?",
+                              (current["participant_id"],)).fetchone()
+        if person is not None:
+            current.update(sex=person["sex"], birth_year=person["birth_year"], age=age_from(person["birth_year"]))
     return current
+
+
+def age_from(birth_year):
+    """The age reached this calendar year: the roster carries the birth year, never the date."""
+    return datetime.now().year - birth_year if birth_year else None
 
 
 def _write(conn, **fields):
@@ -152,6 +170,55 @@ def take_commands(conn):
     return [(r["instrument"], json.loads(r["payload_json"])) for r in rows]
 
 
+# --- the body-composition scale ----------------------------------------------------------
+
+def scale_setup(current, form, default_tare_kg):
+    """What the scale must compute with for this person (sex, age, height, tare, body type),
+    or None when their sex or age is unknown: then the scale is told nothing and weighs only."""
+    if not current.get("sex") or not current.get("age"):
+        return None
+    if not str(form.get("height_cm") or "").strip():
+        raise Invalid("vul de lengte in: de weegschaal rekent met lengte, geslacht en leeftijd")
+    try:
+        return personal.normalise(sex=current["sex"], age=current["age"],
+                                  height_cm=_number(form.get("height_cm"), "height_cm"),
+                                  tare_kg=_number(form.get("tare_kg") or default_tare_kg, "tare_kg"),
+                                  body_type=form.get("body_type") or "standard")
+    except ValueError as exc:
+        raise Invalid(f"weegschaal: {exc}") from None
+
+
+def _scale_values(device, current, form, default_tare_kg):
+    """The scale's values for this person: all of them when its echo matches the set-up, its
+    weight only when the person's sex or age is unknown; a mismatching echo is refused."""
+    values = {f: device[f] for f in INSTRUMENT_FIELDS["scale"] if f in device}
+    source = {k: device[k] for k in PROVENANCE_KEYS if k in device}
+    inputs = device.get("inputs") or {}
+    setup = scale_setup(current, form, default_tare_kg) if inputs else None
+    if setup is None:
+        dropped = [f for f in BODY_COMPOSITION if values.pop(f, None) is not None]
+        for own in ("height_cm", "bmi"):  # from a height typed on the scale, not this station's
+            values.pop(own, None)
+        if dropped:
+            source["weight_only"] = "no_echo" if current.get("sex") and current.get("age") else "no_sex_or_age"
+        return values, source
+    differing = personal.mismatch(setup, inputs, keys=[k for k in personal.KEYS if k in inputs or k != "tare_kg"])
+    if differing:
+        names = ", ".join(INPUT_LABELS[k] for k in differing)
+        raise Invalid(f"de weegschaal rekende met andere gegevens ({names}) dan die van {current['first_name']}: "
+                      "dit is geen meting van deze persoon, meet opnieuw")
+    source["inputs"] = {k: inputs[k] for k in personal.KEYS if k in inputs}
+    return values, source
+
+
+def reading_error(text):
+    """A refused frame's reason for the screen; the echo check in the physio's words."""
+    if text and text.startswith(personal.ECHO_REJECTED):
+        return ("De weegschaal rekende met andere persoonsgegevens dan verstuurd: dit is geen meting van "
+                "deze persoon. Stuur de gegevens opnieuw en meet opnieuw.")
+    return text
+
+
 # --- saving -----------------------------------------------------------------------
 
 def _number(text, field):
@@ -168,10 +235,10 @@ def _number(text, field):
     return value
 
 
-def build_measurement(conn, form, since):
+def build_measurement(conn, form, current, default_tare_kg=0.5):
     """Values and provenance from the form: device readings by id, or manual values with a reason."""
     values, sources, implausible = {}, {}, []
-    readings = latest_readings(conn, since)
+    readings = latest_readings(conn, current["identified_at"])
     for name, fields in INSTRUMENT_FIELDS.items():
         if form.get(f"{name}_manual"):
             reason = (form.get(f"{name}_reason") or "").strip()
@@ -188,8 +255,12 @@ def build_measurement(conn, form, since):
             if str(reading["id"]) != form[f"{name}_reading"]:
                 raise Invalid("er kwam intussen een nieuwe meting binnen; controleer de waarden")
             device = reading["values"]
-            values.update({f: device[f] for f in fields if f in device})
-            sources[name] = {k: device[k] for k in PROVENANCE_KEYS if k in device}
+            if name == "scale":
+                found, sources[name] = _scale_values(device, current, form, default_tare_kg)
+                values.update(found)
+            else:
+                values.update({f: device[f] for f in fields if f in device})
+                sources[name] = {k: device[k] for k in PROVENANCE_KEYS if k in device}
     if form.get("height_cm"):
         values.setdefault("height_cm", _number(form["height_cm"], "height_cm"))
         if not _plausible("height_cm", values["height_cm"]):
@@ -203,14 +274,14 @@ def build_measurement(conn, form, since):
     return values, sources
 
 
-def save(conn, form, moment, lock_s):
+def save(conn, form, moment, lock_s, default_tare_kg=0.5):
     """Save the current participant's measurement; returns its outbox sequence number."""
     current = state(conn, lock_s)
     if current["locked"] or not current.get("participant_id"):
         raise Invalid("geen deelnemer gekozen")
     if moment not in MOMENTS:
         raise Invalid("kies het meetmoment")
-    values, sources = build_measurement(conn, form, current["identified_at"])
+    values, sources = build_measurement(conn, form, current, default_tare_kg)
     seq = store.save_measurement(conn, current["participant_id"], moment, values, sources, current["staff_id"])
     with transaction(conn):
         _write(conn, participant_id=None, first_name=None, identified_at=None)

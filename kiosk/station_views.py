@@ -11,6 +11,7 @@ from .screen import newest_tap, status_payload, tap_events
 
 bp = Blueprint("station", __name__, url_prefix="/station")
 LABELS = {name: f.label_with_unit for name, f in MEASUREMENT_FIELDS.items()}
+HIDDEN_KEYS = ("driver", "device_model", "device_serial", "measured_at", "inputs", "flags")
 NOTICES = {
     "staff": _l("Ontgrendeld."),
     "locked": _l("Het station is vergrendeld: een fysiotherapeut ontgrendelt het met de eigen pas."),
@@ -21,6 +22,10 @@ NOTICES = {
 
 def _lock_s():
     return int(current_app.config["KIOSK_STATION_LOCK_S"])
+
+
+def _tare_kg():
+    return float(current_app.config["KIOSK_CLOTHES_TARE_KG"])
 
 
 @bp.before_request
@@ -49,7 +54,7 @@ def panel_context(conn, **extra):
     """Everything the station panel shows."""
     current = station.state(conn, _lock_s())
     return {"station": current, "moments": MOMENTS, "manual_fields": station.MANUAL_FIELDS,
-            "form": {}, "error": None, "confirm": (), **extra,
+            "form": {}, "error": None, "confirm": (), "default_tare_kg": _tare_kg(), **extra,
             **live_context(conn, current)}
 
 
@@ -59,8 +64,10 @@ def live_context(conn, current=None):
     statuses = {name: conn.execute("SELECT state, detail FROM process_status WHERE name = ?", (name,)).fetchone()
                 for name in ("scale", "bp")}
     readings = station.latest_readings(conn, current.get("identified_at")) if current.get("participant_id") else {}
+    for reading in readings.values():
+        reading["error"] = station.reading_error(reading["error"])
     return {"readings": readings, "instrument_status": statuses, "instruments": instruments(), "labels": LABELS,
-            "instrument_names": INSTRUMENTS}
+            "instrument_names": INSTRUMENTS, "hidden_keys": HIDDEN_KEYS}
 
 
 @bp.get("/")
@@ -121,9 +128,14 @@ def command():
     if name not in instruments():
         abort(400)
     payload = {}
-    if name == "scale" and request.form.get("height_cm"):
-        payload = {"height_cm": request.form.get("height_cm", type=float),
-                   "sex": request.form.get("sex") or "female", "age": request.form.get("age", type=int) or 40}
+    if name == "scale":
+        # Sex and age come from the participant's record, never from the form: the station never guesses.
+        try:
+            payload = station.scale_setup(station.state(conn, _lock_s()), request.form.to_dict(), _tare_kg())
+        except station.Invalid as exc:
+            return render_template("station/_live.html", **live_context(conn), sent_error=str(exc))
+        if payload is None:
+            return render_template("station/_live.html", **live_context(conn), weight_only=True)
     station.queue_command(conn, name, payload)
     return render_template("station/_live.html", **live_context(conn), sent=name)
 
@@ -134,7 +146,7 @@ def save():
     conn = get_db()
     form = request.form.to_dict()
     try:
-        seq = station.save(conn, form, form.get("moment", ""), _lock_s())
+        seq = station.save(conn, form, form.get("moment", ""), _lock_s(), _tare_kg())
     except station.Invalid as exc:
         return render_template("station/_panel.html", **panel_context(conn, error=str(exc), form=form,
                                                                       confirm=exc.needs_confirmation))

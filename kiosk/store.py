@@ -153,8 +153,9 @@ def apply_roster(conn, roster):
             else:
                 # An admin older than the language column sends none: greet in the kiosk's fallback.
                 conn.execute("INSERT OR REPLACE INTO roster_people(participant_id, first_name, group_id, language, "
-                             "active) VALUES (?, ?, ?, ?, 1)",
-                             (p["participant_id"], p["first_name"], p["group_id"], p.get("language", "nl")))
+                             "active, sex, birth_year) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                             (p["participant_id"], p["first_name"], p["group_id"], p.get("language", "nl"),
+                              p.get("sex"), p.get("birth_year")))
         for b in roster["badges"]:
             if b.get("removed"):
                 conn.execute("DELETE FROM roster_badges WHERE uid = ?", (b["uid"],))

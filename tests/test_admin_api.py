@@ -210,3 +210,30 @@ def test_the_audit_log_cannot_be_changed_or_deleted(admin_app, client, tokens, g
 def test_unknown_api_paths_answer_json_404(client):
     r = client.get("/api/v1/nothing-here")
     assert r.status_code == 404 and "error" in r.json
+
+
+def test_a_participant_has_a_sex_and_a_birth_date_for_the_scale(client, tokens, group_id, admin_app):
+    r = client.post("/api/v1/participants", json={"first_name": "Fatma", "last_name": "Yilmaz", "group_id": group_id,
+                                                  "sex": "female", "birth_date": "1985-03-14"},
+                    headers=auth(tokens["admin"]))
+    assert r.status_code == 201, r.json
+    from common.db import connect
+    row = connect(admin_app.config["ADMIN_DB"]).execute("SELECT sex, birth_date FROM participants WHERE id = ?",
+                                                        (r.json["id"],)).fetchone()
+    assert tuple(row) == ("female", "1985-03-14")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"sex": "x"}, "'sex' must be one of male, female"),
+    ({"sex": 1}, "'sex' must be one of male, female"),
+    ({"birth_date": "14-03-1985"}, "'birth_date' must be a date YYYY-MM-DD"),
+    ({"birth_date": "1985-02-30"}, "'birth_date' is not a real date"),
+    ({"birth_date": (date.today() + timedelta(days=1)).isoformat()}, "between 1900 and today"),
+    ({"birth_date": "1899-12-31"}, "between 1900 and today"),
+])
+def test_a_wrong_sex_or_birth_date_is_refused_and_nobody_is_enrolled(client, tokens, group_id, admin_app, change,
+                                                                      message):
+    body = {"first_name": "Fatma", "last_name": "Yilmaz", "group_id": group_id, **change}
+    r = client.post("/api/v1/participants", json=body, headers=auth(tokens["admin"]))
+    assert r.status_code == 400 and message in r.json["error"]
+    assert count(admin_app, "participants") == 0

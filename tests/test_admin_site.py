@@ -577,3 +577,19 @@ def test_a_badge_that_no_longer_counts_is_listed_for_the_desk_on_the_board(site)
     pusher(site).checkin("01010501B00A0001", result="inactive")
     page = site.login("coach@example.test").get("/board").get_data(as_text=True)
     assert "pas niet meer actief" in page and "Anoeshka" in page.split("pas niet meer actief")[1]
+
+
+def test_sex_and_birth_date_are_entered_on_the_staff_site_and_shown(site):
+    coordinator = site.login("coordinator@example.test")
+    r = post(coordinator, "/participants", {"first_name": "Fatima", "last_name": "Bouzid", "group_id": site.group_id,
+                                            "sex": "female", "birth_date": "1985-03-14"})
+    assert r.status_code == 303
+    (person,) = site.sql("SELECT id, sex, birth_date FROM participants WHERE first_name = 'Fatima'")
+    assert (person["sex"], person["birth_date"]) == ("female", "1985-03-14")
+    page = coordinator.get(f"/participants/{person['id']}").get_data(as_text=True)
+    assert "vrouw" in page and "1985-03-14" in page
+    r = post(coordinator, f"/participants/{site.mohamed}", {"first_name": "Mohamed", "last_name": "El Amrani",
+                                                            "status": "active", "group_id": site.group_id,
+                                                            "sex": "male", "birth_date": "2031-01-01"})
+    assert r.status_code == 422 and "De geboortedatum ligt na 1900" in r.get_data(as_text=True)
+    assert site.sql("SELECT sex FROM participants WHERE id = ?", site.mohamed) == [{"sex": None}]

@@ -38,6 +38,11 @@ def record(seq=1, **change):
     return {**base, **change}
 
 
+def measurement(seq=1, **change):
+    return record(seq, **{"kind": "measurement", "participant_id": 1, "moment": "intake",
+                          "values": {"weight_kg": 80.1}, "sources": {"scale": {"driver": "tanita"}}, **change})
+
+
 def push_body(records, **change):
     base = {"generation": "gen-1", "boot_id": "boot-1", "boot_s": 200.0, "clock": "2026-11-09T08:03:00+00:00",
             "clock_synced": True, "pending": 0, "captured_through": {"boot_s": 199.0}, "records": records}
@@ -70,6 +75,14 @@ def test_a_revoked_kiosk_can_no_longer_sync(client, runner, kiosk_token):
     (push_body([record(kind="measurement", participant_id=1, moment="intake", values={"iq": 120},
                        sources={})]), "unknown measurement field"),
     (push_body([record(seq=i + 1) for i in range(501)]), "at most"),
+    (push_body([measurement(sources={"scale": {"driver": "tanita", "password": "x"}})]), "unknown key 'password'"),
+    (push_body([measurement(sources={"fridge": {}})]), "unknown instrument"),
+    (push_body([measurement(sources={"scale": {"manual": True, "reason": "x" * 201}})]), "at most 200"),
+    (push_body([measurement(sources={"scale": {"inputs": {"sex": "other"}}})]), "'sex' must be one of"),
+    (push_body([measurement(sources={"scale": {"inputs": {"age": 40.5}}})]), "'age' must be a number"),
+    (push_body([measurement(sources={"scale": {"inputs": {"height_cm": True}}})]), "'height_cm' must be a number"),
+    (push_body([measurement(sources={"scale": {"inputs": {"iq": 1}}})]), "unknown scale input"),
+    (push_body([measurement(sources={"scale": {"weight_only": "guessed"}})]), "weight_only"),
 ])
 def test_an_invalid_push_is_refused_with_a_reason_and_stores_nothing(client, kiosk_token, admin_app, body, message):
     r = client.post("/api/v1/sync/push", json=body, headers=auth(kiosk_token))
@@ -173,3 +186,21 @@ def test_the_kiosk_forgets_a_participant_who_left_and_greets_the_badge_as_inacti
     store.apply_roster(conn, roster(client, kiosk_token, int(store.get_meta(conn, "roster_version"))))
     assert conn.execute("SELECT count(*) FROM roster_people").fetchone()[0] == 0
     assert store.capture_tap(conn, "01010501B00A0001")["result"] == "inactive"
+
+
+def test_a_station_kiosk_gets_sex_and_birth_year_a_check_in_kiosk_never(client, runner, tokens, enrolled,
+                                                                        kiosk_token, admin_app):
+    gid, _ = enrolled
+    fatma = client.post("/api/v1/participants", json={"first_name": "Fatma", "last_name": "Yilmaz", "group_id": gid,
+                                                      "sex": "female", "birth_date": "1985-03-14"},
+                        headers=auth(tokens["admin"])).json["id"]
+    station_token = runner.invoke(args=["add-kiosk", "station-1", "--location", "Zuid"]).output.strip().splitlines()[-1]
+    from common.db import connect
+    connect(admin_app.config["ADMIN_DB"]).execute("UPDATE kiosks SET role = 'station' WHERE name = 'station-1'")
+    at_station = {p["participant_id"]: p for p in roster(client, station_token)["people"]}
+    assert at_station[fatma] == {"participant_id": fatma, "first_name": "Fatma", "group_id": gid,
+                                 "sex": "female", "birth_year": 1985}
+    assert at_station[enrolled[1]]["sex"] is None and at_station[enrolled[1]]["birth_year"] is None
+    at_checkin = roster(client, kiosk_token)
+    assert "1985" not in str(at_checkin) and "female" not in str(at_checkin)
+    assert all(set(p) == {"participant_id", "first_name", "group_id"} for p in at_checkin["people"])

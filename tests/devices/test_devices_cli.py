@@ -5,13 +5,14 @@ import signal
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
 from devices.__main__ import main
 from devices.omron import build_hbp9030_frame
 
-ROOT = "/work/main"
+ROOT = str(Path(__file__).resolve().parents[2])
 SECRET_ID = "ANNA-DE-VRIES-190385"
 
 
@@ -134,3 +135,62 @@ def test_card_subcommand_is_handed_to_the_badge_reader_module(monkeypatch):
 @pytest.mark.parametrize("args", [[], ["frobnicate"]])
 def test_cli_without_a_known_command_is_a_usage_error(args):
     assert devices_cli(*args).returncode == 2
+
+
+# --- a Tanita in PC mode: the set-up sent, and the echo checked -----------------------
+
+PC_MODE = ["--height", "176", "--sex", "female", "--age", "41", "--tare", "0.8", "--body-type", "athlete"]
+
+
+def test_read_sends_the_pc_mode_set_up_and_prints_what_the_scale_computed_with(simulator):
+    sim = simulator("tanita")
+    result = devices_cli("read", "tanita", sim.path, *PC_MODE, "--timeout", "10")
+    assert result.returncode == 0, result.stderr
+    assert sim.received == ["M1", "D000.8", "D12", "D22", "D3176.0", "D441", "G"]
+    measurement = json.loads(result.stdout)
+    assert measurement["inputs"] == {"sex": "female", "age": 41, "height_cm": 176.0, "body_type": "athlete",
+                                     "tare_kg": 0.8}
+    assert measurement == sim.sent[-1]
+
+
+def test_read_refuses_a_result_whose_echo_differs_from_what_was_sent(simulator):
+    sim = simulator("tanita")
+    sim.echo_instead(sex=1, age=40)  # the scale's own settings won: a 40-year-old man
+    result = devices_cli("read", "tanita", sim.path, *PC_MODE, "--timeout", "10")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert ("rejected: the scale computed with other personal data than was sent (sex, age): "
+            "not this person's measurement") in result.stderr
+    assert sim.received[-1] == "G" and len(sim.sent) == 1  # the scale did measure; its result was refused
+
+
+def test_read_without_sex_and_age_sends_nothing_personal_and_only_listens(simulator):
+    sim = simulator("tanita")
+    process = subprocess.Popen([sys.executable, "-m", "devices", "read", "tanita", sim.path, "--height", "176",
+                                "--timeout", "10"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stderr.readline().startswith("note: no --sex and --age: nothing personal is sent")
+    assert process.stderr.readline().startswith("ok: connected")
+    expected = sim.send_measurement()
+    stdout, _ = process.communicate(timeout=15)
+    assert process.returncode == 0 and json.loads(stdout) == expected
+    assert sim.received == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sex", "male", "--height", "170"], "--sex and --age go together"),
+    (["--sex", "male", "--age", "30"], "--sex and --age go together, with --height"),
+    (["--sex", "male", "--age", "3", "--height", "170"], "age must be a whole number between 5 and 99"),
+])
+def test_read_refuses_an_incomplete_or_implausible_set_up(simulator, args, message):
+    sim = simulator("tanita")
+    result = devices_cli("read", "tanita", sim.path, *args, "--timeout", "1")
+    assert result.returncode == 2 and message in result.stderr
+    assert sim.received == []
+
+
+def test_read_refuses_personal_data_for_a_device_that_takes_none(simulator):
+    sim = simulator("omron-hbp9030")
+    result = devices_cli("read", "omron-hbp9030", sim.path, "--height", "170", "--sex", "male", "--age", "30",
+                         "--timeout", "1")
+    assert result.returncode == 2 and "does not take personal data" in result.stderr

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices import personal
 from devices.and_scale import build_frame as and_scale_frame
 from devices.and_tm2657 import ACK_FRAME, AndTM2657, build_result_block
 from devices.driver import INTERNAL_ERROR, FrameError, check_plausible
@@ -16,7 +17,7 @@ CONTRACT_FIELDS = {
     "weight_kg", "height_cm", "bmi", "fat_pct", "fat_mass_kg", "fat_free_mass_kg", "muscle_mass_kg",
     "bone_mass_kg", "water_kg", "water_pct", "visceral_fat", "bmr_kcal", "metabolic_age", "impedance_ohm",
     "systolic_mmhg", "diastolic_mmhg", "mean_arterial_mmhg", "pulse_bpm", "device_model", "device_serial",
-    "driver", "measured_at",
+    "driver", "measured_at", "inputs", "flags",
 }
 SECRET_ID = "ANNA-DE-VRIES-190385"
 BP = {"systolic_mmhg": 128, "mean_arterial_mmhg": 96, "diastolic_mmhg": 81, "pulse_bpm": 64,
@@ -69,6 +70,11 @@ def check(events: list) -> None:
         else:
             assert set(event) <= CONTRACT_FIELDS
             check_plausible(event)
+            inputs = event.get("inputs", {})
+            assert set(inputs) <= set(personal.KEYS)
+            assert inputs.get("sex", "male") in ("male", "female")
+            assert inputs.get("body_type", "standard") in ("standard", "athlete")
+            assert all(isinstance(flag, bool) for flag in event.get("flags", {}).values())
     text = json.dumps([e if isinstance(e, dict) else e.reason for e in events])
     assert SECRET_ID[:8] not in text and SECRET_ID[8:] not in text
 

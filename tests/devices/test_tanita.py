@@ -13,6 +13,7 @@ SC240_MEASUREMENT = {
     "fat_free_mass_kg": 67.3, "muscle_mass_kg": 64.0, "bone_mass_kg": 3.3, "water_kg": 48.0,
     "water_pct": 58.0, "visceral_fat": 6.0, "bmr_kcal": 1973, "metabolic_age": 28,
     "impedance_ohm": 369.4, "device_model": "SC-240", "device_serial": "00000002", "driver": "tanita",
+    "inputs": {"sex": "male", "age": 30, "height_cm": 170.0, "body_type": "standard", "tare_kg": 0.0},
 }
 
 

@@ -13,6 +13,7 @@ BC418_MEASUREMENT = {
     "fat_free_mass_kg": 58.0, "water_kg": 38.9, "bmi": 27.1, "impedance_ohm": 572.0,
     "visceral_fat": 12.0, "bmr_kcal": 1634, "device_model": "BC-418",
     "measured_at": "2015-05-04T15:52:00", "driver": "tanita-bc418",
+    "inputs": {"sex": "male", "age": 37, "height_cm": 170.0, "body_type": "standard"},
 }
 
 

@@ -1,0 +1,109 @@
+"""The body-composition scale computes for the right person: the station sends the participant's
+own sex and age (from the station's roster) with height, clothes tare and body type, checks the
+scale's echo, and without sex and age keeps the weight only. Real processes, a Tanita on a pty."""
+import sqlite3
+
+import pytest
+
+from devices import Simulator
+from devices.card import CardProcess
+from tests.conftest import Kiosk, screenshot, wait_for
+
+PHYSIO_BADGE = "0102030405060AAA"
+FATMA_BADGE = "01010501B00AF001"
+
+
+@pytest.fixture
+def station(live_admin, procs, tmp_path):
+    """A station kiosk (role decided on the server) with a Tanita in PC mode on a pty."""
+    admin = live_admin
+    admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
+                input="correct horse battery\n")
+    admin.flask("assign-staff-badge", "fysio@example.test", PHYSIO_BADGE)
+    r = admin.api("POST", "/participants", json={"first_name": "Fatma", "last_name": "Yilmaz",
+                                                 "group_id": admin.group_id, "badge_uid": FATMA_BADGE,
+                                                 "sex": "female", "birth_date": "1985-03-14"})
+    assert r.status_code == 201, r.text
+    admin.people["Fatma"] = {"id": r.json()["id"], "uid": FATMA_BADGE}
+    with sqlite3.connect(admin.db) as db:  # what `add-kiosk --role station` records
+        db.execute("UPDATE kiosks SET role = 'station'")
+    scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
+    scale.start()
+    kiosk = Kiosk(procs, tmp_path, admin, role="station",
+                  extra_env={"KIOSK_SCALE": f"tanita {tmp_path / 'ttyScale'}", "KIOSK_CLOTHES_TARE_KG": "0.8"})
+    kiosk.start_sync()
+    kiosk.start_reader()
+    kiosk.start_screen()
+    kiosk.wait_roster(badges=4)
+    kiosk.wait_reader_ok()
+    wait_for(lambda: kiosk.status()["instruments"].get("scale", {}).get("state") == "ok", 20, message="scale ok")
+    card = CardProcess(kiosk.env["KIOSK_NFC"])
+    yield admin, kiosk, card, scale
+    card.close()
+    scale.close()
+
+
+def measurements(admin, name):
+    return admin.api("GET", f"/participants/{admin.people[name]['id']}/measurements").json()["measurements"]
+
+
+@pytest.mark.browser
+def test_the_scale_computes_with_the_participants_own_sex_and_age_and_its_echo_is_checked(station, page_at):
+    admin, kiosk, card, scale = station
+    page = page_at(800, 480)
+    page.goto(kiosk.url)
+    card.tap(PHYSIO_BADGE)
+    page.wait_for_selector("text=Wie meten we?")
+    card.tap(FATMA_BADGE)
+    page.wait_for_selector("h1:has-text('Fatma')")
+    age = wait_for(lambda: page.get_attribute(".person-facts", "data-age"), message="age shown")
+    assert page.get_attribute(".person-facts", "data-sex") == "female" and "geboortejaar 1985" in page.inner_text(
+        ".person-facts")
+    assert page.input_value("input[name=tare_kg]") == "0.8"  # the station's default, changeable
+    page.fill("input[name=height_cm]", "164")
+    page.fill("input[name=tare_kg]", "1.0")
+    page.select_option("select[name=body_type]", "athlete")
+
+    # The scale's own settings win (a 40-year-old man): its result is somebody else's.
+    scale.echo_instead(sex=1, age=40)
+    page.click("button:has-text('Gegevens naar weegschaal')")
+    page.wait_for_selector(".instrument[data-instrument=scale] .error:has-text('geen meting van deze persoon')",
+                           timeout=15000)
+    assert scale.received[-7:] == ["M1", "D001.0", "D12", "D22", "D3164.0", f"D4{int(age):02d}", "G"]
+    page.click("button.save")
+    page.wait_for_selector("text=nog geen waarden")  # a refused frame never becomes a value
+
+    scale.echo_instead()  # the scale takes what it is sent
+    page.click("button:has-text('Gegevens naar weegschaal')")
+    page.wait_for_selector("[data-field=fat_pct]", timeout=15000)
+    assert "Rekende met: vrouw" in page.inner_text(".instrument[data-instrument=scale]")
+    screenshot(page, "station-scale-set-up-800x480")
+    page.click("button.save")
+    page.wait_for_selector("text=Opgeslagen")
+    (m,) = wait_for(lambda: measurements(admin, "Fatma"), 20, message="measurement on the admin")
+    assert m["sources"]["scale"]["inputs"] == {"sex": "female", "age": int(age), "height_cm": 164.0,
+                                               "body_type": "athlete", "tare_kg": 1.0}
+    assert m["fat_pct"] == scale.sent[-1]["fat_pct"] and m["height_cm"] == 164.0
+
+
+@pytest.mark.browser
+def test_without_sex_and_age_the_station_says_so_sends_nothing_and_keeps_the_weight_only(station, page_at):
+    admin, kiosk, card, scale = station
+    page = page_at(800, 480)
+    page.goto(kiosk.url)
+    card.tap(PHYSIO_BADGE)
+    page.wait_for_selector("text=Wie meten we?")
+    card.tap(admin.people["Mohamed"]["uid"])
+    page.wait_for_selector("h1:has-text('Mohamed')")
+    assert "onbekend: de weegschaal meet alleen het gewicht" in page.inner_text(".person-facts")
+    assert page.locator("button:has-text('Gegevens naar weegschaal')").count() == 0
+    page.fill("input[name=height_cm]", "181")
+    sent = scale.send_measurement(weight_kg=91.4)  # the scale measured with its own settings
+    page.wait_for_selector("[data-field=weight_kg]:has-text('91.4')", timeout=15000)
+    page.click("button.save")
+    page.wait_for_selector("text=Opgeslagen")
+    (m,) = wait_for(lambda: measurements(admin, "Mohamed"), 20, message="measurement on the admin")
+    assert m["weight_kg"] == 91.4 and m["height_cm"] == 181.0 and m["bmi"] == round(91.4 / 1.81 ** 2, 1)
+    assert not {"fat_pct", "muscle_mass_kg", "water_pct", "impedance_ohm"} & set(m)
+    assert m["sources"]["scale"]["weight_only"] == "no_sex_or_age" and "inputs" not in m["sources"]["scale"]
+    assert scale.received == [] and sent["fat_pct"]
