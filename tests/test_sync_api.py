@@ -198,9 +198,9 @@ def test_a_station_kiosk_gets_sex_and_birth_year_a_check_in_kiosk_never(client, 
     from common.db import connect
     connect(admin_app.config["ADMIN_DB"]).execute("UPDATE kiosks SET role = 'station' WHERE name = 'station-1'")
     at_station = {p["participant_id"]: p for p in roster(client, station_token)["people"]}
-    assert at_station[fatma] == {"participant_id": fatma, "first_name": "Fatma", "group_id": gid,
+    assert at_station[fatma] == {"participant_id": fatma, "first_name": "Fatma", "group_id": gid, "language": "nl",
                                  "sex": "female", "birth_year": 1985}
     assert at_station[enrolled[1]]["sex"] is None and at_station[enrolled[1]]["birth_year"] is None
     at_checkin = roster(client, kiosk_token)
     assert "1985" not in str(at_checkin) and "female" not in str(at_checkin)
-    assert all(set(p) == {"participant_id", "first_name", "group_id"} for p in at_checkin["people"])
+    assert all(set(p) == {"participant_id", "first_name", "group_id", "language"} for p in at_checkin["people"])
