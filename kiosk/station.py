@@ -228,7 +228,7 @@ def _number(text, field):
         raise Invalid(f"{field}: geen getal") from None
     if not math.isfinite(value):
         raise Invalid(f"{field}: geen getal")
-    low, high = MEASUREMENT_LIMITS[field]
+    low, high = MEASUREMENT_LIMITS.get(field, (-math.inf, math.inf))
     if not low <= value <= high:
         # Beyond what a body can measure: not even a confirmation makes it a value.
         raise Invalid(f"{field}: onmogelijke waarde (tussen {low:g} en {high:g})")

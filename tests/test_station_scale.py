@@ -1,8 +1,6 @@
 """The body-composition scale computes for the right person: the station sends the participant's
 own sex and age (from the station's roster) with height, clothes tare and body type, checks the
 scale's echo, and without sex and age keeps the weight only. Real processes, a Tanita on a pty."""
-import sqlite3
-
 import pytest
 
 from devices import Simulator
@@ -25,8 +23,6 @@ def station(live_admin, procs, tmp_path):
                                                  "sex": "female", "birth_date": "1985-03-14"})
     assert r.status_code == 201, r.text
     admin.people["Fatma"] = {"id": r.json()["id"], "uid": FATMA_BADGE}
-    with sqlite3.connect(admin.db) as db:  # what `add-kiosk --role station` records
-        db.execute("UPDATE kiosks SET role = 'station'")
     scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
     scale.start()
     kiosk = Kiosk(procs, tmp_path, admin, role="station",

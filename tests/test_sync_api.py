@@ -194,9 +194,8 @@ def test_a_station_kiosk_gets_sex_and_birth_year_a_check_in_kiosk_never(client, 
     fatma = client.post("/api/v1/participants", json={"first_name": "Fatma", "last_name": "Yilmaz", "group_id": gid,
                                                       "sex": "female", "birth_date": "1985-03-14"},
                         headers=auth(tokens["admin"])).json["id"]
-    station_token = runner.invoke(args=["add-kiosk", "station-1", "--location", "Zuid"]).output.strip().splitlines()[-1]
-    from common.db import connect
-    connect(admin_app.config["ADMIN_DB"]).execute("UPDATE kiosks SET role = 'station' WHERE name = 'station-1'")
+    station_token = runner.invoke(args=["add-kiosk", "station-1", "--location", "Zuid", "--role", "station"]
+                                  ).output.strip().splitlines()[-1]
     at_station = {p["participant_id"]: p for p in roster(client, station_token)["people"]}
     assert at_station[fatma] == {"participant_id": fatma, "first_name": "Fatma", "group_id": gid, "language": "nl",
                                  "sex": "female", "birth_year": 1985}
