@@ -6,7 +6,7 @@ Catalogues live in common/translations/<lang>/LC_MESSAGES/<domain>.po, one domai
 per app (`kiosk`, `admin`); `make translations` compiles them to .mo files."""
 from pathlib import Path
 
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 DEFAULT_LANGUAGE = "nl"
@@ -31,10 +31,15 @@ def direction(code):
     return "rtl" if code in RIGHT_TO_LEFT else "ltr"
 
 
+def page_language():
+    """The language this request is rendered in, for <html lang>."""
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
 def init_babel(app, domain, locale_selector):
     """Flask-Babel for `app` with its own catalogue domain; `_` in templates and Python."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     babel = Babel(app, default_domain=domain, default_translation_directories=str(TRANSLATIONS),
                   locale_selector=locale_selector)
-    app.jinja_env.globals.update(languages=LANGUAGES, text_direction=direction)
+    app.jinja_env.globals.update(languages=LANGUAGES, text_direction=direction, page_language=page_language)
     return babel
