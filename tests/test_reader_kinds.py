@@ -140,6 +140,57 @@ def test_one_card_through_a_wedge_reader_and_a_pcsc_reader_is_one_person(
     assert [(c["participant_id"], c["result"]) for c in live_admin.checkins()] == [(anna["id"], "on_time")]
 
 
+@pytest.mark.browser
+def test_wedge_reader_at_the_station_unlocks_with_an_em4100_fob_and_identifies_a_hex_typed_badge(
+        live_admin, procs, tmp_path, page_at):
+    # The physio's EM4100 fob is enrolled by the number printed on it; the participant's
+    # badge is typed in hex by a second wedge reader. Both readers' loops run here on key
+    # events and commit through the station's tap rules; screen, sync and admin are real.
+    live_admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
+                     input="correct horse battery\n")
+    live_admin.flask("assign-staff-badge", "fysio@example.test", "0012345678", "--format", "em4100")
+    scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
+    scale.start()
+    kiosk = Kiosk(procs, tmp_path, live_admin, role="station",
+                  extra_env={"KIOSK_READER": "nfc:tty:USB99:pn532", "KIOSK_SCALE": f"tanita {tmp_path / 'ttyScale'}"})
+    kiosk.start_sync()
+    kiosk.start_reader()  # owns the scale; its own badge reader is absent
+    kiosk.start_screen()
+    kiosk.wait_roster(badges=3)
+    conn = store.open_db(kiosk.db)
+    recorder = TapRecorder(conn, "station", 300)
+    fob, card, stop = ReplayedDevice(), ReplayedDevice(), threading.Event()
+    readers = [WedgeReader(spec, recorder.on_tap, open_device=lambda path, d=device: d)
+               for spec, device in (("em4100:/dev/input/by-id/usb-125khz-event-kbd", fob),
+                                    ("hex:/dev/input/by-id/usb-mifare-event-kbd", card))]
+    threads = [threading.Thread(target=r.run, args=(stop,), daemon=True) for r in readers]
+    for thread in threads:
+        thread.start()
+    try:
+        page = page_at(1280, 800)
+        page.goto(kiosk.url)
+        page.wait_for_selector("text=Houd je medewerkerspas tegen de lezer")
+        fob.type("0012345678\n")
+        page.wait_for_selector("text=Wie meten we?", timeout=10000)
+        card.type(f"{live_admin.people['Mohamed']['uid']}\n")
+        page.wait_for_selector("h1:has-text('Mohamed')", timeout=10000)
+        scale.send_measurement(weight_kg=91.4, fat_pct=22.0)
+        page.wait_for_selector("[data-field=weight_kg]:has-text('91.4')", timeout=10000)
+        page.check("input[value=intake]")
+        page.click("button.save")
+        page.wait_for_selector("text=Opgeslagen")
+        pid = live_admin.people["Mohamed"]["id"]
+        (m,) = wait_for(lambda: live_admin.api("GET", f"/participants/{pid}/measurements").json()["measurements"],
+                        timeout=20, message="measurement on the admin")
+        assert m["weight_kg"] == 91.4 and m["taken_by"] == "fysio@example.test"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(5)
+        conn.close()
+        scale.close()
+
+
 def test_nfc_reader_chosen_by_kiosk_reader_wins_over_kiosk_nfc(live_admin, make_kiosk):
     kiosk = make_kiosk(live_admin, nfc="tty:USB99:pn532")
     kiosk.env["KIOSK_READER"] = f"nfc:udp:127.0.0.1:{kiosk.nfc_port}"
