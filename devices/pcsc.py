@@ -65,7 +65,13 @@ class PcscReader(Reader):
 
     def run(self, stop: threading.Event) -> None:
         """Wait for cards until *stop* is set, starting over whenever pcscd goes away."""
-        scard = _scard()
+        try:
+            scard = _scard()
+        except ImportError as exc:  # stay up and say so: a restart would not bring the library
+            self._set_state(ERROR, f"pyscard gaat niet open (libpcsclite1 geïnstalleerd?): {exc}")
+            while not stop.wait(1):
+                self._on_round()
+            return
         while not stop.is_set():
             self._on_round()
             hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)

@@ -120,6 +120,9 @@ class WedgeReader(Reader):
         except OSError as exc:
             self._set_state(*describe_open_error(exc, self.path))
             return None
+        except ImportError as exc:
+            self._set_state(ERROR, f"python-evdev ontbreekt: {exc}")
+            return None
         try:
             device.grab()  # exclusive: the typed digits go nowhere else
         except OSError as exc:

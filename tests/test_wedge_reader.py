@@ -215,6 +215,7 @@ def test_an_em4100_reader_gives_the_fobs_uid():
 @pytest.mark.parametrize("error, state, words", [
     (OSError(errno.ENOENT, "No such file or directory"), "missing", "geen toetsenbordlezer op /dev/input/by-id/x"),
     (PermissionError(errno.EACCES, "Permission denied"), "error", "geen toegang tot /dev/input/by-id/x"),
+    (ImportError("No module named 'evdev'"), "error", "python-evdev ontbreekt"),
 ])
 def test_a_device_that_does_not_open_is_reported_and_retried(error, state, words):
     kiosk, attempts = Kiosk(), []
