@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS staff (
     password_hash  TEXT NOT NULL,
     notify_email   INTEGER NOT NULL DEFAULT 1,
     active         INTEGER NOT NULL DEFAULT 1,
-    created_at     TEXT NOT NULL
+    created_at     TEXT NOT NULL,
+    pin_hash       TEXT                          -- station PIN (scrypt), asked after the staff badge
 );
 
 -- Bearer tokens for the staff API; only a SHA-256 of the token is kept.
@@ -326,7 +327,8 @@ CREATE TABLE IF NOT EXISTS roster_badges (
     uid             TEXT PRIMARY KEY,
     participant_id  INTEGER,
     staff_id        INTEGER,
-    staff_role      TEXT
+    staff_role      TEXT,
+    pin_hash        TEXT                         -- a station's staff: the PIN asked after the badge
 );
 
 CREATE TABLE IF NOT EXISTS roster_groups (
@@ -396,7 +398,19 @@ CREATE TABLE IF NOT EXISTS station_state (
     activity_epoch  REAL,
     participant_id  INTEGER,
     first_name      TEXT,
-    identified_at   TEXT
+    identified_at   TEXT,
+    -- A staff badge was tapped; the station waits (PIN_WAIT_S) for that person's PIN.
+    pin_staff_id    INTEGER,
+    pin_staff_role  TEXT,
+    pin_uid         TEXT,
+    pin_epoch       REAL                         -- boot clock of the tap
+);
+
+-- Wrong station PINs per staff badge: a few in a row lock the badge for a while.
+CREATE TABLE IF NOT EXISTS pin_failures (
+    uid           TEXT PRIMARY KEY,
+    failures      INTEGER NOT NULL,
+    locked_until  REAL                           -- wall epoch (best known); NULL: not locked
 );
 
 -- Health of the kiosk's own processes, for /status.json.

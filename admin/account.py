@@ -3,8 +3,9 @@ and password."""
 from flask import Blueprint, g, request
 
 from common.db import transaction
-from common.vocabulary import ROLES
+from common.vocabulary import ROLES, UNLOCK_ROLES
 
+from . import programme
 from .auth import COOKIE, check_password, hash_password, token_hash, web_roles
 from .db import get_db
 from .forms import page_or_fragment
@@ -14,9 +15,12 @@ ALL_ROLES = tuple(ROLES)
 
 
 def _render(status=200, **extra):
-    me = get_db().execute("SELECT id, email, name, phone, role, notify_email FROM staff WHERE id = ?",
+    me = get_db().execute("SELECT id, email, name, phone, role, notify_email, pin_hash IS NOT NULL AS has_pin "
+                          "FROM staff WHERE id = ?",
                           (g.staff["id"],)).fetchone()
-    context = {"me": me, "error": None, "saved": None, "password_error": None, "password_saved": False, **extra}
+    context = {"me": me, "error": None, "saved": None, "password_error": None, "password_saved": False,
+               "pin_error": None, "pin_saved": False, "has_pin": me["has_pin"], "unlocks": me["role"] in UNLOCK_ROLES,
+               **extra}
     return page_or_fragment("account/index.html", "account/_settings.html", status=status, **context)
 
 
@@ -58,3 +62,21 @@ def change_password():
         conn.execute("DELETE FROM login_sessions WHERE staff_id = ? AND id_hash != ?",
                      (g.staff["id"], token_hash(request.cookies.get(COOKIE, ""))))
     return _render(password_saved=True)
+
+
+@bp.post("/account/pin")
+@web_roles(*UNLOCK_ROLES)
+def set_pin():
+    """The PIN the intake station asks after the staff badge (confirmed with the password)."""
+    conn = get_db()
+    row = conn.execute("SELECT password_hash FROM staff WHERE id = ?", (g.staff["id"],)).fetchone()
+    if not check_password(row["password_hash"], request.form.get("current_password", "")):
+        return _render(422, pin_error="Het wachtwoord klopt niet.")
+    pin = request.form.get("pin", "")
+    if pin != request.form.get("repeat_pin", ""):
+        return _render(422, pin_error="De twee pincodes zijn niet gelijk.")
+    try:
+        programme.set_pin(conn, g.staff["id"], pin)
+    except programme.Invalid:
+        return _render(422, pin_error="Een pincode heeft 4 tot 8 cijfers.")
+    return _render(pin_saved=True)

@@ -16,6 +16,7 @@ from flask_htmx.responses import HTMXResponseClientRedirect
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from common.clock import stamp, utc_now
+from common.hashing import check_secret, hash_secret
 
 from .db import get_db, now_iso
 from .forms import htmx
@@ -29,7 +30,6 @@ LOGIN_MAX_FAILURES = 5          # per e-mail address from unknown devices, or pe
 LOGIN_MAX_CLIENT_FAILURES = 20  # per client, whatever addresses it tries
 DEVICE_COOKIE = "fitwerk_device"
 DEVICE_MAX_AGE = timedelta(days=180)
-_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 
 
 class Actor(NamedTuple):
@@ -46,21 +46,12 @@ SYSTEM = Actor(None, "system", "system")
 
 def hash_password(password):
     """scrypt hash with a random salt, as 'scrypt$salt$hash'."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    return hash_secret(password)
 
 
 def check_password(stored, password):
     """Whether `password` matches the stored scrypt hash."""
-    try:
-        scheme, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), dklen=32, **_SCRYPT)
-    return hmac.compare_digest(candidate.hex(), digest)
+    return check_secret(stored, password)
 
 
 def token_hash(token):

@@ -44,7 +44,23 @@ def create_user_command(email, role, name, password_stdin):
             "ON CONFLICT(email) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash, "
             "name = CASE WHEN excluded.name = '' THEN staff.name ELSE excluded.name END, active = 1",
             (email, name, role, auth.hash_password(password), now_iso()))
+        staff_id = conn.execute("SELECT id FROM staff WHERE email = ?", (email,)).fetchone()[0]
+        programme.staff_badges_changed(conn, staff_id)  # a new role reaches the kiosks
     click.echo(f"staff account {email} ({role}) ready")
+
+
+@click.command("deactivate-user")
+@with_appcontext
+@click.argument("email")
+def deactivate_user_command(email):
+    """End a staff account's logins, API tokens and staff badges (kiosks drop the badge at the next roster pull)."""
+    conn = get_db()
+    with transaction(conn):
+        staff = conn.execute("SELECT id, active FROM staff WHERE email = ?", (email,)).fetchone()
+        if staff is None:
+            raise click.ClickException(f"no staff account {email}")
+        programme.deactivate_staff(conn, staff["id"])
+    click.echo(f"staff account {email} deactivated: logins, tokens and badges ended")
 
 
 @click.command("create-token")
@@ -121,6 +137,7 @@ def seed_demo_command(password):
 
 def init_app(app):
     """Register the commands."""
-    for command in (init_db_command, create_user_command, create_token_command, add_kiosk_command,
+    for command in (init_db_command, create_user_command, deactivate_user_command, create_token_command,
+                    add_kiosk_command,
                     revoke_kiosk_command, assign_staff_badge_command, seed_demo_command):
         app.cli.add_command(command)

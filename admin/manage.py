@@ -11,7 +11,7 @@ from common.vocabulary import ATTENDANCE_STATUSES, MANAGER_ROLES, PARTICIPANT_ST
 from . import attendance as attendance_rules
 from . import programme
 from .audit import audit
-from .auth import end_all_sessions, hash_password, web_roles
+from .auth import hash_password, web_roles
 from .board import KIOSK_SILENT_S
 from .db import IntegrityError, get_db, now_iso
 from .forms import dutch_error, htmx, int_or_none, page_or_fragment, see_other
@@ -335,9 +335,11 @@ def update_staff(staff_id):
                           staff_id))
             if password:
                 conn.execute("UPDATE staff SET password_hash = ? WHERE id = ?", (hash_password(password), staff_id))
-            if not active:
-                end_all_sessions(conn, staff_id)
-            elif password:
+            if not active and row["active"]:
+                programme.deactivate_staff(conn, staff_id)
+            elif form["role"] != row["role"] or not row["active"]:
+                programme.staff_badges_changed(conn, staff_id)  # kiosks learn the new role
+            if active and password:
                 # A new password logs out every session opened with the old one.
                 conn.execute("DELETE FROM login_sessions WHERE staff_id = ?", (staff_id,))
     except programme.Invalid as exc:

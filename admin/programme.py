@@ -372,3 +372,35 @@ def revoke_kiosk(conn, kiosk_id):
         if conn.execute("SELECT 1 FROM kiosks WHERE id = ?", (kiosk_id,)).fetchone() is None:
             raise NotFound("no such kiosk")
         conn.execute("UPDATE kiosks SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", (now_iso(), kiosk_id))
+
+
+# --- staff: offboarding and the station PIN ---------------------------------------
+
+PIN_RE = re.compile(r"[0-9]{4,8}")
+
+
+def staff_badges_changed(conn, staff_id):
+    """Send a staff member's badges down again with the next roster (role, PIN or account changed)."""
+    version = bump_roster(conn)
+    conn.execute("UPDATE badges SET roster_version = ? WHERE staff_id = ?", (version, staff_id))
+
+
+def deactivate_staff(conn, staff_id):
+    """End a staff member's logins, API tokens and staff badges (kiosks drop the badge at the
+    next roster pull); inside the caller's transaction."""
+    from .auth import end_all_sessions
+    conn.execute("UPDATE staff SET active = 0 WHERE id = ?", (staff_id,))
+    end_all_sessions(conn, staff_id)
+    version = bump_roster(conn)
+    conn.execute("UPDATE badges SET revoked_at = coalesce(revoked_at, ?), roster_version = ? WHERE staff_id = ?",
+                 (now_iso(), version, staff_id))
+
+
+def set_pin(conn, staff_id, pin):
+    """Set a staff member's station PIN (4-8 digits, stored hashed); stations learn it with the roster."""
+    from common.hashing import hash_secret
+    if not isinstance(pin, str) or not PIN_RE.fullmatch(pin):
+        raise Invalid("the PIN must be 4 to 8 digits")
+    with transaction(conn):
+        conn.execute("UPDATE staff SET pin_hash = ? WHERE id = ?", (hash_secret(pin), staff_id))
+        staff_badges_changed(conn, staff_id)

@@ -11,7 +11,7 @@ from common.clock import iso, parse_iso, utc_now
 from common.db import get_meta, transaction
 from common.protocol import ProtocolError, parse_push
 from common.schedule import local_date
-from common.vocabulary import ACTIVE_STATUSES
+from common.vocabulary import ACTIVE_STATUSES, UNLOCK_ROLES
 
 from .auth import api_error, bearer_token, token_hash
 from .db import get_db
@@ -235,17 +235,22 @@ def roster():
             people.append({"participant_id": row["id"], "removed": True})
     badges = []
     for row in conn.execute(
-            "SELECT b.uid, b.participant_id, b.staff_id, b.revoked_at, s.role AS staff_role, "
-            "p.group_id, p.status FROM badges b LEFT JOIN staff s ON s.id = b.staff_id "
+            "SELECT b.uid, b.participant_id, b.staff_id, b.revoked_at, s.role AS staff_role, s.active AS staff_active, "
+            "s.pin_hash, p.group_id, p.status FROM badges b LEFT JOIN staff s ON s.id = b.staff_id "
             "LEFT JOIN participants p ON p.id = b.participant_id WHERE b.roster_version > ? "
             "ORDER BY b.revoked_at IS NULL, b.id", (since,)):
         if row["staff_id"] is None and row["group_id"] not in here:
             badges.append({"uid": row["uid"], "removed": True})
-        elif row["revoked_at"] is not None or (row["staff_id"] is None and row["status"] not in ACTIVE_STATUSES):
-            # Kept on the kiosk as a bare UID, so the holder hears a kind "inactive".
+        elif row["revoked_at"] is not None or (row["staff_id"] is None and row["status"] not in ACTIVE_STATUSES) \
+                or (row["staff_id"] is not None and not row["staff_active"]):
+            # Kept on the kiosk as a bare UID, so the holder hears a kind "inactive"; the roster
+            # never carries a deactivated staff member.
             badges.append({"uid": row["uid"], "inactive": True})
         elif row["staff_id"] is not None:
-            badges.append({"uid": row["uid"], "staff_id": row["staff_id"], "staff_role": row["staff_role"]})
+            entry = {"uid": row["uid"], "staff_id": row["staff_id"], "staff_role": row["staff_role"]}
+            if kiosk["role"] == "station" and row["staff_role"] in UNLOCK_ROLES:
+                entry["pin_hash"] = row["pin_hash"]  # the station asks the PIN after the badge, offline too
+            badges.append(entry)
         else:
             badges.append({"uid": row["uid"], "participant_id": row["participant_id"]})
     return jsonify(version=version, kiosk_id=kiosk["id"], location=kiosk["location"],

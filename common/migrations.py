@@ -108,6 +108,11 @@ def _participant_sex_and_birth_date(db):
     add_column(db, "participants", "birth_date", "TEXT")
 
 
+@admin(name="0008_staff_pin")
+def _staff_pin(db):
+    add_column(db, "staff", "pin_hash", "TEXT")
+
+
 # --- the kiosk database --------------------------------------------------------------
 
 @kiosk(name="0001_roster_people_language")
@@ -127,3 +132,14 @@ def _roster_sex_and_birth_year(db):
         add_column(db, "roster_people", "birth_year", "INTEGER")
         # Pull the whole roster again, so the people already held come down with them.
         db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")
+
+
+@kiosk(name="0003_station_pin")
+def _station_pin(db):
+    add_column(db, "station_state", "pin_staff_id", "INTEGER")
+    add_column(db, "station_state", "pin_staff_role", "TEXT")
+    add_column(db, "station_state", "pin_uid", "TEXT")
+    add_column(db, "station_state", "pin_epoch", "REAL")
+    if db["roster_badges"].exists() and "pin_hash" not in db["roster_badges"].columns_dict:
+        add_column(db, "roster_badges", "pin_hash", "TEXT")
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")  # staff badges again, with PINs

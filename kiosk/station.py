@@ -7,6 +7,7 @@ from datetime import datetime
 
 from common import clock
 from common.db import database, transaction
+from common.hashing import check_secret
 from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS, UNLOCK_ROLES, instrument_fields
 from common.protocol import MEASUREMENT_LIMITS
 from devices import personal
@@ -32,11 +33,19 @@ class Invalid(ValueError):
         self.needs_confirmation = tuple(needs_confirmation)
 
 
+PIN_WAIT_S = 60    # after the staff badge, this long to type the PIN
+PIN_TRIES = 3      # wrong PINs in a row before the badge is locked ...
+PIN_LOCK_S = 300   # ... for this long (a cloned UID gets three guesses per five minutes)
+NO_PIN = {"pin_staff_id": None, "pin_staff_role": None, "pin_uid": None, "pin_epoch": None}
+
+
 def state(conn, lock_s):
-    """The station's state, with `locked` computed from the idle time on the boot clock."""
+    """The station's state, with `locked` computed from the idle time on the boot clock, and
+    `pin_pending` while a staff badge waits for its PIN."""
     row = conn.execute("SELECT * FROM station_state WHERE id = 1").fetchone()
     current = dict(row) if row else {"staff_id": None}
-    idle = clock.boot_s() - (current.get("activity_epoch") or 0)
+    now = clock.boot_s()
+    idle = now - (current.get("activity_epoch") or 0)
     # A negative idle time means the kiosk rebooted since: locked.
     current["locked"] = current.get("staff_id") is None or not 0 <= idle <= lock_s
     if current["locked"]:
@@ -47,12 +56,62 @@ def state(conn, lock_s):
                               (current["participant_id"],)).fetchone()
         if person is not None:
             current.update(sex=person["sex"], birth_year=person["birth_year"], age=age_from(person["birth_year"]))
+    current["pin_pending"] = bool(current["locked"] and current.get("pin_uid")
+                                  and 0 <= now - (current.get("pin_epoch") or 0) <= PIN_WAIT_S)
     return current
 
 
 def age_from(birth_year):
     """The age reached this calendar year: the roster carries the birth year, never the date."""
     return datetime.now().year - birth_year if birth_year else None
+
+
+def pin_locked_s(conn, uid):
+    """Seconds this staff badge stays locked after too many wrong PINs (0: not locked)."""
+    row = conn.execute("SELECT locked_until FROM pin_failures WHERE uid = ?", (uid,)).fetchone()
+    return max(0.0, row["locked_until"] - store.best_now(conn)) if row and row["locked_until"] else 0.0
+
+
+class PinRefused(Invalid):
+    """A PIN that does not unlock the station; the message says why and what next."""
+
+
+def enter_pin(conn, pin, lock_s):
+    """Unlock the station when `pin` is the PIN of the staff badge just tapped; count a
+    wrong one (PIN_TRIES in a row lock that badge for PIN_LOCK_S)."""
+    current = state(conn, lock_s)
+    if not current["pin_pending"]:
+        raise PinRefused("houd eerst je medewerkerspas tegen de lezer")
+    uid = current["pin_uid"]
+    if pin_locked_s(conn, uid):
+        raise PinRefused(f"te veel foute pincodes: deze pas is {_minutes(pin_locked_s(conn, uid))} geblokkeerd")
+    badge = conn.execute("SELECT * FROM roster_badges WHERE uid = ?", (uid,)).fetchone()
+    # scrypt takes a moment: outside the write lock, so taps are not kept waiting.
+    right = badge is not None and badge["staff_id"] == current["pin_staff_id"] and \
+        check_secret(badge["pin_hash"], pin or "")
+    with transaction(conn):
+        if right:
+            conn.execute("DELETE FROM pin_failures WHERE uid = ?", (uid,))
+            _write(conn, staff_id=current["pin_staff_id"], staff_role=current["pin_staff_role"],
+                   unlocked_at=clock.iso(clock.wall_epoch()), participant_id=None, first_name=None,
+                   identified_at=None, **NO_PIN)
+            return
+        row = conn.execute("SELECT failures FROM pin_failures WHERE uid = ?", (uid,)).fetchone()
+        failures = (row["failures"] if row else 0) + 1
+        locked_until = store.best_now(conn) + PIN_LOCK_S if failures >= PIN_TRIES else None
+        conn.execute("INSERT OR REPLACE INTO pin_failures(uid, failures, locked_until) VALUES (?, ?, ?)",
+                     (uid, 0 if locked_until else failures, locked_until))
+        if locked_until:
+            _write(conn, **NO_PIN)
+    if locked_until:
+        raise PinRefused(f"te veel foute pincodes: deze pas is {_minutes(PIN_LOCK_S)} geblokkeerd")
+    raise PinRefused(f"de pincode klopt niet (nog {PIN_TRIES - failures} "
+                     f"{'poging' if PIN_TRIES - failures == 1 else 'pogingen'})")
+
+
+def _minutes(seconds):
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"{minutes} minuut" if minutes == 1 else f"{minutes} minuten"
 
 
 def _write(conn, **fields):
@@ -72,7 +131,8 @@ def touch(conn):
 def lock(conn):
     """Lock the station and forget whom it was measuring."""
     with transaction(conn):
-        _write(conn, staff_id=None, staff_role=None, participant_id=None, first_name=None, identified_at=None)
+        _write(conn, staff_id=None, staff_role=None, participant_id=None, first_name=None, identified_at=None,
+               **NO_PIN)
 
 
 def select(conn, participant_id, lock_s):
@@ -108,10 +168,17 @@ def tap(conn, uid, lock_s):
             result = "unknown_badge"
         elif badge["staff_id"] is not None:
             if badge["staff_role"] in UNLOCK_ROLES:
-                result = "staff"
-                _write(conn, staff_id=badge["staff_id"], staff_role=badge["staff_role"],
-                       unlocked_at=clock.iso(clock.wall_epoch()), participant_id=None, first_name=None,
-                       identified_at=None)
+                # A UID is easy to clone: the badge only asks for its holder's PIN.
+                if pin_locked_s(conn, uid):
+                    result, detail = "pin_locked", {"minutes": _minutes(pin_locked_s(conn, uid))}
+                elif not badge["pin_hash"]:
+                    result = "no_pin"
+                else:
+                    result = "pin"
+                _write(conn, staff_id=None, staff_role=None, participant_id=None, first_name=None,
+                       identified_at=None, **(NO_PIN if result != "pin" else {
+                           "pin_staff_id": badge["staff_id"], "pin_staff_role": badge["staff_role"],
+                           "pin_uid": uid, "pin_epoch": clock.boot_s()}))
             else:
                 result, detail = "locked", {"reason": "role"}
         elif current["locked"]:

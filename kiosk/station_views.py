@@ -1,4 +1,6 @@
-"""The intake station's screen: locked, pick a participant, live readings, save."""
+"""The intake station's screen: locked, staff badge and PIN, pick a participant, live readings, save."""
+import json
+
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
@@ -17,6 +19,9 @@ NOTICES = {
     "locked": _l("Het station is vergrendeld: een fysiotherapeut ontgrendelt het met de eigen pas."),
     "unknown_badge": _l("Deze pas kennen we niet. Zoek de deelnemer op voornaam."),
     "inactive": _l("Deze pas is niet meer actief."),
+    "pin": _l("Typ je pincode."),
+    "no_pin": _l("Je hebt nog geen pincode: stel die in op de medewerkerssite (Mijn account) en probeer het daarna opnieuw."),
+    "pin_locked": _l("Te veel foute pincodes: deze pas is %(minutes)s geblokkeerd."),
 }
 
 
@@ -86,8 +91,11 @@ def events():
 
 def render_after_tap(conn, tap_id):
     """The station panel after a tap: unlocked, participant identified, or why not."""
-    row = conn.execute("SELECT result FROM local_checkins WHERE id = ?", (tap_id,)).fetchone()
-    notice = {"result": row["result"], "text": NOTICES[row["result"]]} if row["result"] in NOTICES else None
+    row = conn.execute("SELECT result, detail_json FROM local_checkins WHERE id = ?", (tap_id,)).fetchone()
+    notice = None
+    if row["result"] in NOTICES:
+        notice = {"result": row["result"], "text": str(NOTICES[row["result"]]) % json.loads(row["detail_json"])
+                  if row["result"] == "pin_locked" else NOTICES[row["result"]]}
     return render_template("station/_panel.html", **panel_context(conn, notice=notice))
 
 
@@ -103,10 +111,31 @@ def live():
     return render_template("station/_live.html", **live_context(get_db()))
 
 
+def _refuse_while_locked(conn):
+    # Names of participants and the instruments are for an unlocked station only.
+    if station.state(conn, _lock_s())["locked"]:
+        abort(403, description="het station is vergrendeld")
+
+
+@bp.post("/pin")
+def pin():
+    """The PIN asked after a staff badge: unlocks the station, or says why not."""
+    conn = get_db()
+    try:
+        station.enter_pin(conn, request.form.get("pin", ""), _lock_s())
+    except station.PinRefused as exc:
+        # 200: htmx swaps the panel with the reason in it.
+        return render_template("station/_panel.html", **panel_context(conn, error=str(exc)))
+    return render_template("station/_panel.html", **panel_context(conn, notice={"result": "staff",
+                                                                                 "text": NOTICES["staff"]}))
+
+
 @bp.post("/find")
 def find():
     """Participants by first name, for a forgotten badge."""
-    return render_template("station/_found.html", people=station.find(get_db(), request.form.get("first_name", "")))
+    conn = get_db()
+    _refuse_while_locked(conn)
+    return render_template("station/_found.html", people=station.find(conn, request.form.get("first_name", "")))
 
 
 @bp.post("/select")
@@ -124,6 +153,7 @@ def select():
 def command():
     """Start a measurement on a host-driven monitor, or send the height to a Tanita."""
     conn = get_db()
+    _refuse_while_locked(conn)
     name = request.form.get("instrument")
     if name not in instruments():
         abort(400)

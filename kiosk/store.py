@@ -160,9 +160,9 @@ def apply_roster(conn, roster):
             if b.get("removed"):
                 conn.execute("DELETE FROM roster_badges WHERE uid = ?", (b["uid"],))
             else:
-                conn.execute("INSERT OR REPLACE INTO roster_badges(uid, participant_id, staff_id, staff_role) "
-                             "VALUES (?, ?, ?, ?)", (b["uid"], b.get("participant_id"), b.get("staff_id"),
-                                                     b.get("staff_role")))
+                conn.execute("INSERT OR REPLACE INTO roster_badges(uid, participant_id, staff_id, staff_role, pin_hash) "
+                             "VALUES (?, ?, ?, ?, ?)", (b["uid"], b.get("participant_id"), b.get("staff_id"),
+                                                        b.get("staff_role"), b.get("pin_hash")))
         set_meta(conn, "roster_version", roster["version"])
         set_meta(conn, "kiosk_id", roster["kiosk_id"])
         set_meta(conn, "location", roster["location"])

@@ -227,6 +227,22 @@ class LiveAdmin:
             self.people[name] = {"id": r.json()["id"], "uid": uid}
         return self
 
+    def staff_site(self, email, password=PASSWORD):
+        """A requests session logged in to the staff site, with its CSRF token as `.csrf`."""
+        import re
+        session = requests.Session()
+        r = session.post(f"{self.url}/login", data={"email": email, "password": password}, timeout=10)
+        assert r.ok and "/login" not in r.url, r.status_code
+        session.csrf = re.search(r'name="csrf_token" value="([^"]+)"', session.get(f"{self.url}/account").text)[1]
+        return session
+
+    def set_pin(self, email, pin, password=PASSWORD):
+        """Set a staff member's station PIN on the staff site, as they would."""
+        site = self.staff_site(email, password)
+        r = site.post(f"{self.url}/account/pin", data={"csrf_token": site.csrf, "current_password": password,
+                                                         "pin": pin, "repeat_pin": pin}, timeout=10)
+        assert r.ok and "Pincode opgeslagen" in r.text, r.text[-500:]
+
     def station_token(self):
         """The token of this location's intake station, registered on first use."""
         if not getattr(self, "_station_token", None):

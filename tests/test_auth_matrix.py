@@ -58,6 +58,7 @@ WEB = [
     ("GET", "account.index", "/account", EVERYONE, None),
     ("POST", "account.update", "/account", EVERYONE, {"phone": "0" * 31}),
     ("POST", "account.change_password", "/account/password", EVERYONE, {"current_password": "wrong"}),
+    ("POST", "account.set_pin", "/account/pin", {A, P}, {"current_password": "wrong", "pin": "1234"}),
 ]
 # Open to all by design, tested elsewhere: the login form, logout, static files, and the
 # kiosk sync API (kiosk tokens, below).

@@ -3,12 +3,14 @@ a simulated Tanita and Omron on pseudo-terminals fill in values by themselves, t
 physio saves, and the admin shows the measurement with its provenance."""
 import pytest
 
+from common.hashing import hash_secret
 from devices import Simulator
 from devices.card import CardProcess
 from kiosk import station, store
 from tests.conftest import Kiosk, screenshot, wait_for
 
 PHYSIO_BADGE = "0102030405060AAA"
+PHYSIO_PIN = "2468"
 COACH_BADGE = "0102030405060BBB"
 
 
@@ -20,6 +22,7 @@ def setup(live_admin, procs, tmp_path):
                                ("coach@example.test", "lifecoach", COACH_BADGE)):
         admin.flask("create-user", email, "--role", role, "--password-stdin", input="correct horse battery\n")
         admin.flask("assign-staff-badge", email, badge)
+    admin.set_pin("fysio@example.test", PHYSIO_PIN)
     scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
     bp = Simulator("omron-hbp9030", link=str(tmp_path / "ttyBP"))
     scale.start()
@@ -32,6 +35,8 @@ def setup(live_admin, procs, tmp_path):
     kiosk.start_screen()
     kiosk.wait_roster(badges=4)
     kiosk.wait_reader_ok()
+    wait_for(lambda: kiosk.db_rows("SELECT 1 FROM roster_badges WHERE uid = ? AND pin_hash IS NOT NULL",
+                                   PHYSIO_BADGE), message="the physio's PIN on the station")
     wait_for(lambda: {k: v["state"] for k, v in kiosk.status()["instruments"].items()} == {"scale": "ok", "bp": "ok"},
              20, message="instruments ok")
     card = CardProcess(kiosk.env["KIOSK_NFC"])
@@ -39,6 +44,16 @@ def setup(live_admin, procs, tmp_path):
     card.close()
     scale.close()
     bp.close()
+
+
+def unlock(page, card):
+    """The physio's badge, then their PIN on the station's keypad."""
+    card.tap(PHYSIO_BADGE)
+    page.wait_for_selector("form.pin")
+    for digit in PHYSIO_PIN:
+        page.click(f"[data-pin-key='{digit}']")
+    page.click(".keypad .ok")
+    page.wait_for_selector("text=Wie meten we?")
 
 
 @pytest.mark.browser
@@ -52,8 +67,7 @@ def test_a_full_intake_measurement_arrives_at_the_admin_with_provenance(setup, p
     page.wait_for_selector("text=Het station is vergrendeld")
     card.tap(COACH_BADGE)  # a LifeCoach may not unlock the health-data station
     page.wait_for_selector(".notice-locked")
-    card.tap(PHYSIO_BADGE)
-    page.wait_for_selector("text=Wie meten we?")
+    unlock(page, card)
     card.tap(admin.people["Anoeshka"]["uid"])
     page.wait_for_selector("h1:has-text('Anoeshka')")
     expected_scale = scale.send_measurement(weight_kg=82.7, fat_pct=18.6)
@@ -84,8 +98,7 @@ def test_a_forgotten_badge_is_found_by_first_name_and_a_failed_instrument_entere
     admin, kiosk, card, scale, bp = setup
     page = page_at(1280, 800)
     page.goto(kiosk.url)
-    card.tap(PHYSIO_BADGE)
-    page.wait_for_selector("text=Wie meten we?")
+    unlock(page, card)
     page.fill("input[name=first_name]", "Moh")
     page.click("form.find button")
     page.click("ul.found button:has-text('Mohamed')")
@@ -129,8 +142,10 @@ def test_a_corrupt_frame_is_reported_and_never_becomes_a_value(setup):
 
 def test_the_station_locks_itself_after_inactivity(tmp_path):
     conn = store.open_db(tmp_path / "kiosk.sqlite")
-    conn.execute("INSERT INTO roster_badges(uid, staff_id, staff_role) VALUES ('0102030405060AAA', 7, 'physio')")
-    assert station.tap(conn, PHYSIO_BADGE, lock_s=300)["result"] == "staff"
+    conn.execute("INSERT INTO roster_badges(uid, staff_id, staff_role, pin_hash) VALUES (?, 7, 'physio', ?)",
+                 (PHYSIO_BADGE, hash_secret(PHYSIO_PIN)))
+    assert station.tap(conn, PHYSIO_BADGE, lock_s=300)["result"] == "pin"
+    station.enter_pin(conn, PHYSIO_PIN, lock_s=300)
     assert station.state(conn, lock_s=300)["locked"] is False
     assert station.state(conn, lock_s=0)["locked"] is True
 

@@ -1,6 +1,7 @@
 // The kiosk's only script of its own: the idle clock, and a short sound on each tap when this
 // kiosk has sound on (KIOSK_SOUND=1): rising for "you are checked in", low and falling for
 // "something is not right, look at the screen". Tones from the Web Audio API, no audio files.
+// On a station, the PIN pad's keys.
 (function () {
   function tick() {
     var now = new Date();
@@ -33,6 +34,16 @@
       });
     } catch (e) { /* no audio device: the screen still says it all */ }
   }
+  // The station's PIN pad: a touch screen has no keyboard.
+  document.body.addEventListener("click", function (evt) {
+    var key = evt.target.closest("[data-pin-key]");
+    if (!key) return;
+    var field = key.form && key.form.querySelector("input[name=pin]");
+    if (!field) return;
+    var k = key.getAttribute("data-pin-key");
+    field.value = k === "back" ? field.value.slice(0, -1) : (field.value + k).slice(0, 8);
+  });
+
   document.body.addEventListener("htmx:sseMessage", function (evt) {
     if (document.body.dataset.sound !== "on") return;
     var kind = /data-sound="(success|problem)"/.exec(evt.detail.data || "");
