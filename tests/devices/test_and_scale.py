@@ -1,7 +1,7 @@
 """A&D standard format: one weight per person from the first stable line."""
 import pytest
 
-from devices.and_scale import AndScale, build_frame
+from devices.and_scale import AndScale, build_frame, parse_weight
 from devices.driver import FrameError
 
 
@@ -81,3 +81,21 @@ def test_line_split_byte_by_byte_is_parsed():
     for byte in b"US,+00060.00 kg\r\nST,+00070.50 kg\r\n":
         events += driver.feed(bytes([byte]))
     assert events == [{"weight_kg": 70.5, "driver": "and-scale"}]
+
+
+@pytest.mark.parametrize("line, reason", [
+    (b"ST,+0070.50 kg", "wrong frame length 14 (expected 15)"), (b"ST:+00070.50 kg", "malformed A&D frame"),
+    (b"ST,+000x0.50 kg", "malformed A&D frame"),
+    (b"QT,+00000070 PC", "unsupported A&D header (scale not in weighing mode)"),
+    (b"ST,+00.70.50 kg", "malformed weight value"),
+])
+def test_a_malformed_line_is_rejected_with_its_reason(line, reason):
+    [event] = AndScale().feed(line + b"\r\n")
+    assert event.reason == reason
+
+
+def test_the_sign_of_the_weight_is_read():
+    assert parse_weight(b"ST,-00070.50 kg") == ("ST", -70.5)
+    assert parse_weight(b"US,+00070.50 kg") == ("US", 70.5)
+    assert parse_weight(b"ST,-00155.00 lb") == ("ST", -70.31)
+    assert parse_weight(b"OL,+9999E+19 kg") == ("OL", None)
