@@ -46,12 +46,12 @@ def current_uid(group_no, person_no):
     return f"0101{group_no:06X}{person_no:06X}"
 
 
-def get(cache, workdir, *, groups=40, people=18, checkins=200_000):
+def get(cache, workdir, *, groups=40, people=18, checkins=200_000, participants=None):
     """The dataset for this run: built once into `workdir`, then reused. Returns its info."""
-    key = ("dataset", groups, people, checkins)
+    key = ("dataset", groups, people, checkins, participants)
     if key not in cache:
-        cache[key] = build(workdir / f"dataset-{groups}x{people}-{checkins}.sqlite", groups=groups,
-                           people=people, checkins=checkins)
+        cache[key] = build(workdir / f"dataset-{groups}x{people}-{checkins}-{participants}.sqlite", groups=groups,
+                           people=people, checkins=checkins, participants=participants)
     return cache[key]
 
 
@@ -78,8 +78,12 @@ def _today_start(now_local, group_no):
     return min(max(wanted, midnight), midnight + timedelta(hours=20, minutes=59)).replace(second=0, microsecond=0)
 
 
-def build(path, *, groups=40, people=18, checkins=200_000, seed=11):
-    """Create the dataset at `path`; returns {'db', 'admin_token', 'kiosks': [(name, location, token)], ...}."""
+def build(path, *, groups=40, people=18, checkins=200_000, participants=None, seed=11):
+    """Create the dataset at `path`; returns {'db', 'admin_token', 'kiosks': [(name, location, token)], ...}.
+
+    With `participants`, earlier cohorts are added until there are that many people, and
+    the check-ins still missing are spread over every participant's past five years
+    (table size, as a provider's years of programmes would make it)."""
     from admin import create_app, programme
     from admin.auth import SYSTEM
     from admin.db import get_db
@@ -182,9 +186,9 @@ def build(path, *, groups=40, people=18, checkins=200_000, seed=11):
 
         for group_id, members, current in cohorts:
             add_history(by_id[group_id], members, current)
-        # Earlier cohorts of the past year, until the check-ins table is as large as asked.
+        # Earlier cohorts of the past year, until the check-ins table (or the people) is as large as asked.
         n = 0
-        while len(rows) < checkins:
+        while (len(rows) < checkins) if participants is None else (groups + n) * people < participants:
             location = LOCATIONS[n % 4]
             starts_on = today - timedelta(days=rng.randint(12 * 7 + 1, 365))
             starts_on -= timedelta(days=starts_on.weekday())
@@ -195,18 +199,28 @@ def build(path, *, groups=40, people=18, checkins=200_000, seed=11):
             add_history(group, members, False)
             n += 1
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(
-            "INSERT INTO checkins(id, kiosk_id, generation, seq, badge_uid, participant_id, result, at, local_date, "
-            "time_source, kiosk_wall_at, clock_synced, boot_id, boot_s, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'synced', ?, 1, 'bench-history', 0, ?)", rows)
+        insert = ("INSERT INTO checkins(id, kiosk_id, generation, seq, badge_uid, participant_id, result, at, "
+                  "local_date, time_source, kiosk_wall_at, clock_synced, boot_id, boot_s, received_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'synced', ?, 1, 'bench-history', 0, ?)")
+        conn.executemany(insert, rows)
+        if len(rows) < checkins:
+            bulk = checkins - len(rows)
+            everybody = conn.execute("SELECT p.id, b.uid FROM participants p JOIN badges b ON b.participant_id = p.id"
+                                     ).fetchall()
+            _bulk(conn, insert, bulk, everybody, list(kiosk_ids.values())[0], now, rng)
+            seqs["bulk"] = bulk
         conn.executemany("INSERT INTO excuses(participant_id, date, reason, created_by, created_at) "
                          "VALUES (?, ?, ?, NULL, ?)", excuses)
         conn.executemany(
             "INSERT OR IGNORE INTO follow_ups(participant_id, session_date, session_start, group_id, opened_at, "
             "contacted, reason, excused, closed_at, updated_at, picked_up_at, resolution, mail_result) "
             "VALUES (?, ?, ?, ?, ?, 'reached', 'verslapen', 0, ?, ?, ?, 'handled', 'bench')", follow_ups)
+        bulk_seq = seqs.pop("bulk", None)
         conn.executemany("INSERT INTO streams(kiosk_id, generation, acked_seq) VALUES (?, 'history', ?)",
                          list(seqs.items()))
+        if bulk_seq:
+            conn.execute("INSERT INTO streams(kiosk_id, generation, acked_seq) VALUES (?, 'bulk', ?)",
+                         (list(kiosk_ids.values())[0], bulk_seq))
         # Enrolled before their cohort started; every kiosk has delivered up to now.
         conn.execute("UPDATE participants SET created_at = ?", (enrolled,))
         stamp = iso(time.time())
@@ -224,3 +238,27 @@ def build(path, *, groups=40, people=18, checkins=200_000, seed=11):
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     path.with_suffix(".json").write_text(json.dumps(info, indent=1))
     return info
+
+
+def _bulk(conn, insert, count, everybody, kiosk_id, now, rng):
+    """`count` on-time check-ins of random participants at random moments of the five years
+    before today, inserted without the secondary indexes, which are built afterwards."""
+    indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'checkins' "
+                           "AND sql IS NOT NULL").fetchall()
+    for index in indexes:
+        conn.execute(f"DROP INDEX {index['name']}")
+    conn.execute("PRAGMA cache_size = -1000000")   # the primary key's b-tree stays in memory
+    start = now.timestamp() - 5 * 365 * 86400
+    span = (now - timedelta(days=1)).replace(hour=0).timestamp() - start
+
+    def rows():
+        for seq in range(1, count + 1):
+            pid, uid = everybody[rng.randrange(len(everybody))]
+            at = start + rng.random() * span
+            text = iso(at)
+            yield (str(uuid.UUID(int=rng.getrandbits(128), version=4)), kiosk_id, "bulk", seq, uid, pid, "on_time",
+                   text, local_date(datetime.fromtimestamp(at, timezone.utc), "Europe/Amsterdam").isoformat(),
+                   text, text)
+    conn.executemany(insert, rows())
+    for index in indexes:
+        conn.execute(index["sql"])

@@ -24,9 +24,13 @@ TARGET_RATIO = 3.0
 
 def run(ctx):
     """Measure the three attendance requests against the trivial one; returns table rows."""
+    return measure(ctx, _dataset.for_run(ctx), PATH, "attendance_view")
+
+
+def measure(ctx, info, path, folder):
+    """The requests above over the dataset `info`, rows labelled `path`."""
     rounds = 12 if ctx.quick else 40
-    info = _dataset.for_run(ctx)
-    workdir = ctx.folder("attendance_view")
+    workdir = ctx.folder(folder)
     procs = Processes(workdir)
     try:
         admin = BenchAdmin(procs, workdir, db=_dataset.copy(info, workdir / "admin.sqlite"))
@@ -62,17 +66,17 @@ def run(ctx):
         size = info["counts"]
         note_data = (f"{len(sessions)} sessions, {people} people today; {size['checkins']:,} check-ins, "
                      f"{size['groups']} groups, {size['participants']:,} participants in the database")
-        rows = [row(PATH, "trivial request (baseline): GET /api/v1/openapi.json, median", "ms", times["trivial"],
+        rows = [row(path, "trivial request (baseline): GET /api/v1/openapi.json, median", "ms", times["trivial"],
                     note=f"n={rounds}, statuses {sorted(statuses['trivial'])}")]
-        rows.append(row(PATH, "GET /api/v1/kiosks (token check + one small query), median vs trivial", "ms",
+        rows.append(row(path, "GET /api/v1/kiosks (token check + one small query), median vs trivial", "ms",
                         times["db"], baseline=baseline,
                         note="what any request that opens the database costs before its own work"))
-        for name, measure in (("api", "GET /api/v1/attendance, median vs trivial"),
+        for name, label in (("api", "GET /api/v1/attendance, median vs trivial"),
                               ("board", "GET /board (staff page), median vs trivial"),
                               ("poll", "board poll, unchanged (HX-Request + v → 204), median vs trivial")):
             figures = summary(times[name])
             ok = figures["median"] <= TARGET_RATIO * baseline and statuses[name] <= {200, 204}
-            rows.append(row(PATH, measure, "ms", times[name], baseline=baseline, target="≤ 3× baseline", ok=ok,
+            rows.append(row(path, label, "ms", times[name], baseline=baseline, target="≤ 3× baseline", ok=ok,
                             note=f"n={rounds}, statuses {sorted(statuses[name])}" + (f"; {note_data}" if name == "api" else "")))
         return rows
     finally:
