@@ -1,5 +1,6 @@
 """The admin database: each server thread's own connection, lent to one request at a
 time on `g`; `init-db` at start-up."""
+import contextlib
 import sqlite3
 import threading
 
@@ -33,6 +34,18 @@ def close_db(_exc=None):
     conn = g.pop("db", None)
     if conn is not None and conn.in_transaction:
         conn.rollback()
+
+
+@contextlib.contextmanager
+def without_fsync(conn):
+    """Commits inside do not wait for the disk (WAL with synchronous=NORMAL: a power cut may
+    lose them, never corrupt anything): for writes worth nothing a few seconds later. The
+    connection waits for the disk again afterwards."""
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield conn
+    finally:
+        conn.execute("PRAGMA synchronous=FULL")
 
 
 def init_db(path):

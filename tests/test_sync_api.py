@@ -104,6 +104,26 @@ def test_a_kiosk_over_its_rate_limit_is_told_to_wait(admin_app, client, kiosk_to
     assert codes[:3] == [200, 200, 200] and codes[-1] == 429
 
 
+def test_a_heartbeat_commits_without_waiting_for_the_disk_and_records_wait_for_it(admin_app, client, kiosk_token,
+                                                                                   enrolled):
+    from admin.db import get_db
+    with admin_app.app_context():
+        conn = get_db()   # this thread's connection: the one the requests below use
+    statements = []
+    conn.set_trace_callback(statements.append)
+    try:
+        def commits(body):
+            statements.clear()
+            assert client.post("/api/v1/sync/push", json=body, headers=auth(kiosk_token)).status_code == 200
+            level = [s for s in statements if s.startswith("PRAGMA synchronous") or s == "COMMIT"]
+            return level, conn.execute("PRAGMA synchronous").fetchone()[0]
+
+        assert commits(push_body([])) == (["PRAGMA synchronous=NORMAL", "COMMIT", "PRAGMA synchronous=FULL"], 2)
+        assert commits(push_body([record()])) == (["COMMIT"], 2)   # FULL: the fsync before the acknowledgement
+    finally:
+        conn.set_trace_callback(None)
+
+
 def test_the_high_water_mark_only_advances_over_a_gapless_run(client, kiosk_token, enrolled):
     r = client.post("/api/v1/sync/push", json=push_body([record(seq=1), record(seq=3)]), headers=auth(kiosk_token))
     assert r.json["acked_seq"] == 1
