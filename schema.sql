@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS staff (
     email          TEXT NOT NULL UNIQUE COLLATE NOCASE,
     name           TEXT NOT NULL DEFAULT '',
     phone          TEXT NOT NULL DEFAULT '',
-    role           TEXT NOT NULL CHECK (role IN ('admin', 'coordinator', 'lifecoach', 'physio')),
+    role           TEXT NOT NULL CHECK (role IN ('admin', 'coordinator', 'lifecoach', 'physio', 'trainer', 'doctor')),
     password_hash  TEXT NOT NULL,
     notify_email   INTEGER NOT NULL DEFAULT 1,
     active         INTEGER NOT NULL DEFAULT 1,
@@ -116,7 +116,7 @@ CREATE TABLE IF NOT EXISTS participants (
     last_name       TEXT NOT NULL,
     group_id        INTEGER NOT NULL REFERENCES groups(id),
     status          TEXT NOT NULL DEFAULT 'active'
-                    CHECK (status IN ('intake', 'active', 'completed', 'withdrawn', 'referred')),
+                    CHECK (status IN ('referred_in', 'intake', 'active', 'completed', 'withdrawn', 'referred')),
     lifecoach_id    INTEGER REFERENCES staff(id),
     phone           TEXT NOT NULL DEFAULT '',
     roster_version  INTEGER NOT NULL DEFAULT 0,
@@ -127,7 +127,8 @@ CREATE TABLE IF NOT EXISTS participants (
     erased_at       TEXT,                        -- erased on request (GDPR art. 17)
     -- What a body-composition scale computes with; unknown (NULL) means weight only.
     sex             TEXT CHECK (sex IN ('male', 'female')),
-    birth_date      TEXT                         -- YYYY-MM-DD
+    birth_date      TEXT,                        -- YYYY-MM-DD
+    end_reason      TEXT                         -- why they stopped (withdrawn), for the outcome report
 );
 -- Attendance reads the day's groups' people on every board poll (bench/attendance_view).
 CREATE INDEX IF NOT EXISTS participants_by_group ON participants(group_id, status);
@@ -269,6 +270,109 @@ CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_update BEFORE UPDATE ON audit_
 BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+
+-- The programme's own results (admin/outcomes.py, admin/goals.py). ---------------------
+
+-- The doctor's screening after intake: eligible, or not and referred where.
+CREATE TABLE IF NOT EXISTS screenings (
+    id              INTEGER PRIMARY KEY,
+    participant_id  INTEGER NOT NULL REFERENCES participants(id),
+    date            TEXT NOT NULL,
+    decision        TEXT NOT NULL CHECK (decision IN ('eligible', 'not_eligible')),
+    reason          TEXT NOT NULL DEFAULT '',
+    referred_to     TEXT NOT NULL DEFAULT '',
+    decided_by      INTEGER REFERENCES staff(id),
+    created_at      TEXT NOT NULL
+);
+
+-- Load-capacity tests by the physiotherapist, at intake, week 6 and week 12.
+CREATE TABLE IF NOT EXISTS load_tests (
+    id               INTEGER PRIMARY KEY,
+    participant_id   INTEGER NOT NULL REFERENCES participants(id),
+    moment           TEXT NOT NULL CHECK (moment IN ('intake', 'week6', 'week12')),
+    date             TEXT NOT NULL,
+    walk_6min_m      REAL,                       -- six-minute walk distance
+    chair_stands_30s INTEGER,                    -- 30-second chair stands
+    grip_left_kg     REAL,
+    grip_right_kg    REAL,
+    load_capacity    TEXT CHECK (load_capacity IN ('good', 'moderate', 'limited')),
+    note             TEXT NOT NULL DEFAULT '',
+    taken_by         INTEGER REFERENCES staff(id),
+    created_at       TEXT NOT NULL,
+    UNIQUE (participant_id, moment)
+);
+
+-- Individual goals in the participant's words, scored on Goal Attainment Scaling.
+CREATE TABLE IF NOT EXISTS goals (
+    id              INTEGER PRIMARY KEY,
+    participant_id  INTEGER NOT NULL REFERENCES participants(id),
+    domain          TEXT NOT NULL CHECK (domain IN ('physical', 'mental', 'social')),
+    text            TEXT NOT NULL,
+    levels_json     TEXT NOT NULL DEFAULT '{}',  -- optional description per level -2..2
+    created_by      INTEGER REFERENCES staff(id),
+    created_at      TEXT NOT NULL
+);
+-- An adjusted goal's earlier wordings, with the last week scored under each.
+CREATE TABLE IF NOT EXISTS goal_revisions (
+    id              INTEGER PRIMARY KEY,
+    goal_id         INTEGER NOT NULL REFERENCES goals(id),
+    participant_id  INTEGER NOT NULL,
+    text            TEXT NOT NULL,
+    until_week      INTEGER NOT NULL,
+    changed_by      INTEGER REFERENCES staff(id),
+    changed_at      TEXT NOT NULL
+);
+-- One score per goal per week: week 0 is the baseline, 12 the end.
+CREATE TABLE IF NOT EXISTS goal_evaluations (
+    goal_id         INTEGER NOT NULL REFERENCES goals(id),
+    participant_id  INTEGER NOT NULL,
+    week            INTEGER NOT NULL CHECK (week BETWEEN 0 AND 12),
+    score           INTEGER NOT NULL CHECK (score BETWEEN -2 AND 2),
+    note            TEXT NOT NULL DEFAULT '',
+    scored_by       INTEGER REFERENCES staff(id),
+    scored_at       TEXT NOT NULL,
+    PRIMARY KEY (goal_id, week)
+);
+CREATE INDEX IF NOT EXISTS goal_evaluations_by_participant ON goal_evaluations(participant_id, week);
+
+-- Work found in the 15 months after the programme.
+CREATE TABLE IF NOT EXISTS placements (
+    id              INTEGER PRIMARY KEY,
+    participant_id  INTEGER NOT NULL REFERENCES participants(id),
+    kind            TEXT NOT NULL CHECK (kind IN ('volunteer', 'supported_work', 'paid_work', 'education', 'none')),
+    starts_on       TEXT NOT NULL,
+    ends_on         TEXT,
+    hours_per_week  REAL,
+    recorded_by     INTEGER REFERENCES staff(id),
+    recorded_at     TEXT NOT NULL
+);
+-- The participation ladder (1 isolated .. 6 paid work) at intake, the end and 3..15 months after.
+CREATE TABLE IF NOT EXISTS ladder_rungs (
+    participant_id  INTEGER NOT NULL REFERENCES participants(id),
+    moment          TEXT NOT NULL CHECK (moment IN ('intake', 'end', 'm3', 'm6', 'm12', 'm15')),
+    rung            INTEGER NOT NULL CHECK (rung BETWEEN 1 AND 6),
+    recorded_by     INTEGER REFERENCES staff(id),
+    recorded_at     TEXT NOT NULL,
+    PRIMARY KEY (participant_id, moment)
+);
+-- Each person's figures for the outcome report, kept when the data they come from (check-ins,
+-- measurements) goes at the end of its retention or on erasure: anonymous once the person is.
+CREATE TABLE IF NOT EXISTS outcome_snapshots (
+    participant_id        INTEGER PRIMARY KEY REFERENCES participants(id),
+    attendance_pct        REAL,
+    weight_kg_change      REAL,
+    systolic_mmhg_change  REAL,
+    diastolic_mmhg_change REAL,
+    walk_6min_m_change    REAL,
+    made_at               TEXT NOT NULL
+);
+-- The trainer's closing note for the handover report.
+CREATE TABLE IF NOT EXISTS handover_notes (
+    participant_id  INTEGER PRIMARY KEY REFERENCES participants(id),
+    note            TEXT NOT NULL,
+    written_by      INTEGER REFERENCES staff(id),
+    written_at      TEXT NOT NULL
+);
 
 -- Attendance is computed at request time and cached until something it depends on moves:
 -- these triggers bump `attendance_version` on every change but a new check-in (that one

@@ -32,8 +32,10 @@ POLL_SECONDS = 1
 @web_roles(*ROLES)
 def home():
     """Start page by role."""
-    if g.staff["role"] == "physio":
+    if g.staff["role"] in ("physio", "doctor"):
         return redirect(url_for("participant.index"))
+    if g.staff["role"] == "trainer":
+        return redirect(url_for("goals.index"))
     return redirect(url_for("board.board"))
 
 

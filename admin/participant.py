@@ -13,7 +13,7 @@ from common.clock import utc_now
 from common.db import all_of
 from common.schedule import local_date
 from common.vocabulary import (ATTENDANCE_STATUSES, COACH_ROLES, FOLLOW_UP_ROLES, HEALTH_ROLES, MANAGER_ROLES,
-                               MEASUREMENT_FIELDS, MOMENTS, PARTICIPANT_STATUSES, SEXES)
+                               MEASUREMENT_FIELDS, MOMENTS, PARTICIPANT_STATUSES, ROLES, SEXES)
 
 from . import attendance as attendance_rules
 from . import programme
@@ -25,7 +25,7 @@ from .db import get_db
 from .forms import dutch_error, htmx, int_or_none, page_or_fragment, see_other
 
 bp = Blueprint("participant", __name__)
-ALL_ROLES = (*FOLLOW_UP_ROLES, "physio")
+ALL_ROLES = tuple(ROLES)   # each sees only the sections of their role (page)
 TIME_SOURCES = {"synced": "kioskklok gesynchroniseerd", "boot_offset": "tijd gecorrigeerd (klok liep niet gelijk)",
                 "uncorrected": "tijd onzeker (klok niet gesynchroniseerd)"}
 # The columns of the measurement table, and the fields of the physio's CSV export.

@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from common.db import transaction
 
 from . import audit as audit_log
+from . import outcomes
 from .auth import api_error, api_roles, web_roles
 from .db import bump_roster, get_db, now_iso
 
@@ -21,8 +22,17 @@ bp = Blueprint("privacy", __name__)
 api_bp = Blueprint("privacy_api", __name__, url_prefix="/api/v1")
 
 # Kept whatever happens to a person: the accountability trail (no personal data in it
-# but the participant's number) and the participant row itself, anonymised.
-KEPT_ON_ERASURE = ("audit_log", "participants")
+# but the participant's number), the participant row itself (anonymised), and the anonymous
+# figures the outcome report needs once the data they came from is gone.
+KEPT_ON_ERASURE = ("audit_log", "participants", "outcome_snapshots", "placements", "ladder_rungs")
+
+# What identifies a person in rows that are kept for the outcome figures: blanked, not deleted.
+# (table, SET clause, which rows still hold something to blank)
+BLANKED = {
+    "screenings": ("reason = '', referred_to = ''", "reason != '' OR referred_to != ''"),
+    "goals": ("text = '', levels_json = '{}'", "text != '' OR levels_json != '{}'"),
+    "goal_evaluations": ("note = ''", "note != ''"),
+}
 
 
 class Refused(Exception):
@@ -31,18 +41,24 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Kind:
-    """A kind of data with its retention: which tables, how long, and why that long."""
+    """A kind of data with its retention: which tables go, which are blanked, how long, and why."""
     name: str
     tables: tuple
     days: int
     reason: str
+    blanked: tuple = ()
+    after_follow_up: bool = False   # counted from the last placement or ladder record, if later
 
 
 # Counted from the end of the person's programme (group start + weeks). Each period can be
 # changed with RETENTION_<NAME>_DAYS; docs/privacy.md gives the reasoning at length.
 PERSON_KINDS = (
-    Kind("measurements", ("measurements",), 20 * 365,
-         "part of the physiotherapist's medical record: the WGBO (art. 7:454 BW) keeps it 20 years"),
+    Kind("measurements", ("measurements", "load_tests"), 20 * 365,
+         "part of the physiotherapist's and doctor's medical record: the WGBO (art. 7:454 BW) keeps it 20 years",
+         blanked=("screenings",)),
+    Kind("goals", ("goal_revisions", "handover_notes"), 2 * 365,
+         "the LifeCoach works with the goals and the handover for 15 months after the programme",
+         blanked=("goals", "goal_evaluations"), after_follow_up=True),
     Kind("attendance", ("checkins", "excuses"), 365,
          "needed for follow-up and the programme's figures; a year covers the reporting cycle"),
     Kind("follow_ups", ("follow_ups",), 183,
@@ -84,7 +100,7 @@ def export(conn, participant_id):
                          (person["group_id"],)).fetchone()
     held = {}
     for table in participant_tables(conn):
-        if table in KEPT_ON_ERASURE:
+        if table in ("audit_log", "participants"):
             continue
         rows = [dict(r) for r in conn.execute(f"SELECT * FROM [{table}] WHERE participant_id = ? ORDER BY rowid",
                                               (participant_id,))]
@@ -123,7 +139,11 @@ def erase(conn, actor, participant_id, reason):
             raise Refused(f"a legal hold is set on this participant ({person['legal_hold']}); lift it first")
         if person["erased_at"]:
             raise Refused("this participant was erased already")
-        removed = _remove_rows(conn, participant_id, [t for t in participant_tables(conn) if t not in KEPT_ON_ERASURE])
+        outcomes.snapshot(conn, participant_id)
+        removed = _remove_rows(conn, participant_id, [t for t in participant_tables(conn)
+                                                      if t not in KEPT_ON_ERASURE and t not in BLANKED])
+        for table in BLANKED:
+            _blank(conn, table, [participant_id])
         _anonymise(conn, participant_id, erased=True)
         audit_log.audit(conn, actor, participant_id, "change", f"erased ({reason.strip()[:200]})")
     wipe_free_pages(conn)
@@ -157,12 +177,17 @@ def wipe_free_pages(conn):
 
 # --- retention ------------------------------------------------------------------------
 
-def _ended_before(conn, cutoff):
-    """Participants (not on hold) whose programme ended before `cutoff`."""
+def _ended_before(conn, cutoff, after_follow_up=False):
+    """Participants (not on hold) whose programme — or, with after_follow_up, their last
+    placement or ladder record — ended before `cutoff`."""
+    ended = "date(g.starts_on, '+' || (g.weeks * 7) || ' days')"
+    if after_follow_up:
+        ended = (f"max({ended}, coalesce((SELECT max(coalesce(ends_on, starts_on)) FROM placements x "
+                 f"WHERE x.participant_id = p.id), ''), coalesce((SELECT max(date(recorded_at)) FROM ladder_rungs x "
+                 f"WHERE x.participant_id = p.id), ''))")
     return [r["id"] for r in conn.execute(
-        "SELECT p.id FROM participants p JOIN groups g ON g.id = p.group_id "
-        "WHERE p.legal_hold IS NULL AND date(g.starts_on, '+' || (g.weeks * 7) || ' days') < ?",
-        (cutoff.isoformat(),))]
+        f"SELECT p.id FROM participants p JOIN groups g ON g.id = p.group_id "
+        f"WHERE p.legal_hold IS NULL AND {ended} < ?", (cutoff.isoformat(),))]
 
 
 def retention(conn, config, today, dry_run=False):
@@ -171,11 +196,16 @@ def retention(conn, config, today, dry_run=False):
     counts = {}
     with transaction(conn):
         for kind in PERSON_KINDS:
-            people = _ended_before(conn, today - timedelta(days=days[kind.name]))
-            counts[kind.name] = sum(_count_or_remove(conn, table, people, dry_run) for table in kind.tables)
+            people = _ended_before(conn, today - timedelta(days=days[kind.name]), kind.after_follow_up)
+            if not dry_run:
+                for person in people:
+                    outcomes.snapshot(conn, person)   # the report's figures, before their sources go
+            counts[kind.name] = sum(_count_or_remove(conn, table, people, dry_run) for table in kind.tables) + sum(
+                _count_blank(conn, table, people) if dry_run else _blank(conn, table, people)
+                for table in kind.blanked)
         # A person none of whose data is kept any more is anonymised.
         longest = max(days[kind.name] for kind in PERSON_KINDS)
-        people = [p for p in _ended_before(conn, today - timedelta(days=longest)) if not conn.execute(
+        people = [p for p in _ended_before(conn, today - timedelta(days=longest), True) if not conn.execute(
             "SELECT anonymised_at FROM participants WHERE id = ?", (p,)).fetchone()[0]]
         counts["people_anonymised"] = len(people)
         if not dry_run:
@@ -195,6 +225,23 @@ def retention(conn, config, today, dry_run=False):
     if not dry_run:
         wipe_free_pages(conn)
     return counts
+
+
+def _blank(conn, table, people):
+    if not people:
+        return 0
+    set_clause, holding = BLANKED[table]
+    marks = ",".join("?" * len(people))
+    return conn.execute(f"UPDATE [{table}] SET {set_clause} WHERE participant_id IN ({marks}) AND ({holding})",
+                        people).rowcount
+
+
+def _count_blank(conn, table, people):
+    if not people:
+        return 0
+    marks = ",".join("?" * len(people))
+    return conn.execute(f"SELECT COUNT(*) FROM [{table}] WHERE participant_id IN ({marks}) AND ({BLANKED[table][1]})",
+                        people).fetchone()[0]
 
 
 def _count_or_remove(conn, table, people, dry_run):
@@ -305,6 +352,10 @@ def erase_page(participant_id):
 TABLE_LABELS = {
     "badges": "Passen", "checkins": "Aanmeldingen bij de kiosk", "excuses": "Afmeldingen vooraf",
     "follow_ups": "Opvolging na afwezigheid", "measurements": "Metingen (met apparaat en serienummer)",
+    "screenings": "Medische screening", "load_tests": "Belastbaarheidstesten", "goals": "Doelen",
+    "goal_revisions": "Eerdere formuleringen van doelen", "goal_evaluations": "Wekelijkse scores van doelen",
+    "placements": "Werk en vrijwilligerswerk na het programma", "ladder_rungs": "Participatieladder",
+    "handover_notes": "Slotnotitie van de beweegadviseur", "outcome_snapshots": "Samenvatting voor de cijfers",
 }
 
 

@@ -41,6 +41,24 @@ def refuse_newer(db, kind, path=""):
             f"{', '.join(unknown)}); install that version or newer, or restore a backup")
 
 
+def widen_check(db, table, old, new):
+    """Replace `old` by `new` in a table's CHECK constraint, in place. Only for a constraint
+    that now allows more, so every stored row still satisfies it (SQLite's documented way
+    to change a constraint without rebuilding the table: edit the schema text, bump the
+    schema version so every connection reads it again, check the file)."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()
+    if sql is None or old not in sql[0]:
+        return
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", [sql[0].replace(old, new), table])
+    db.execute(f"PRAGMA schema_version = {version + 1}")
+    db.execute("PRAGMA writable_schema = OFF")
+    problem = db.execute("PRAGMA integrity_check").fetchone()[0]
+    if problem != "ok":
+        raise RuntimeError(f"{table}: integrity check after widening its constraint: {problem}")
+
+
 # --- the admin database --------------------------------------------------------------
 
 @admin(name="0001_follow_up_mail_and_login_client")
@@ -111,6 +129,15 @@ def _participant_sex_and_birth_date(db):
 @admin(name="0008_staff_pin")
 def _staff_pin(db):
     add_column(db, "staff", "pin_hash", "TEXT")
+
+
+@admin(name="0009_programme_path")
+def _programme_path(db):
+    # Referral before intake, and the trainer and doctor among the staff.
+    widen_check(db, "participants", "CHECK (status IN ('intake', ",
+                "CHECK (status IN ('referred_in', 'intake', ")
+    widen_check(db, "staff", "'lifecoach', 'physio'))", "'lifecoach', 'physio', 'trainer', 'doctor'))")
+    add_column(db, "participants", "end_reason", "TEXT")
 
 
 # --- the kiosk database --------------------------------------------------------------

@@ -51,14 +51,17 @@ def instrument_fields(instrument):
 
 MOMENTS = {"intake": "Intake", "week6": "Week 6", "week12": "Week 12", "other": "Tussendoor"}
 
-ROLES = {"admin": "beheerder", "coordinator": "coördinator", "lifecoach": "LifeCoach", "physio": "fysiotherapeut"}
-HEALTH_ROLES = ("admin", "physio")                        # measurements and charts
+ROLES = {"admin": "beheerder", "coordinator": "coördinator", "lifecoach": "LifeCoach", "physio": "fysiotherapeut",
+         "trainer": "beweegadviseur", "doctor": "arts"}
+HEALTH_ROLES = ("admin", "physio", "doctor")              # measurements, intake tests and charts
+SCREENING_ROLES = ("admin", "doctor")                     # the screening decision
+GOAL_ROLES = ("admin", "coordinator", "trainer")          # set goals and score them every week
 FOLLOW_UP_ROLES = ("admin", "coordinator", "lifecoach")  # attendance, excuses, follow-up cases
 MANAGER_ROLES = ("admin", "coordinator")                  # enrol, badges, groups
 COACH_ROLES = ("lifecoach", "coordinator")                # who can be a participant's LifeCoach
 UNLOCK_ROLES = ("physio", "admin")                        # whose badge unlocks the station
 
-PARTICIPANT_STATUSES = {"intake": "intake", "active": "actief", "completed": "afgerond", "withdrawn": "gestopt",
+PARTICIPANT_STATUSES = {"referred_in": "aangemeld", "intake": "intake", "active": "actief", "completed": "afgerond", "withdrawn": "gestopt",
                         "referred": "doorverwezen"}
 ACTIVE_STATUSES = ("intake", "active")  # on the roster, expected at sessions
 SEXES = {"male": "man", "female": "vrouw"}  # what a body-composition scale computes with; unknown: weight only

@@ -6,8 +6,9 @@ import pytest
 from tests.admin_helpers import Site, ram_dir
 from tests.conftest import auth
 
-A, C, L, P = "admin", "coordinator", "lifecoach", "physio"
-EVERYONE = {A, C, L, P}
+A, C, L, P, T, D = "admin", "coordinator", "lifecoach", "physio", "trainer", "doctor"
+ROLES = [A, C, L, P, T, D]
+EVERYONE = set(ROLES)
 BOARD = {A, C, L}
 MISSING = 999999  # an id nobody has: allowed roles get as far as 404
 
@@ -35,7 +36,13 @@ WEB = [
     ("POST", "participant.assign_badge", "/participants/{pid}/badge", {A, C}, {"uid": "not hex"}),
     ("POST", "participant.revoke_badge", f"/participants/{MISSING}/badge/revoke", {A, C}, {}),
     ("POST", "participant.add_excuse", "/participants/{pid}/excuses", BOARD, {"date": "gisteren", "reason": ""}),
-    ("GET", "participant.measurements_csv", "/participants/{pid}/measurements.csv", {A, P}, None),
+    ("GET", "participant.measurements_csv", "/participants/{pid}/measurements.csv", {A, P, D}, None),
+    ("GET", "goals.index", "/goals", {A, C, T}, None),
+    ("GET", "goals.week_page", "/groups/{group}/goals", {A, C, T}, None),
+    ("POST", "goals.score_from_page", f"/goals/{MISSING}/weeks/1", {A, C, T}, {"score": "0"}),
+    ("GET", "outcomes.report_page", "/reports/outcomes", {A, C}, None),
+    ("GET", "outcomes.handover_page", "/participants/{pid}/handover", {A, C, L, T}, None),
+    ("POST", "outcomes.handover_note", f"/participants/{MISSING}/handover", {A, C, T}, {"note": ""}),
     ("GET", "manage.groups", "/groups", {A, C}, None),
     ("POST", "manage.create_group", "/groups", {A}, {"name": ""}),
     ("GET", "manage.group", "/groups/{group}", {A, C}, None),
@@ -72,7 +79,16 @@ API = [
     ("POST", "api.add_excuse", "/api/v1/participants/{pid}/excuses", BOARD, {}),
     ("GET", "api.attendance", "/api/v1/attendance", BOARD, None),
     ("GET", "api.checkins", "/api/v1/checkins", BOARD, None),
-    ("GET", "api.measurements", "/api/v1/participants/{pid}/measurements", {A, P}, None),
+    ("GET", "api.measurements", "/api/v1/participants/{pid}/measurements", {A, P, D}, None),
+    ("POST", "goals_api.api_add_goal", "/api/v1/participants/{pid}/goals", {A, C, T}, {}),
+    ("GET", "goals_api.api_goals", "/api/v1/participants/{pid}/goals", {A, C, L, T}, None),
+    ("PUT", "goals_api.api_adjust_goal", f"/api/v1/goals/{MISSING}", {A, C, T}, {}),
+    ("PUT", "goals_api.api_score", f"/api/v1/goals/{MISSING}/evaluations/1", {A, C, T}, {}),
+    ("POST", "outcomes_api.api_screening", "/api/v1/participants/{pid}/screening", {A, D}, {}),
+    ("POST", "outcomes_api.api_load_tests", "/api/v1/participants/{pid}/load-tests", {A, P}, {}),
+    ("POST", "outcomes_api.api_placement", "/api/v1/participants/{pid}/placements", {A, C, L}, {}),
+    ("POST", "outcomes_api.api_ladder", "/api/v1/participants/{pid}/ladder", {A, C, L}, {}),
+    ("GET", "outcomes_api.api_report", "/api/v1/reports/outcomes", {A, C}, None),
     ("GET", "api.unknown_badges", "/api/v1/badges/unknown", {A, C}, None),
     ("GET", "api.audit_trail", "/api/v1/audit?participant_id={pid}", {A}, None),
     ("GET", "api.kiosks", "/api/v1/kiosks", BOARD, None),
@@ -96,7 +112,7 @@ def site():
 def make_site(path):
     from admin import auth as admin_auth
     s = Site(path)
-    ids = {role: s.staff(f"{role}@example.test", role) for role in (A, C, L, P)}
+    ids = {role: s.staff(f"{role}@example.test", role) for role in ROLES}
     coach2 = s.staff("coach2@example.test", L, name="Tweede Coach")
     group = s.group()
     pid = s.participant("Anoeshka", group, lifecoach_id=ids[L], badge_uid="04497622D93881")
@@ -104,12 +120,12 @@ def make_site(path):
     kiosk_id, _ = s.kiosk()
     s.kiosk_delivered(kiosk_id)
     s.measurement(pid, kiosk_id, "2026-11-02T09:00:00+00:00", {"weight_kg": 80.5})
-    s.clients = {role: s.login(f"{role}@example.test") for role in (A, C, L, P)}
+    s.clients = {role: s.login(f"{role}@example.test") for role in ROLES}
     s.clients[A].get("/board")  # computing attendance opens the two cases
     cases = {r["participant_id"]: r["id"] for r in s.sql("SELECT id, participant_id FROM follow_ups")}
     assert set(cases) == {pid, other}
     conn = s.conn()
-    s.tokens = {role: admin_auth.new_api_token(conn, ids[role]) for role in (A, C, L, P)}
+    s.tokens = {role: admin_auth.new_api_token(conn, ids[role]) for role in ROLES}
     conn.close()
     s.ids = {"pid": pid, "other_case": cases[other], "own_case": cases[pid], "group": group, "staff": ids[P]}
     return s
@@ -142,7 +158,7 @@ def test_every_route_of_the_app_is_in_the_matrix(site):
             assert (rule.endpoint, method) in covered, f"{method} {rule.rule} has no row in the auth matrix"
 
 
-@pytest.mark.parametrize("role", [A, C, L, P])
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("method, endpoint, path, allowed, data", WEB, ids=[f"{m} {e}" for m, e, *_ in WEB])
 def test_web_route_by_role(site, role, method, endpoint, path, allowed, data):
     client = site.clients[role]
@@ -178,7 +194,7 @@ def test_an_htmx_request_without_login_is_told_to_go_to_the_login_page(site):
     assert response.status_code == 401 and response.headers["HX-Redirect"].endswith("/login")
 
 
-@pytest.mark.parametrize("role", [A, C, L, P])
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("method, endpoint, path, allowed, body", API, ids=[f"{m} {e}" for m, e, *_ in API])
 def test_api_endpoint_by_role(site, role, method, endpoint, path, allowed, body):
     client = site.app.test_client()
@@ -199,7 +215,7 @@ def test_api_endpoint_without_a_token_is_401(site, method, endpoint, path, allow
     assert response.status_code == 401 and "error" in response.json
 
 
-@pytest.mark.parametrize("role", [A, C, L, P])
+@pytest.mark.parametrize("role", ROLES)
 def test_a_staff_token_cannot_use_the_kiosk_sync_api(site, role):
     client = site.app.test_client()
     assert client.get("/api/v1/sync/roster", headers=auth(site.tokens[role])).status_code == 401
