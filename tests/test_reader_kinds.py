@@ -67,6 +67,7 @@ def test_pcsc_reader_pcscd_stopping_is_shown_on_the_screen_and_taps_work_when_it
              "pcscd draait niet" in kiosk.status()["reader"]["detail"], message="reader error")
     page = page_at(800, 480)
     page.goto(kiosk.url)
+    page.wait_for_selector("[data-reader=error]:has-text('Paslezer werkt niet')")
     screenshot(page, "kiosk-pcscd-down")
     pcscd.start()
     kiosk.wait_reader_ok()
