@@ -22,6 +22,7 @@ from tests.test_wedge_reader import ReplayedDevice, typed
 ANNA_UID = "A1B2C3D4"  # a MIFARE Classic: what PC/SC's Get Data and nfcpy report
 ANNA_TYPED = "3569595041"  # the same card as a 13.56 MHz wedge reader types it (decimal, bytes reversed)
 PHYSIO_BADGE = "0102030405060AAA"
+PHYSIO_PIN = "2468"
 
 
 @pytest.fixture
@@ -32,6 +33,19 @@ def anna(live_admin):
     assert r.status_code == 201, r.text
     live_admin.people["Anna"] = {"id": r.json()["id"], "uid": ANNA_UID}
     return live_admin.people["Anna"]
+
+
+def enter_pin(page):
+    """The physio's PIN on the station's keypad, after their badge."""
+    page.wait_for_selector("form.pin", timeout=10000)
+    for digit in PHYSIO_PIN:
+        page.click(f"[data-pin-key='{digit}']")
+    page.click(".keypad .ok")
+
+
+def kiosk_has_pin(kiosk, uid):
+    wait_for(lambda: kiosk.db_rows("SELECT 1 FROM roster_badges WHERE uid = ? AND pin_hash IS NOT NULL", uid),
+             message="the physio's PIN on the station")
 
 
 def start(kiosk, badges):
@@ -82,6 +96,7 @@ def test_pcsc_reader_at_the_station_unlocks_identifies_and_the_measurement_reach
     live_admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
                      input="correct horse battery\n")
     live_admin.flask("assign-staff-badge", "fysio@example.test", PHYSIO_BADGE)
+    live_admin.set_pin("fysio@example.test", PHYSIO_PIN)
     scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
     scale.start()
     pcscd.start()
@@ -92,7 +107,9 @@ def test_pcsc_reader_at_the_station_unlocks_identifies_and_the_measurement_reach
         page = page_at(1280, 800)
         page.goto(kiosk.url)
         page.wait_for_selector("text=Houd je medewerkerspas tegen de lezer")
+        kiosk_has_pin(kiosk, PHYSIO_BADGE)
         pcscd.card(PHYSIO_BADGE).hold(1.5)
+        enter_pin(page)
         page.wait_for_selector("text=Wie meten we?", timeout=10000)
         pcscd.card(live_admin.people["Anoeshka"]["uid"]).hold(1.5)
         page.wait_for_selector("h1:has-text('Anoeshka')", timeout=10000)
@@ -150,6 +167,7 @@ def test_wedge_reader_at_the_station_unlocks_with_an_em4100_fob_and_identifies_a
     live_admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
                      input="correct horse battery\n")
     live_admin.flask("assign-staff-badge", "fysio@example.test", "0012345678", "--format", "em4100")
+    live_admin.set_pin("fysio@example.test", PHYSIO_PIN)
     scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
     scale.start()
     kiosk = Kiosk(procs, tmp_path, live_admin, role="station",
@@ -171,7 +189,9 @@ def test_wedge_reader_at_the_station_unlocks_with_an_em4100_fob_and_identifies_a
         page = page_at(1280, 800)
         page.goto(kiosk.url)
         page.wait_for_selector("text=Houd je medewerkerspas tegen de lezer")
+        kiosk_has_pin(kiosk, "0000BC614E")
         fob.type("0012345678\n")
+        enter_pin(page)
         page.wait_for_selector("text=Wie meten we?", timeout=10000)
         card.type(f"{live_admin.people['Mohamed']['uid']}\n")
         page.wait_for_selector("h1:has-text('Mohamed')", timeout=10000)
