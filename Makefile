@@ -108,11 +108,15 @@ test-fast: setup
 	$(PY) -m pytest -m 'not slow and not browser' $(PYTEST_ARGS)
 
 # Mutation testing of the rule modules with their fast unit tests ([tool.mutmut] in
-# pyproject.toml), then the score per module and the survivors. Slow (about an hour on
-# 2 cores), so not part of `make test`; niced, MUTATE_CHILDREN workers; unchanged
-# functions keep their results from the previous run in mutants/.
+# pyproject.toml; tests/mutation_plan.py gives each module its own tests), then the score
+# per module and the survivors. Slow (an hour or more on 2 busy cores), so not part of
+# `make test`; niced, MUTATE_CHILDREN workers; unchanged functions keep their results
+# from the previous run in mutants/ (`rm -rf mutants` for a run from scratch).
 MUTATE_CHILDREN ?= 2
 mutate: setup $(VENV)/.mutate
+	@# mutmut copies the tree into mutants/ once and never refreshes a file it does not
+	@# mutate: keep only its results (*.meta, stats) so every other file is copied anew.
+	@if [ -d mutants ]; then find mutants -type f ! -name '*.meta' ! -name mutmut-stats.json -delete; fi
 	nice -n 19 $(PY) -m mutmut run --max-children $(MUTATE_CHILDREN)
 	$(PY) tests/mutation_score.py --survivors
 
