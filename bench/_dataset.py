@@ -205,9 +205,7 @@ def build(path, *, groups=40, people=18, checkins=200_000, participants=None, se
         conn.executemany(insert, rows)
         if len(rows) < checkins:
             bulk = checkins - len(rows)
-            everybody = conn.execute("SELECT p.id, b.uid FROM participants p JOIN badges b ON b.participant_id = p.id"
-                                     ).fetchall()
-            _bulk(conn, insert, bulk, everybody, list(kiosk_ids.values())[0], now, rng)
+            _bulk(conn, bulk, list(kiosk_ids.values())[0], now)
             seqs["bulk"] = bulk
         conn.executemany("INSERT INTO excuses(participant_id, date, reason, created_by, created_at) "
                          "VALUES (?, ?, ?, NULL, ?)", excuses)
@@ -240,25 +238,32 @@ def build(path, *, groups=40, people=18, checkins=200_000, participants=None, se
     return info
 
 
-def _bulk(conn, insert, count, everybody, kiosk_id, now, rng):
+def _bulk(conn, count, kiosk_id, now):
     """`count` on-time check-ins of random participants at random moments of the five years
-    before today, inserted without the secondary indexes, which are built afterwards."""
+    before today, made by SQLite itself (a Python loop takes minutes for millions), inserted
+    without the secondary indexes, which are built afterwards. Their local date is taken
+    in CET: these are past days, which no view computes."""
     indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'checkins' "
                            "AND sql IS NOT NULL").fetchall()
     for index in indexes:
         conn.execute(f"DROP INDEX {index['name']}")
     conn.execute("PRAGMA cache_size = -1000000")   # the primary key's b-tree stays in memory
-    start = now.timestamp() - 5 * 365 * 86400
-    span = (now - timedelta(days=1)).replace(hour=0).timestamp() - start
-
-    def rows():
-        for seq in range(1, count + 1):
-            pid, uid = everybody[rng.randrange(len(everybody))]
-            at = start + rng.random() * span
-            text = iso(at)
-            yield (str(uuid.UUID(int=rng.getrandbits(128), version=4)), kiosk_id, "bulk", seq, uid, pid, "on_time",
-                   text, local_date(datetime.fromtimestamp(at, timezone.utc), "Europe/Amsterdam").isoformat(),
-                   text, text)
-    conn.executemany(insert, rows())
+    conn.execute("CREATE TEMP TABLE people AS SELECT p.id AS pid, b.uid AS uid FROM participants p "
+                 "JOIN badges b ON b.participant_id = p.id")
+    start = int(now.timestamp()) - 5 * 365 * 86400
+    span = int((now - timedelta(days=1)).timestamp()) - start
+    conn.execute(
+        "INSERT INTO checkins(id, kiosk_id, generation, seq, badge_uid, participant_id, result, at, local_date, "
+        "time_source, kiosk_wall_at, clock_synced, boot_id, boot_s, received_at) "
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count), "
+        "r AS (SELECT i, lower(hex(randomblob(16))) AS h, abs(random()) % (SELECT count(*) FROM people) + 1 AS who, "
+        "      :start + abs(random()) % :span AS t FROM n), "
+        "s AS (SELECT r.*, strftime('%Y-%m-%dT%H:%M:%S.000+00:00', t, 'unixepoch') AS at FROM r) "
+        "SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-a' || substr(h, 18, 3) "
+        "       || '-' || substr(h, 21, 12), :kiosk, 'bulk', i, people.uid, people.pid, 'on_time', at, "
+        "       date(t + 3600, 'unixepoch'), 'synced', at, 1, 'bench-history', 0, at "
+        "FROM s JOIN people ON people.rowid = s.who",
+        {"count": count, "start": start, "span": span, "kiosk": kiosk_id})
+    conn.execute("DROP TABLE people")
     for index in indexes:
         conn.execute(index["sql"])
