@@ -147,7 +147,8 @@ def board_view(conn, staff, now, tz):
             # iso() texts sort in time order.
             "silent": heard is None or (heard < silent_before if heard.endswith("+00:00")
                                         else (now - parse_iso(heard)).total_seconds() > KIOSK_SILENT_S),
-            "offset": None if k["clock_offset_s"] is None else f"{k['clock_offset_s']:+.0f} s",
+            # Rounded first: -0.002 and +0.001 are both "+0 s", not a changed board at every heartbeat.
+            "offset": None if k["clock_offset_s"] is None else f"{round(k['clock_offset_s']):+d} s",
             "unsynced": k["clock_synced"] == 0})
     rest = {"day": day.isoformat(), "alerts": alerts, "kiosks": kiosks,
             "door": door_notices(conn, day, ZoneInfo(tz)), "viewer": [staff["id"], staff["role"]]}

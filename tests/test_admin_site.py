@@ -465,6 +465,17 @@ def test_the_board_shows_kiosk_health(site):
     assert "stil" in page.split('class="kiosks"')[1]
 
 
+def test_a_clock_a_few_milliseconds_either_side_does_not_change_the_board(site):
+    coach = site.login("coach@example.test")
+    versions = []
+    for offset in (-0.002, 0.001, -0.4):
+        site.sql("UPDATE kiosks SET clock_offset_s = ?", offset)
+        page = coach.get("/board").get_data(as_text=True)
+        versions.append(re.search(r'data-version="(\w+)"', page).group(1))
+        assert "<td>+0 s" in page.split('class="kiosks"')[1]
+    assert len(set(versions)) == 1
+
+
 def test_an_excuse_entered_ahead_prevents_the_absence_flag_and_the_follow_up(site):
     coach = site.login("coach@example.test")
     today = datetime.now(AMS).date().isoformat()
