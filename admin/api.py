@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from common.clock import utc_now
 from common.schedule import local_date
-from common.vocabulary import FOLLOW_UP_ROLES, HEALTH_ROLES, MANAGER_ROLES
+from common.vocabulary import FOLLOW_UP_ROLES, HEALTH_ROLES, MANAGER_ROLES, ROLES
 
 from . import attendance as attendance_rules
 from . import followup, programme
@@ -30,6 +30,8 @@ def _run(fn, *args, created=None):
         return api_error(400, str(exc))
     except programme.NotFound as exc:
         return api_error(404, str(exc))
+    except programme.Forbidden as exc:
+        return api_error(403, str(exc))
     if created:
         return jsonify(id=value), 201
     return jsonify(ok=True), 200
@@ -74,6 +76,32 @@ def list_groups():
 def create_participant():
     """Enrol a participant in a group."""
     return _run(programme.create_participant, get_db(), g.actor, _body(), created=True)
+
+
+PARTICIPANT_FIELDS = ("id", "first_name", "last_name", "group_id", "group_name", "location", "status",
+                      "lifecoach_id", "lifecoach", "phone", "language", "sex", "birth_date", "created_at")
+
+
+@bp.get("/participants/<int:participant_id>")
+@api_roles(*ROLES)
+def participant(participant_id):
+    """One participant as the caller may see them: all fields, or 403 for another's LifeCoach."""
+    conn = get_db()
+    row = conn.execute(
+        "SELECT p.*, gr.name AS group_name, gr.location, c.email AS lifecoach FROM participants p "
+        "JOIN groups gr ON gr.id = p.group_id LEFT JOIN staff c ON c.id = p.lifecoach_id WHERE p.id = ?",
+        (participant_id,)).fetchone()
+    if row is None:
+        return api_error(404, "no such participant")
+    if not programme.sees_all_of(g.staff["role"], g.staff["id"], row["lifecoach_id"]):
+        return api_error(403, "a LifeCoach sees only their own participants")
+    item = {key: row[key] for key in PARTICIPANT_FIELDS if key in row.keys()}
+    if g.staff["role"] in MANAGER_ROLES:
+        badge = conn.execute("SELECT uid FROM badges WHERE participant_id = ? AND revoked_at IS NULL",
+                             (participant_id,)).fetchone()
+        item["badge_uid"] = badge["uid"] if badge else None
+    audit(conn, g.actor, participant_id, "view", "participant details")
+    return jsonify(item)
 
 
 @bp.put("/participants/<int:participant_id>/badge")

@@ -15,7 +15,7 @@ from common.schedule import local_date
 from common.vocabulary import ATTENDANCE_STATUSES, FOLLOW_UP_ROLES, ROLES
 
 from . import attendance as attendance_rules
-from . import followup
+from . import followup, programme
 from .audit import audit
 from .auth import web_roles
 from .db import get_db
@@ -119,7 +119,8 @@ def board_view(conn, staff, now, tz):
     layout = _layout(sessions, tz)
     absent_ids = sorted({a["id"] for a in layout["absent"]})
     people = {r["id"]: r for r in conn.execute(
-        "SELECT p.id, p.last_name, p.phone, c.name AS coach_name, c.email AS coach_email, c.phone AS coach_phone "
+        "SELECT p.id, p.last_name, p.phone, p.lifecoach_id, c.name AS coach_name, c.email AS coach_email, "
+        "c.phone AS coach_phone "
         f"FROM participants p LEFT JOIN staff c ON c.id = p.lifecoach_id WHERE p.id IN ({_in_clause(absent_ids)})",
         absent_ids)} if absent_ids else {}
     cases = {(c["participant_id"], c["session_start"]): c for c in conn.execute(
@@ -128,6 +129,8 @@ def board_view(conn, staff, now, tz):
     alerts = []
     for a in layout["absent"]:
         person, case = people.get(a["id"]), cases.get((a["id"], a["start"]))
+        if not programme.sees_all_of(staff["role"], staff["id"], person["lifecoach_id"]):
+            continue  # a LifeCoach's call list: their own people (the tiles still show everybody's first name)
         alerts.append({
             "id": a["id"], "name": f"{a['first_name']} {person['last_name']}", "group": a["group"],
             "start": a["start"], "end": a["end"], "since": a["since"], "phone": person["phone"],
@@ -151,21 +154,24 @@ def board_view(conn, staff, now, tz):
             "offset": None if k["clock_offset_s"] is None else f"{round(k['clock_offset_s']):+d} s",
             "unsynced": k["clock_synced"] == 0})
     rest = {"day": day.isoformat(), "alerts": alerts, "kiosks": kiosks,
-            "door": door_notices(conn, day, ZoneInfo(tz)), "viewer": [staff["id"], staff["role"]]}
+            "door": door_notices(conn, day, ZoneInfo(tz), staff), "viewer": [staff["id"], staff["role"]]}
     version = hashlib.sha256((layout["digest"] + json.dumps(rest, sort_keys=True)).encode()).hexdigest()[:16]
     return {**rest, "locations": layout["locations"]}, version
 
 
-def door_notices(conn, day, zone):
+def door_notices(conn, day, zone, staff):
     """Today's taps of badges that no longer count (programme ended, badge revoked), so
-    staff can have a word with the person the kiosk sent to the desk."""
+    staff can have a word with the person the kiosk sent to the desk (a LifeCoach reads the
+    surname of their own people only)."""
     rows = conn.execute(
-        "SELECT c.at, c.badge_uid, k.name AS kiosk, p.first_name, p.last_name FROM checkins c "
+        "SELECT c.at, c.badge_uid, k.name AS kiosk, p.first_name, p.last_name, p.lifecoach_id FROM checkins c "
         "JOIN kiosks k ON k.id = c.kiosk_id LEFT JOIN participants p ON p.id = coalesce(c.participant_id, "
         "(SELECT b.participant_id FROM badges b WHERE b.uid = c.badge_uid ORDER BY b.id DESC LIMIT 1)) "
         "WHERE c.local_date = ? AND c.result = 'inactive' ORDER BY c.at", (day.isoformat(),))
     return [{"at": _clock(r["at"], zone), "kiosk": r["kiosk"],
-             "who": f"{r['first_name']} {r['last_name']}" if r["first_name"] else f"pas …{r['badge_uid'][-4:]}"}
+             "who": (f"{r['first_name']} {r['last_name']}"
+                     if programme.sees_all_of(staff["role"], staff["id"], r["lifecoach_id"]) else r["first_name"])
+             if r["first_name"] else f"pas …{r['badge_uid'][-4:]}"}
             for r in rows]
 
 
@@ -197,8 +203,9 @@ def _live(view, version):
 
 
 @bp.app_errorhandler(403)
-def forbidden(_error):
-    """A plain page for a role that may not see this."""
+@bp.app_errorhandler(programme.Forbidden)
+def forbidden(error):
+    """A plain page for a role that may not see this (or a LifeCoach, someone else's participant)."""
     if request.path.startswith("/api/"):
-        return {"error": "your role may not do this"}, 403
+        return {"error": str(error) if isinstance(error, programme.Forbidden) else "your role may not do this"}, 403
     return render_template("board/forbidden.html"), 403

@@ -17,15 +17,17 @@ bp = Blueprint("excuses", __name__)
 
 def _context(conn, error=None, saved=False, form=None):
     today = local_date(utc_now(), current_app.config["ADMIN_TIMEZONE"]).isoformat()
+    # A LifeCoach sees and logs excuses of their own participants only.
+    own, args = ("p.lifecoach_id = ?", [g.staff["id"]]) if g.staff["role"] == "lifecoach" else ("1", [])
     upcoming = conn.execute(
         "SELECT e.*, p.first_name, p.last_name, gr.name AS group_name, s.name AS by_name FROM excuses e "
         "JOIN participants p ON p.id = e.participant_id JOIN groups gr ON gr.id = p.group_id "
-        "LEFT JOIN staff s ON s.id = e.created_by WHERE e.date >= ? ORDER BY e.date, p.first_name",
-        (today,)).fetchall()
+        f"LEFT JOIN staff s ON s.id = e.created_by WHERE e.date >= ? AND {own} ORDER BY e.date, p.first_name",
+        (today, *args)).fetchall()
     people = conn.execute(
         "SELECT p.id, p.first_name, p.last_name, gr.name AS group_name FROM participants p "
-        "JOIN groups gr ON gr.id = p.group_id WHERE p.status IN ('intake', 'active') "
-        "ORDER BY gr.name, p.first_name, p.last_name").fetchall()
+        f"JOIN groups gr ON gr.id = p.group_id WHERE p.status IN ('intake', 'active') AND {own} "
+        "ORDER BY gr.name, p.first_name, p.last_name", args).fetchall()
     return {"upcoming": upcoming, "people": people, "today": today, "error": error, "saved": saved,
             "form": form or {}}
 

@@ -29,6 +29,9 @@ def spec():
             "/api/v1/groups": {"post": _op("Create a group with its weekly sessions", "Group", "201"),
                                "get": _op("List groups")},
             "/api/v1/participants": {"post": _op("Enrol a participant", "Participant", "201")},
+            "/api/v1/participants/{id}": {"get": _op(
+                "What the caller may see of one participant (audited; 403 for a LifeCoach who is not theirs)",
+                params=_pid())},
             "/api/v1/participants/{id}/badge": {"put": _op("Assign a badge", "Badge", params=_pid())},
             "/api/v1/participants/{id}/excuses": {"post": _op("Advance notice of absence", "Excuse", "201", _pid())},
             "/api/v1/participants/{id}/measurements": {"get": _op("Measurements, newest first (audited; physio, admin)", params=_pid())},

@@ -43,12 +43,27 @@ def _lists(conn):
 
 def _participants(conn, group_id=None, text=None):
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" if text else None
-    where, args = all_of(("p.group_id = ?", group_id), ("(p.first_name || ' ' || p.last_name) LIKE ? ESCAPE '\\'", pattern))
-    return conn.execute(
+    # A LifeCoach finds someone else's participant by first name only: a surname would tell.
+    coach = g.staff["id"] if g.staff["role"] == "lifecoach" else None
+    name = ("(CASE WHEN p.lifecoach_id = ? THEN p.first_name || ' ' || p.last_name ELSE p.first_name END) "
+            "LIKE ? ESCAPE '\\'") if coach is not None else "(p.first_name || ' ' || p.last_name) LIKE ? ESCAPE '\\'"
+    where, args = all_of(("p.group_id = ?", group_id), (name, coach, pattern) if coach is not None else (name, pattern))
+    rows = conn.execute(
         "SELECT p.*, gr.name AS group_name, c.name AS coach_name, "
         "(SELECT uid FROM badges b WHERE b.participant_id = p.id AND b.revoked_at IS NULL) AS badge_uid "
         "FROM participants p JOIN groups gr ON gr.id = p.group_id LEFT JOIN staff c ON c.id = p.lifecoach_id "
         f"WHERE {where} ORDER BY gr.name, p.first_name, p.last_name, p.id", args).fetchall()
+    return [dict(r) if _sees_all(r) else limited(r) for r in rows]
+
+
+def _sees_all(person):
+    return programme.sees_all_of(g.staff["role"], g.staff["id"], person["lifecoach_id"])
+
+
+def limited(person):
+    """What a LifeCoach sees of someone else's participant: first name, group, status."""
+    return {"id": person["id"], "first_name": person["first_name"], "group_id": person["group_id"],
+            "group_name": person["group_name"], "status": person["status"], "limited": True}
 
 
 @bp.get("/participants")
@@ -123,6 +138,9 @@ def page(participant_id):
     """One participant: what each role may see of them, and nothing more."""
     conn = get_db()
     person = _load(conn, participant_id)
+    if not _sees_all(person):
+        audit(conn, g.actor, participant_id, "view", "participant page: first name, group, status")
+        return render_template("participant/page.html", person=limited(person), statuses=PARTICIPANT_STATUSES)
     context = {"person": person, "statuses": PARTICIPANT_STATUSES, "sexes": SEXES}
     sections = ["details"]
     if has_role(*FOLLOW_UP_ROLES):

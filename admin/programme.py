@@ -227,6 +227,7 @@ def set_status(conn, actor, participant_id, status):
 
 def add_excuse(conn, actor, participant_id, body):
     """Log an advance notice of absence for a date; returns its id."""
+    _require_own(conn, actor, participant_id)  # before validating: someone else's is refused as such
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
     day = _date(body.get("date"), "date")
@@ -242,6 +243,22 @@ def add_excuse(conn, actor, participant_id, body):
 
 class NotFound(LookupError):
     """No such record."""
+
+
+class Forbidden(PermissionError):
+    """Not this staff member's to do (a LifeCoach and someone else's participant)."""
+
+
+def sees_all_of(role, staff_id, lifecoach_id):
+    """Whether a staff member sees all of a participant: everyone but a LifeCoach does; a
+    LifeCoach only of the participants assigned to them (of others: first name, group, status)."""
+    return role != "lifecoach" or (lifecoach_id is not None and lifecoach_id == staff_id)
+
+
+def _require_own(conn, actor, participant_id):
+    row = conn.execute("SELECT lifecoach_id FROM participants WHERE id = ?", (participant_id,)).fetchone()
+    if row is not None and not sees_all_of(actor.role, actor.id, row["lifecoach_id"]):
+        raise Forbidden("a LifeCoach may do this only for their own participants")
 
 
 def _require_participant(conn, participant_id):
@@ -339,6 +356,7 @@ def delete_excuse(conn, actor, excuse_id):
         excuse = conn.execute("SELECT participant_id, date FROM excuses WHERE id = ?", (excuse_id,)).fetchone()
         if excuse is None:
             raise NotFound("no such excuse")
+        _require_own(conn, actor, excuse["participant_id"])
         conn.execute("DELETE FROM excuses WHERE id = ?", (excuse_id,))
         audit(conn, actor, excuse["participant_id"], "change", f"excuse for {excuse['date']} withdrawn")
     return excuse["participant_id"]

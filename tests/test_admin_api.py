@@ -144,9 +144,12 @@ def test_badge_for_an_unknown_participant_is_404(client, tokens):
     assert r.status_code == 404 and "error" in r.json
 
 
-def test_an_excuse_needs_a_date_and_a_reason(client, tokens, group_id):
-    pid = client.post("/api/v1/participants", json={"first_name": "A", "last_name": "X", "group_id": group_id},
-                      headers=auth(tokens["admin"])).json["id"]
+def test_an_excuse_needs_a_date_and_a_reason(client, tokens, group_id, admin_app):
+    from common.db import connect
+    coach = connect(admin_app.config["ADMIN_DB"]).execute(
+        "SELECT id FROM staff WHERE email = 'lifecoach@example.test'").fetchone()[0]
+    pid = client.post("/api/v1/participants", json={"first_name": "A", "last_name": "X", "group_id": group_id,
+                                                    "lifecoach_id": coach}, headers=auth(tokens["admin"])).json["id"]
     assert client.post(f"/api/v1/participants/{pid}/excuses", json={"date": "2026-11-02"},
                        headers=auth(tokens["lifecoach"])).status_code == 400
     assert client.post(f"/api/v1/participants/{pid}/excuses", json={"date": "2026-11-02", "reason": "tandarts"},

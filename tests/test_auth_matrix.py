@@ -3,7 +3,7 @@ denied, and the table must name every route the app has — a new route without 
 fails here. A denied request changes nothing, not even the audit log."""
 import pytest
 
-from tests.admin_helpers import Site, ram_dir
+from tests.admin_helpers import Site, post, ram_dir
 from tests.conftest import auth
 
 A, C, L, P, T, D = "admin", "coordinator", "lifecoach", "physio", "trainer", "doctor"
@@ -75,6 +75,7 @@ API = [
     ("POST", "api.create_group", "/api/v1/groups", {A}, {}),
     ("GET", "api.list_groups", "/api/v1/groups", BOARD, None),
     ("POST", "api.create_participant", "/api/v1/participants", {A}, {}),
+    ("GET", "api.participant", "/api/v1/participants/{pid}", EVERYONE, None),
     ("PUT", "api.assign_badge", "/api/v1/participants/{pid}/badge", {A, C}, {}),
     ("POST", "api.add_excuse", "/api/v1/participants/{pid}/excuses", BOARD, {}),
     ("GET", "api.attendance", "/api/v1/attendance", BOARD, None),
@@ -116,7 +117,7 @@ def make_site(path):
     coach2 = s.staff("coach2@example.test", L, name="Tweede Coach")
     group = s.group()
     pid = s.participant("Anoeshka", group, lifecoach_id=ids[L], badge_uid="04497622D93881")
-    other = s.participant("Mohamed", group, lifecoach_id=coach2)
+    other = s.participant("Mohamed", group, lifecoach_id=coach2, last_name="Bouzid", phone="06-99887766")
     kiosk_id, _ = s.kiosk()
     s.kiosk_delivered(kiosk_id)
     s.measurement(pid, kiosk_id, "2026-11-02T09:00:00+00:00", {"weight_kg": 80.5})
@@ -127,7 +128,13 @@ def make_site(path):
     conn = s.conn()
     s.tokens = {role: admin_auth.new_api_token(conn, ids[role]) for role in ROLES}
     conn.close()
-    s.ids = {"pid": pid, "other_case": cases[other], "own_case": cases[pid], "group": group, "staff": ids[P]}
+    s.ids = {"pid": pid, "other_case": cases[other], "own_case": cases[pid], "group": group, "staff": ids[P],
+             "other": other}
+    conn = s.conn()
+    s.ids["other_excuse"] = conn.execute(
+        "INSERT INTO excuses(participant_id, date, reason, created_by, created_at) VALUES (?, '2099-01-05', "
+        "'tandarts', ?, '2026-01-01T00:00:00+00:00')", (other, coach2)).lastrowid
+    conn.close()
     return s
 
 
@@ -256,3 +263,76 @@ def test_the_menu_shows_each_role_only_what_it_may_open(site):
     assert "/participants" in nav and "/board" not in nav and "/audit" not in nav
     nav = site.clients[L].get("/account").get_data(as_text=True).split("<main>")[0]
     assert "/follow-ups" in nav and "/staff" not in nav and "/groups" not in nav
+
+
+# --- ownership: a LifeCoach sees and changes their own people only -------------------
+
+def test_a_lifecoach_gets_403_for_another_coachs_participant_and_nothing_changes(site):
+    before = snapshot(site)
+    r = site.app.test_client().get(f"/api/v1/participants/{site.ids['other']}", headers=auth(site.tokens[L]))
+    assert r.status_code == 403 and "own participants" in r.json["error"]
+    assert snapshot(site) == before  # not even an audit entry: nothing was shown
+
+
+def test_the_api_shows_all_fields_to_their_own_lifecoach_coordinators_and_admins(site):
+    for role, pid in ((L, site.ids["pid"]), (C, site.ids["other"]), (A, site.ids["other"])):
+        r = site.app.test_client().get(f"/api/v1/participants/{pid}", headers=auth(site.tokens[role]))
+        assert r.status_code == 200, role
+        assert {"first_name", "last_name", "phone", "group_id", "status", "lifecoach_id"} <= set(r.json), role
+    r = site.app.test_client().get(f"/api/v1/participants/{site.ids['other']}", headers=auth(site.tokens[C]))
+    assert r.json["last_name"] == "Bouzid" and r.json["phone"] == "06-99887766"
+    assert site.app.test_client().get("/api/v1/participants/999999", headers=auth(site.tokens[A])).status_code == 404
+
+
+def test_a_lifecoach_sees_only_first_name_group_and_status_of_another_coachs_participant(site):
+    page = site.clients[L].get(f"/participants/{site.ids['other']}").get_data(as_text=True)
+    assert "Mohamed" in page and "Groep B" in page
+    for secret in ("Bouzid", "06-99887766", 'id="attendance"', 'id="excuses"', "tandarts"):
+        assert secret not in page, secret
+    own = site.clients[L].get(f"/participants/{site.ids['pid']}").get_data(as_text=True)
+    assert 'id="attendance"' in own and "06-12345678" in own
+    full = site.clients[C].get(f"/participants/{site.ids['other']}").get_data(as_text=True)
+    assert "Bouzid" in full and "06-99887766" in full and "tandarts" in full
+
+
+def test_a_lifecoach_lists_and_finds_other_coaches_people_by_first_name_only(site):
+    listing = site.clients[L].get("/participants").get_data(as_text=True)
+    assert "Mohamed" in listing and "Bouzid" not in listing and "Tweede Coach" not in listing
+    found = post(site.clients[L], "/participants/search", {"q": "Bouzid"}).get_data(as_text=True)
+    assert "Mohamed" not in found  # a surname must not find someone else's participant
+    assert "Mohamed" in post(site.clients[L], "/participants/search", {"q": "Moh"}).get_data(as_text=True)
+    assert "Bouzid" in post(site.clients[C], "/participants/search", {"q": "Bouzid"}).get_data(as_text=True)
+
+
+def test_a_lifecoachs_call_list_holds_their_own_people_and_a_coordinators_everybody(site):
+    def call_list(role):
+        page = site.clients[role].get("/board").get_data(as_text=True)
+        return page[page.index('class="alerts"'):] if 'class="alerts"' in page else ""
+    mine = call_list(L)
+    assert "Anoeshka Test" in mine and "Bouzid" not in mine and "06-99887766" not in mine
+    everyone = call_list(C)
+    assert "Anoeshka Test" in everyone and "Mohamed Bouzid" in everyone
+
+
+@pytest.mark.parametrize("how", ["page", "excuses page", "api", "delete"])
+def test_a_lifecoach_cannot_add_or_delete_another_coachs_participants_excuses(site, how):
+    before = snapshot(site)
+    valid = {"date": "2099-02-02", "reason": "ziek"}
+    if how == "page":
+        r = post(site.clients[L], f"/participants/{site.ids['other']}/excuses", valid)
+    elif how == "excuses page":
+        r = post(site.clients[L], "/excuses", {"participant_id": str(site.ids["other"]), **valid})
+    elif how == "api":
+        r = site.app.test_client().post(f"/api/v1/participants/{site.ids['other']}/excuses", json=valid,
+                                        headers=auth(site.tokens[L]))
+        assert r.json == {"error": "a LifeCoach may do this only for their own participants"}
+    else:
+        r = post(site.clients[L], f"/excuses/{site.ids['other_excuse']}/delete")
+    assert r.status_code == 403
+    assert snapshot(site) == before
+
+
+def test_the_excuses_page_of_a_lifecoach_lists_only_their_own_people(site):
+    page = site.clients[L].get("/excuses").get_data(as_text=True)
+    assert "tandarts" not in page and "Bouzid" not in page and "Anoeshka" in page
+    assert "tandarts" in site.clients[C].get("/excuses").get_data(as_text=True)
