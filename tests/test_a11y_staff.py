@@ -28,6 +28,8 @@ PAGES = {
     "follow-ups-closed": lambda site: "/follow-ups?view=closed",
     "group": lambda site: f"/groups/{site.group_id}",
     "audit-participant": lambda site: f"/audit?participant_id={site.demo_person('Anoeshka')}",
+    "participant-privacy": lambda site: f"/participants/{site.demo_person('Anoeshka')}/privacy",
+    "participant-export": lambda site: f"/participants/{site.demo_person('Anoeshka')}/export",
 }
 
 
@@ -224,6 +226,10 @@ def test_open_and_record_a_follow_up_with_the_keyboard_alone(site, keyboard_page
     assert_reading_order(stops)
     page.keyboard.press("Enter")
     page.wait_for_selector("#case .closed-summary")
+    answer = assert_focus_visible(page)  # the answer has the focus: heard, and the place kept
+    assert answer["label"] == "Opgeslagen.", answer
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('#case') !== null")
     screenshot(page, "keyboard-follow-up-closed")
     (row,) = site.sql("SELECT contacted, excused, reason, closed_at FROM follow_ups WHERE id = ?", case)
     assert (row["contacted"], row["excused"], row["reason"]) == ("reached", 1, "ziek, griep") and row["closed_at"]
@@ -243,6 +249,7 @@ def test_add_an_excuse_with_the_keyboard_alone(site, keyboard_page):
     assert_reading_order(stops)
     page.keyboard.press("Enter")
     page.wait_for_selector("#excuses .saved")
+    assert assert_focus_visible(page)["label"] == "Afmelding vastgelegd."
     assert site.sql("SELECT reason FROM excuses WHERE participant_id = ?", wessel) == [{"reason": "sollicitatiegesprek"}]
 
 

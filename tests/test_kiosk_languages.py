@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from devices.card import CardProcess
+from tests.a11y import assert_accessible
 from tests.conftest import TZ, Kiosk, LiveAdmin, Processes, screenshot
 
 pytestmark = pytest.mark.browser
@@ -90,6 +91,7 @@ def tap_and_check(site, page, uid, text, name):
     page.wait_for_timeout(100)  # fonts and layout settled
     screenshot(page, f"kiosk-language-{name}-800x480")
     assert page.evaluate(FITS) == [], name
+    assert_accessible(page, f"kiosk-language-{name}")  # WCAG 2.1 AA in every language, lang and dir included
     return page.locator(".tap")
 
 
