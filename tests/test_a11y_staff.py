@@ -226,6 +226,7 @@ def test_open_and_record_a_follow_up_with_the_keyboard_alone(site, keyboard_page
     assert_reading_order(stops)
     page.keyboard.press("Enter")
     page.wait_for_selector("#case .closed-summary")
+    page.wait_for_function("() => document.activeElement.matches('[role=status]')")  # htmx settles, then the focus moves
     answer = assert_focus_visible(page)  # the answer has the focus: heard, and the place kept
     assert answer["label"] == "Opgeslagen.", answer
     page.keyboard.press("Tab")
@@ -248,7 +249,7 @@ def test_add_an_excuse_with_the_keyboard_alone(site, keyboard_page):
     stops += tab_to(page, "#excuses button[type=submit]", limit=1)
     assert_reading_order(stops)
     page.keyboard.press("Enter")
-    page.wait_for_selector("#excuses .saved")
+    page.wait_for_function("() => document.activeElement.matches('#excuses .saved')")
     assert assert_focus_visible(page)["label"] == "Afmelding vastgelegd."
     assert site.sql("SELECT reason FROM excuses WHERE participant_id = ?", wessel) == [{"reason": "sollicitatiegesprek"}]
 
