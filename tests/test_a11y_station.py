@@ -11,6 +11,7 @@ from tests.conftest import Kiosk, LiveAdmin, Processes, screenshot, wait_for
 
 pytestmark = pytest.mark.browser
 PHYSIO_BADGE = "0102030405060AAA"
+PHYSIO_PIN = "2468"
 SIZES = ((800, 480), (1280, 800))
 
 
@@ -23,6 +24,7 @@ def station(tmp_path_factory):
     admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
                 input="correct horse battery\n")
     admin.flask("assign-staff-badge", "fysio@example.test", PHYSIO_BADGE)
+    admin.set_pin("fysio@example.test", PHYSIO_PIN)
     scale = Simulator("tanita", link=str(tmp / "ttyScale"))
     bp = Simulator("omron-hbp9030", link=str(tmp / "ttyBP"))
     scale.start()
@@ -34,6 +36,8 @@ def station(tmp_path_factory):
     kiosk.start_screen()
     kiosk.wait_roster(badges=3)
     kiosk.wait_reader_ok()
+    wait_for(lambda: kiosk.db_rows("SELECT 1 FROM roster_badges WHERE uid = ? AND pin_hash IS NOT NULL",
+                                   PHYSIO_BADGE), message="the physio's PIN on the station")
     wait_for(lambda: {k: v["state"] for k, v in kiosk.status()["instruments"].items()} == {"scale": "ok", "bp": "ok"},
              20, message="instruments ok")
     card = CardProcess(kiosk.env["KIOSK_NFC"])
@@ -74,6 +78,11 @@ def test_every_station_state_is_accessible_and_keeps_save_and_lock_on_screen(sta
     page.wait_for_selector(".notice-locked")
     check(page, "locked-notice", size)
     card.tap(PHYSIO_BADGE)
+    page.wait_for_selector("form.pin")
+    check(page, "pin", size)
+    for digit in PHYSIO_PIN:
+        page.click(f"[data-pin-key='{digit}']")
+    page.click(".keypad .ok")
     page.wait_for_selector("text=Wie meten we?")
     check(page, "unlocked", size)
     page.fill("input[name=first_name]", "Moh")
