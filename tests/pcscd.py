@@ -6,6 +6,7 @@ PCSCLITE_CSOCK_NAME, so tests never meet the machine's pcscd or each other's. li
 that variable once per process: the directory is one per test session, the daemon one per test.
 Needs root (unshare -m), as `make test` and CI run.
 """
+import atexit
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 RUN_DIR = Path(tempfile.gettempdir()) / f"fitwerk-pcscd-{os.getpid()}"
 SOCKET = RUN_DIR / "pcscd.comm"
 os.environ["PCSCLITE_CSOCK_NAME"] = str(SOCKET)
+atexit.register(shutil.rmtree, RUN_DIR, ignore_errors=True)
 
 
 def _free_port_pair():
