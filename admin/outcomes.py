@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from common.db import transaction
-from common.vocabulary import SCREENING_ROLES
+from common.vocabulary import HEALTH_ROLES, SCREENING_ROLES
 
 from . import goals as goal_rules
 from .audit import audit
@@ -624,3 +624,118 @@ def init_app(app):
     for blueprint in (bp, api_bp, goal_rules.bp, goal_rules.api_bp):
         app.register_blueprint(blueprint)
 
+
+
+# --- the programme page on the staff site: screening, tests, work found --------------
+
+PROGRAMME_ROLES = ("admin", "coordinator", "lifecoach", "physio", "doctor")
+FORMS = {  # form → (rule, roles that may record it, whether a LifeCoach only for their own people)
+    "screening": (record_screening, SCREENING_ROLES),
+    "load-tests": (record_load_test, ("admin", "physio")),
+    "placements": (record_placement, PLACEMENT_ROLES),
+    "ladder": (record_rung, PLACEMENT_ROLES),
+}
+NUMBER_FIELDS = {"walk_6min_m", "grip_left_kg", "grip_right_kg", "hours_per_week"}
+INTEGER_FIELDS = {"chair_stands_30s", "rung"}
+
+
+def _form_body(form):
+    """A submitted form as the JSON body the rules take: numbers as numbers, empty as absent."""
+    body = {}
+    for key, value in form.items():
+        if key == "csrf_token" or value == "":
+            continue
+        try:
+            body[key] = int(value) if key in INTEGER_FIELDS else float(value) if key in NUMBER_FIELDS else value
+        except ValueError:
+            body[key] = value   # the rule refuses it with its own message
+    return body
+
+
+def _programme_context(conn, participant_id):
+    person = _participant(conn, participant_id)
+    role = g.staff["role"]
+    own = role != "lifecoach" or person["lifecoach_id"] == g.staff["id"]
+    context = {"person": person, "own": own, "kinds": PLACEMENT_KINDS, "ladder": LADDER,
+               "ladder_moments": LADDER_MOMENTS, "capacity": LOAD_CAPACITY, "today": date.today().isoformat()}
+    if role in HEALTH_ROLES:   # the doctor's reasons are medical
+        context["screenings"] = conn.execute("SELECT * FROM screenings WHERE participant_id = ? ORDER BY date DESC, id DESC",
+                                             (participant_id,)).fetchall()
+    if role in HEALTH_ROLES:
+        context["tests"] = conn.execute("SELECT * FROM load_tests WHERE participant_id = ? ORDER BY date",
+                                        (participant_id,)).fetchall()
+    if role in PLACEMENT_ROLES and own:
+        context["placements"] = conn.execute("SELECT * FROM placements WHERE participant_id = ? ORDER BY starts_on",
+                                             (participant_id,)).fetchall()
+        context["rungs"] = {r["moment"]: r["rung"] for r in conn.execute(
+            "SELECT moment, rung FROM ladder_rungs WHERE participant_id = ?", (participant_id,))}
+    return context
+
+
+@bp.get("/participants/<int:participant_id>/programme")
+@web_roles(*PROGRAMME_ROLES)
+def programme_page(participant_id):
+    """Screening, load-capacity tests, placements and the ladder: each role its own part (audited)."""
+    conn = get_db()
+    try:
+        context = _programme_context(conn, participant_id)
+    except LookupError:
+        return "Deelnemer niet gevonden", 404
+    audit(conn, g.actor, participant_id, "view", "programme page")
+    return render_template("outcomes/programme.html", error=None, **context)
+
+
+@bp.post("/participants/<int:participant_id>/programme/<form>")
+@web_roles(*PROGRAMME_ROLES)
+def programme_form(participant_id, form):
+    """Record one of the programme forms; the page again with the error next to it, or a 303."""
+    if form not in FORMS:
+        return "Onbekend formulier", 404
+    rule, roles = FORMS[form]
+    if g.staff["role"] not in roles:
+        return "Deze rol mag dit niet vastleggen", 403
+    conn = get_db()
+    try:
+        context = _programme_context(conn, participant_id)
+    except LookupError:
+        return "Deelnemer niet gevonden", 404
+    if not context["own"]:
+        return "Niet een van jouw deelnemers", 403
+    try:
+        rule(conn, g.actor, participant_id, _form_body(request.form))
+    except Invalid as exc:
+        return render_template("outcomes/programme.html", error={"form": form, "message": str(exc)},
+                               **_programme_context(conn, participant_id)), 422
+    from .forms import see_other
+    from flask import url_for
+    return see_other(url_for("outcomes.programme_page", participant_id=participant_id) + f"#{form}")
+
+
+def due_check_ins(conn, staff, today=None):
+    """Aftercare moments (3, 6, 12, 15 months after the programme) that are due and have no
+    ladder rung yet; a LifeCoach sees their own people."""
+    today = today or date.today()
+    rows = conn.execute(
+        "SELECT p.id, p.first_name, p.last_name, p.lifecoach_id, g.starts_on, g.weeks FROM participants p "
+        "JOIN groups g ON g.id = p.group_id WHERE p.status = 'completed' AND p.anonymised_at IS NULL "
+        + ("AND p.lifecoach_id = ? " if staff["role"] == "lifecoach" else "") + "ORDER BY p.first_name",
+        (staff["id"],) if staff["role"] == "lifecoach" else ()).fetchall()
+    due = []
+    for row in rows:
+        done = {r[0] for r in conn.execute("SELECT moment FROM ladder_rungs WHERE participant_id = ?", (row["id"],))}
+        for months in FOLLOW_MONTHS:
+            day = _months_after(_end(row), months)
+            if day <= today and f"m{months}" not in done:
+                due.append({"participant_id": row["id"], "name": f"{row['first_name']} {row['last_name']}",
+                            "moment": f"m{months}", "label": LADDER_MOMENTS[f"m{months}"], "due_on": day.isoformat()})
+    return sorted(due, key=lambda d: d["due_on"])
+
+
+@bp.get("/aftercare")
+@web_roles(*PLACEMENT_ROLES)
+def aftercare():
+    """The LifeCoach's list of due aftercare check-ins (work found, the ladder)."""
+    conn = get_db()
+    due = due_check_ins(conn, g.staff)
+    audit(conn, g.actor, None, "view", "aftercare list")
+    return render_template("outcomes/aftercare.html", due=due)

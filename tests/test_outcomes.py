@@ -376,3 +376,42 @@ def test_a_past_cohorts_report_gives_the_same_figures_after_retention_and_erasur
     assert site.sql("SELECT COUNT(*) AS n FROM goals WHERE text != ''")[0]["n"] == 0
     after = call(site, "admin", "GET", f"/reports/outcomes?group_id={group}").get_json()
     assert after == before
+
+
+def test_the_programme_page_records_each_roles_part_with_errors_next_to_the_form(site):
+    doctor = site.login("doctor@example.test")
+    r = post(doctor, f"/participants/{site.pid}/programme/screening",
+             {"date": "2026-11-02", "decision": "not_eligible", "reason": ""})
+    assert r.status_code == 422 and 'id="err-screening"' in r.get_data(as_text=True)
+    assert count(site, "screenings") == 0
+    r = post(doctor, f"/participants/{site.pid}/programme/screening", {"date": "2026-11-02", "decision": "eligible"})
+    assert r.status_code == 303 and count(site, "screenings") == 1
+    assert post(doctor, f"/participants/{site.pid}/programme/ladder", {"moment": "m3", "rung": "4"}).status_code == 403
+    physio = site.login("physio@example.test")
+    r = post(physio, f"/participants/{site.pid}/programme/load-tests",
+             {"moment": "intake", "date": "2026-11-02", "walk_6min_m": "veel"})
+    assert r.status_code == 422 and "walk_6min_m" in r.get_data(as_text=True) and count(site, "load_tests") == 0
+    r = post(physio, f"/participants/{site.pid}/programme/load-tests",
+             {"moment": "intake", "date": "2026-11-02", "walk_6min_m": "412.5", "chair_stands_30s": "11"})
+    assert r.status_code == 303
+    assert site.sql("SELECT walk_6min_m, chair_stands_30s FROM load_tests") == [
+        {"walk_6min_m": 412.5, "chair_stands_30s": 11}]
+    coach = site.login("lifecoach@example.test")
+    assert post(coach, f"/participants/{site.pid}/programme/ladder", {"moment": "intake", "rung": "2"}).status_code == 303
+    other = site.login("coach2@example.test")
+    assert post(other, f"/participants/{site.pid}/programme/ladder", {"moment": "end", "rung": "3"}).status_code == 403
+    assert site.sql("SELECT moment, rung FROM ladder_rungs") == [{"moment": "intake", "rung": 2}]
+    page = coach.get(f"/participants/{site.pid}/programme").get_data(as_text=True)
+    assert "2. sociale contacten buiten de deur" in page
+    assert "Zesminutenwandeltest" not in page and "Medische screening" not in page  # no health data
+
+
+def test_due_aftercare_check_ins_appear_in_the_lifecoachs_list(site):
+    starts = date.today() - timedelta(days=84 + 100)      # ended 100 days ago: the 3-month moment is due
+    site.sql("UPDATE groups SET starts_on = ? WHERE id = ?", starts.isoformat(), site.group_id)
+    site.sql("UPDATE participants SET status = 'completed' WHERE id = ?", site.pid)
+    page = site.login("lifecoach@example.test").get("/aftercare").get_data(as_text=True)
+    assert "Anoeshka" in page and "3 maanden" in page and "6 maanden" not in page
+    assert "Anoeshka" not in site.login("coach2@example.test").get("/aftercare").get_data(as_text=True)
+    call(site, "lifecoach", "POST", f"/participants/{site.pid}/ladder", json={"moment": "m3", "rung": 4})
+    assert "Er is nu niemand aan de beurt." in site.login("lifecoach@example.test").get("/aftercare").get_data(as_text=True)
