@@ -101,8 +101,10 @@ def attendance(conn, day, now, group_id=None):
 
 def _moment(deadlines, has_unknown, now, kiosks):
     """Where `now` and the kiosks' delivery stand against each session's start + grace."""
-    marks = {}
+    marks, wanted = {}, {location for location, _deadline in deadlines}
     for row in kiosks:
+        if row["location"] not in wanted:
+            continue   # a country's worth of kiosks: only the locations in session today matter
         mark = parse_iso(row["watermark_at"]) if row["watermark_at"] else None
         if row["location"] not in marks or (marks[row["location"]] is not None and (mark is None or mark < marks[row["location"]])):
             marks[row["location"]] = mark
