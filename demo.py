@@ -127,7 +127,7 @@ fitwerk demo {'is running' if ok else 'started (some parts are slow to answer; s
   intake station    http://127.0.0.1:{STATION_PORT}/
 Demo badges at the check-in kiosk: type a number and Enter
   """ + "  ".join(f"{i + 1}={name}" for i, name in enumerate(PEOPLE)) + f"""
-  u = an unknown badge, p = the physio's badge at the intake station
+  u = an unknown badge, p = the physio's badge at the intake station (then PIN 2468 on its screen)
   From another terminal: .venv/bin/python -m devices card {CHECKIN_NFC} --uid {demo_badge(0)}
 Logs in var/demo/. Ctrl-C stops everything.""")
         from devices.card import CardProcess

@@ -23,6 +23,7 @@ STAFF = [("beheer@fitwerk.test", "admin", "Beheer"), ("coordinator@fitwerk.test"
 EXCUSE_REASONS = ["tandarts", "sollicitatiegesprek", "ziek", "afspraak gemeente", "kind ziek"]
 ABSENCE_REASONS = ["verslapen", "bus reed niet", "vergeten", "zich niet lekker gevoeld"]
 PHYSIO_BADGE = "0102030405060AAA"
+PHYSIO_PIN = "2468"  # the station asks it after the physio's badge
 PEOPLE = ["Anoeshka", "Mohamed", "Fatima", "Kees", "Sanne", "Priya", "Dewi", "Joost",
           "Aylin", "Ricardo", "Marieke", "Youssef", "Nadia", "Bram", "Esra", "Henk"]
 LAST_NAMES = ["Ramdin", "El Amrani", "Bouzid", "de Vries", "Jansen", "Kalloe", "Setiawan", "Smit",
@@ -67,10 +68,12 @@ def seed(conn, password):
             "first_name": first, "last_name": LAST_NAMES[i], "group_id": ids[2] if i < 8 else ids[i % 2],
             "badge_uid": demo_badge(i), "lifecoach_id": coach if i % 3 else coach2, "phone": f"06-1234{i:04d}"})
     programme.assign_staff_badge(conn, physio, PHYSIO_BADGE)
+    programme.set_pin(conn, physio, PHYSIO_PIN)
     _seed_history(conn, monday, physio, coach)
     yield f"demo staff (password '{password}'): " + ", ".join(f"{e} ({r})" for e, r, _ in STAFF)
     yield f"demo groups at {LOCATION}: Groep A, Groep B, Groep Demo (a session every day, all day)"
-    yield f"demo badges: {demo_badge(0)} ({PEOPLE[0]}) … {demo_badge(len(PEOPLE) - 1)}; physio badge {PHYSIO_BADGE}"
+    yield (f"demo badges: {demo_badge(0)} ({PEOPLE[0]}) … {demo_badge(len(PEOPLE) - 1)}; physio badge {PHYSIO_BADGE}, "
+           f"station PIN {PHYSIO_PIN}")
 
 
 def _seed_history(conn, monday, physio, coach):

@@ -304,7 +304,7 @@ install_kiosk() {
     cat <<EOF
 
 Kiosk installed. Next:
-  1. Register it on the admin server:  sudo fitwerk-admin add-kiosk NAME --location LOCATION
+  1. Register it on the admin server:  sudo fitwerk-admin add-kiosk NAME --location LOCATION [--role station]
   2. Put KIOSK_ADMIN_URL, KIOSK_TOKEN and KIOSK_ROLE in /etc/fitwerk/kiosk.env
   3. sudo systemctl restart fitwerk-kiosk.target   (or reboot)
 EOF
