@@ -19,7 +19,8 @@ from .db import now_iso
 LOCATION = "Rotterdam-Zuid"
 STAFF = [("beheer@fitwerk.test", "admin", "Beheer"), ("coordinator@fitwerk.test", "coordinator", "Carla de Wit"),
          ("coach@fitwerk.test", "lifecoach", "Lars Visser"), ("fysio@fitwerk.test", "physio", "Fenna Bakker"),
-         ("coach2@fitwerk.test", "lifecoach", "Samira Ouali")]
+         ("coach2@fitwerk.test", "lifecoach", "Samira Ouali"), ("trainer@fitwerk.test", "trainer", "Tim Koster"),
+         ("arts@fitwerk.test", "doctor", "Dr. Ingrid Vos")]
 EXCUSE_REASONS = ["tandarts", "sollicitatiegesprek", "ziek", "afspraak gemeente", "kind ziek"]
 ABSENCE_REASONS = ["verslapen", "bus reed niet", "vergeten", "zich niet lekker gevoeld"]
 PHYSIO_BADGE = "0102030405060AAA"
@@ -70,8 +71,11 @@ def seed(conn, password):
     programme.assign_staff_badge(conn, physio, PHYSIO_BADGE)
     programme.set_pin(conn, physio, PHYSIO_PIN)
     _seed_history(conn, monday, physio, coach)
+    from .demo_outcomes import seed_outcomes
+    seed_outcomes(conn, today, [coach, coach2], physio, ids[:2])
     yield f"demo staff (password '{password}'): " + ", ".join(f"{e} ({r})" for e, r, _ in STAFF)
-    yield f"demo groups at {LOCATION}: Groep A, Groep B, Groep Demo (a session every day, all day)"
+    yield (f"demo groups at {LOCATION}: Groep A, Groep B, Groep Demo (a session every day, all day), "
+           "and Groep Voorjaar (finished: goals, handover, work found)")
     yield (f"demo badges: {demo_badge(0)} ({PEOPLE[0]}) … {demo_badge(len(PEOPLE) - 1)}; physio badge {PHYSIO_BADGE}, "
            f"station PIN {PHYSIO_PIN}")
 

@@ -30,6 +30,10 @@ PAGES = {
     "audit-participant": lambda site: f"/audit?participant_id={site.demo_person('Anoeshka')}",
     "participant-privacy": lambda site: f"/participants/{site.demo_person('Anoeshka')}/privacy",
     "participant-export": lambda site: f"/participants/{site.demo_person('Anoeshka')}/export",
+    "goals-week": lambda site: f"/groups/{site.group_named('Groep Voorjaar')}/goals?week=12",
+    "handover": lambda site: f"/participants/{site.demo_person('Piet')}/handover",
+    "programme": lambda site: f"/participants/{site.demo_person('Piet')}/programme",
+    "outcome-report-group": lambda site: f"/reports/outcomes?group_id={site.group_named('Groep Voorjaar')}",
 }
 
 
@@ -67,6 +71,9 @@ class StaffSite(LiveAdmin):
 
     def demo_person(self, first_name):
         return self.sql("SELECT id FROM participants WHERE first_name = ? ORDER BY id DESC", first_name)[0]["id"]
+
+    def group_named(self, name):
+        return self.sql("SELECT id FROM groups WHERE name = ?", name)[0]["id"]
 
     def case(self, state):
         closed = "IS NOT NULL" if state == "closed" else "IS NULL"
