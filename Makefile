@@ -93,7 +93,7 @@ test-deps:
 # DejaVu Sans is the kiosk's font and has the letters of every greeting (Arabic too).
 browser-deps:
 	@missing=""; \
-	for p in chromium fonts-dejavu-core; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in chromium fonts-dejavu-core poppler-utils; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi

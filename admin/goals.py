@@ -164,9 +164,11 @@ def may_read(conn, staff, participant_id):
 def group_week(conn, group_id, week):
     """Every participant of a group with their goals and this week's score: the trainer's page."""
     people = []
+    # Who was in the programme that week: everyone still in it, and those who stopped later.
     for person in conn.execute(
-            "SELECT id, first_name FROM participants WHERE group_id = ? AND status IN ('intake', 'active', 'completed') "
-            "AND anonymised_at IS NULL ORDER BY first_name, id", (group_id,)):
+            "SELECT id, first_name FROM participants p WHERE group_id = ? AND anonymised_at IS NULL AND "
+            "(status IN ('intake', 'active', 'completed') OR EXISTS (SELECT 1 FROM goal_evaluations e "
+            "WHERE e.participant_id = p.id AND e.week >= ?)) ORDER BY first_name, id", (group_id, max(week, 1))):
         goals = [dict(r) for r in conn.execute(
             "SELECT g.id, g.domain, g.text, e.score, e.note FROM goals g LEFT JOIN goal_evaluations e "
             "ON e.goal_id = g.id AND e.week = ? WHERE g.participant_id = ? ORDER BY g.id", (week, person["id"]))]

@@ -272,3 +272,72 @@ def test_each_chart_has_a_name_and_a_summary_a_screen_reader_reads(site, context
         expect(chart).to_have_accessible_description(re.compile(r"\d+ metingen van \d\d-\d\d-\d{4} tot"))
     page.locator(".charts").scroll_into_view_if_needed()
     screenshot(page, "participant-charts-with-summary")
+
+
+# --- the programme's results: the trainer's weekly page, handover, outcome report ----
+
+def open_week_page(site, page, week):
+    page.goto(f"{site.url}/groups/{site.group_named('Groep Voorjaar')}/goals?week={week}")
+    page.wait_for_selector("form.goal")
+
+
+def test_the_trainer_scores_a_group_of_16_on_a_tablet_one_tap_per_goal(site, browser):
+    ctx = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
+    page = ctx.new_page()
+    page.goto(f"{site.url}/login")
+    page.fill("input[name=email]", "trainer@fitwerk.test")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/goals$"))
+    open_week_page(site, page, 3)     # all 16 were still in the programme in week 3
+    people = page.locator("section.goal-person").count()
+    assert people == 16, people
+    screenshot(page, "goals-week-tablet-1024x768")
+    before = page.inner_text("p.summary")
+    # One tap on "+1" of the first goal: saved at once, no page load, the goal shows it.
+    page.evaluate("window.__same_page = true")
+    first = page.locator("form.goal").first
+    first.locator("button[value='1']").tap()
+    page.wait_for_function("() => document.querySelector('form.goal button[value=\"1\"]').getAttribute('aria-pressed') === 'true'")
+    assert page.evaluate("window.__same_page") is True
+    goal_id = int(page.locator("form.goal").first.get_attribute("action").split("/")[2])
+    assert site.sql("SELECT score FROM goal_evaluations WHERE goal_id = ? AND week = 3", goal_id) == [{"score": 1}]
+    assert_accessible(page, "staff-goals-week-tablet")
+    assert before.startswith(("Alle doelen", "Nog "))
+    ctx.close()
+
+
+def test_score_a_week_of_goals_with_the_keyboard_alone(site, keyboard_page):
+    page = keyboard_page
+    log_in_by_keyboard(page, site)
+    open_from_menu(page, "/goals")
+    voorjaar = site.group_named("Groep Voorjaar")
+    stops = tab_to(page, f'main a[href="/groups/{voorjaar}/goals?week=0"]')
+    assert_reading_order(stops)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("form.goal")
+    tab_to(page, 'nav.weeks a[href$="week=9"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*week=9$"))
+    stops = tab_to(page, "form.goal button[value='-1']")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('form.goal button[value=\"-1\"]').getAttribute('aria-pressed') === 'true'")
+    # The focus stays in the goal that was scored, so the next Tab goes on from there.
+    assert page.evaluate("document.activeElement.closest('form.goal') !== null || document.activeElement === document.body")
+    goal_id = int(page.locator("form.goal").first.get_attribute("action").split("/")[2])
+    assert site.sql("SELECT score FROM goal_evaluations WHERE goal_id = ? AND week = 9", goal_id) == [{"score": -1}]
+
+
+def test_the_handover_and_the_outcome_report_as_staff_see_them(site, context):
+    page = context.new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{site.url}/participants/{site.demo_person('Piet')}/handover")
+    page.wait_for_selector("text=Slotnotitie van de beweegadviseur")
+    assert "GAS T-score" in page.inner_text("main")
+    screenshot(page, "handover-report")
+    page.goto(f"{site.url}/reports/outcomes?group_id={site.group_named('Groep Voorjaar')}")
+    page.wait_for_selector("figure svg[role=img]")
+    text = page.inner_text("main")
+    assert "Geschikt bevonden" in text and "Participatieladder" in text and "Anoeshka" not in text
+    screenshot(page, "outcome-report")
+    page.close()

@@ -415,3 +415,26 @@ def test_due_aftercare_check_ins_appear_in_the_lifecoachs_list(site):
     assert "Anoeshka" not in site.login("coach2@example.test").get("/aftercare").get_data(as_text=True)
     call(site, "lifecoach", "POST", f"/participants/{site.pid}/ladder", json={"moment": "m3", "rung": 4})
     assert "Er is nu niemand aan de beurt." in site.login("lifecoach@example.test").get("/aftercare").get_data(as_text=True)
+
+
+@pytest.mark.browser
+def test_the_outcome_report_and_the_handover_print_to_pdf_that_renders(site, tmp_path):
+    import subprocess
+    from tests.conftest import ARTIFACTS
+    group, _ids = cohort(site, [("completed", 90.0, 88.0, [1, 0])] * 6, date.today() - timedelta(days=200))
+    client = site.login("coordinator@example.test")
+    for url, name, expected in [(f"/reports/outcomes?group_id={group}&format=pdf", "outcome-report", "Participatieladder"),
+                                (f"/participants/{site.pid}/handover?format=pdf", "handover", "Slotnotitie")]:
+        r = client.get(url)
+        assert r.status_code == 200 and r.mimetype == "application/pdf", r.get_data(as_text=True)[:300]
+        pdf = tmp_path / f"{name}.pdf"
+        pdf.write_bytes(r.data)
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert expected in text
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(ARTIFACTS / f"{name}-pdf")],
+                       check=True)
+        png = next(ARTIFACTS.glob(f"{name}-pdf*.png"))
+        assert png.stat().st_size > 5000        # a page with text on it, not a blank one
+    assert "<5" in subprocess.run(["pdftotext", str(tmp_path / "outcome-report.pdf"), "-"], capture_output=True,
+                                  text=True).stdout   # the small cells stay suppressed in print too
