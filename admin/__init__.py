@@ -64,8 +64,8 @@ def create_app(config=None):
     Path(app.config["ADMIN_DB"]).parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-    from .forms import htmx
-    htmx.init_app(app)
+    from . import forms
+    forms.init_app(app)
     # The staff site speaks one language, Dutch unless ADMIN_LANGUAGE says otherwise.
     init_babel(app, "admin", lambda: language_or_default(app.config["ADMIN_LANGUAGE"]))
     from . import account, api, audit, auth, board, cli, db, excuses, followup, login, manage, participant, outcomes, \

@@ -14,6 +14,7 @@ from . import followup, programme
 from .audit import audit
 from .auth import api_error, api_roles
 from .db import get_db
+from .errors import Forbidden, Invalid, NotFound
 from .openapi import spec
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -26,11 +27,11 @@ def _body():
 def _run(fn, *args, created=None):
     try:
         value = fn(*args)
-    except programme.Invalid as exc:
+    except Invalid as exc:
         return api_error(400, str(exc))
-    except programme.NotFound as exc:
+    except NotFound as exc:
         return api_error(404, str(exc))
-    except programme.Forbidden as exc:
+    except Forbidden as exc:
         return api_error(403, str(exc))
     if created:
         return jsonify(id=value), 201

@@ -19,6 +19,7 @@ from . import followup, programme
 from .audit import audit
 from .auth import web_roles
 from .db import get_db
+from .errors import Forbidden
 from .forms import wants_fragment
 
 bp = Blueprint("board", __name__)
@@ -203,9 +204,9 @@ def _live(view, version):
 
 
 @bp.app_errorhandler(403)
-@bp.app_errorhandler(programme.Forbidden)
+@bp.app_errorhandler(Forbidden)
 def forbidden(error):
     """A plain page for a role that may not see this (or a LifeCoach, someone else's participant)."""
     if request.path.startswith("/api/"):
-        return {"error": str(error) if isinstance(error, programme.Forbidden) else "your role may not do this"}, 403
+        return {"error": str(error) if isinstance(error, Forbidden) else "your role may not do this"}, 403
     return render_template("board/forbidden.html"), 403

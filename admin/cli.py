@@ -10,6 +10,7 @@ from common.vocabulary import ROLES
 
 from . import auth, programme
 from .db import get_db, init_db, now_iso
+from .errors import Invalid
 
 
 def _password(password_stdin):
@@ -87,7 +88,7 @@ def add_kiosk_command(name, location, role):
     """Register a kiosk; prints its id, then its token alone on the last line (shown once)."""
     try:
         kiosk_id, token = programme.add_kiosk(get_db(), name, location, role)
-    except programme.Invalid as exc:
+    except Invalid as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"kiosk {name} at {location} ({role}): id {kiosk_id}")
     click.echo(token)
@@ -120,7 +121,7 @@ def assign_staff_badge_command(email, uid, fmt):
         raise click.ClickException(f"no staff account {email}")
     try:
         programme.assign_staff_badge(conn, staff["id"], uid, fmt)
-    except programme.Invalid as exc:
+    except Invalid as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("badge assigned")
 

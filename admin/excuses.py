@@ -10,7 +10,8 @@ from . import programme
 from .audit import audit
 from .auth import web_roles
 from .db import get_db
-from .forms import dutch_error, htmx, int_or_none, page_or_fragment
+from .errors import Invalid, NotFound
+from .forms import form_error, htmx, int_or_none, page_or_fragment
 
 bp = Blueprint("excuses", __name__)
 
@@ -49,12 +50,11 @@ def create():
     body = {"date": request.form.get("date", ""), "reason": request.form.get("reason", "")}
     try:
         if participant_id is None:
-            raise programme.Invalid("'participant_id' is required")
+            raise Invalid("participant_id", "choose")
         programme.add_excuse(conn, g.actor, participant_id, body)
-    except (programme.Invalid, programme.NotFound) as exc:
-        message = "Kies een deelnemer." if "participant" in str(exc) else dutch_error(str(exc))
+    except (Invalid, NotFound) as exc:
         return page_or_fragment("excuses/index.html", "excuses/_excuses.html", status=422,
-                                **_context(conn, error=message, form=request.form))
+                                **_context(conn, error=form_error(exc), form=request.form))
     if not htmx:
         return redirect(url_for("excuses.index"), 303)
     return page_or_fragment("excuses/index.html", "excuses/_excuses.html", **_context(conn, saved=True))
@@ -67,7 +67,7 @@ def delete(excuse_id):
     conn = get_db()
     try:
         programme.delete_excuse(conn, g.actor, excuse_id)
-    except programme.NotFound:
+    except NotFound:
         abort(404)
     if not htmx:
         return redirect(url_for("excuses.index"), 303)

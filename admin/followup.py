@@ -17,8 +17,8 @@ from . import notify
 from .audit import audit
 from .auth import SYSTEM, api_error, api_roles, has_role, web_roles
 from .db import get_db, now_iso
-from .forms import dutch_error, htmx, wants_fragment
-from .programme import Invalid
+from .errors import Invalid
+from .forms import form_error, htmx, wants_fragment
 
 bp = Blueprint("followup", __name__, cli_group=None)
 api_bp = Blueprint("followup_api", __name__, url_prefix="/api/v1/follow-ups")
@@ -190,10 +190,10 @@ def _clean_text(value, key):
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise Invalid(f"'{key}' must be text")
+        raise Invalid(key, "text")
     value = value.strip()
     if len(value) > TEXT_LIMITS[key]:
-        raise Invalid(f"'{key}' is longer than {TEXT_LIMITS[key]} characters")
+        raise Invalid(key, "too_long", max=TEXT_LIMITS[key])
     return value
 
 
@@ -201,35 +201,35 @@ def update_case(conn, actor, case_id, changes):
     """Apply `changes` (contacted, reason, excused, note, next_step, closed) to a case,
     validated as a whole; returns the updated case. Only keys present change."""
     if not isinstance(changes, dict):
-        raise Invalid("body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     unknown = set(changes) - {"contacted", "reason", "excused", "note", "next_step", "closed"}
     if unknown:
-        raise Invalid(f"unknown field '{sorted(unknown)[0]}'")
+        raise Invalid(None, "unknown_field", name=sorted(unknown)[0])
     with transaction(conn):
         case = load_case(conn, case_id)
         if case is None:
             raise LookupError("no such follow-up case")
         if case["closed_at"]:
-            raise Invalid("this case is closed; reopen it first")
+            raise Invalid(None, "case_closed")
         merged = {k: case[k] for k in ("contacted", "reason", "excused", "note", "next_step")}
         if "contacted" in changes:
             contacted = changes["contacted"] or None
             if contacted is not None and contacted not in CONTACTED:
-                raise Invalid("'contacted' must be reached, not_reached or empty")
+                raise Invalid("contacted", "choice", choices="reached, not_reached or empty")
             merged["contacted"] = contacted
         if "excused" in changes:
             excused = changes["excused"]
             if excused is not None and not isinstance(excused, bool):
-                raise Invalid("'excused' must be true, false or null")
+                raise Invalid("excused", "choice", choices="true, false or null")
             merged["excused"] = None if excused is None else int(excused)
         for key in ("reason", "note", "next_step"):
             if key in changes:
                 merged[key] = _clean_text(changes[key], key)
         closing = changes.get("closed") is True
         if closing and merged["contacted"] is None:
-            raise Invalid("say whether the participant was reached before closing the case")
+            raise Invalid("contacted", "reached_to_close")
         if closing and merged["contacted"] == "reached" and merged["excused"] is None:
-            raise Invalid("say whether the absence is excused before closing the case")
+            raise Invalid("excused", "excused_to_close")
         at = now_iso()
         conn.execute(
             "UPDATE follow_ups SET contacted = ?, reason = ?, excused = ?, note = ?, next_step = ?, "
@@ -337,7 +337,7 @@ def save_case(case_id):
         shown.update({k: v for k, v in _form_changes(request.form).items() if k != "closed"})
         if shown["excused"] is not None:
             shown["excused"] = int(shown["excused"])
-        return _render_case(shown, error=dutch_error(str(exc)), status=422, close=request.form.get("close") == "1")
+        return _render_case(shown, error=form_error(exc), status=422, close=request.form.get("close") == "1")
     if not htmx:
         return redirect(url_for("followup.case_page", case_id=case_id), 303)
     return _render_case(case, saved=True)

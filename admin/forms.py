@@ -1,63 +1,53 @@
 """Small helpers the staff pages share: full page or htmx fragment from one URL, and
-validation messages (written once, in English, in programme.py) shown in Dutch."""
-import re
+validation errors shown next to their field."""
+from typing import NamedTuple
 
 from flask import redirect, render_template
+from markupsafe import Markup
 from flask_htmx import HTMX
 from flask_htmx.responses import HTMXResponseClientRedirect
 
 htmx = HTMX()
 
-FIELD_LABELS = {
-    "first_name": "Voornaam", "last_name": "Achternaam", "group_id": "Groep", "badge_uid": "Badge",
-    "uid": "Badge", "phone": "Telefoon", "status": "Status", "lifecoach_id": "LifeCoach",
-    "name": "Naam", "location": "Locatie", "starts_on": "Startdatum", "weeks": "Aantal weken",
-    "grace_minutes": "Coulance (minuten)", "sessions": "Sessies", "weekday": "Weekdag",
-    "date": "Datum", "reason": "Reden", "note": "Notitie", "next_step": "Vervolgstap",
-    "email": "E-mailadres", "role": "Rol", "password": "Wachtwoord", "contacted": "Contact",
-    "excused": "Verschoond", "language": "Taal", "sex": "Geslacht", "birth_date": "Geboortedatum",
-}
 
-_PATTERNS = [
-    (r"'(\w+)' is required.*", lambda m: f"{_label(m[1])} is verplicht."),
-    (r"'(\w+)' is longer than (\d+) characters", lambda m: f"{_label(m[1])} is langer dan {m[2]} tekens."),
-    (r"'(\w+)' must be a whole number from (\d+) to (\d+)",
-     lambda m: f"{_label(m[1])} moet een heel getal van {m[2]} tot en met {m[3]} zijn."),
-    (r"'(\w+)' must be a date YYYY-MM-DD", lambda m: f"{_label(m[1])} moet een datum zijn."),
-    (r"'(\w+)' is not a real date", lambda m: f"{_label(m[1])} is geen bestaande datum."),
-    (r"'birth_date' must lie between 1900 and today", lambda m: "De geboortedatum ligt na 1900 en niet in de toekomst."),
-    (r"'(\w+)' must be one of .*", lambda m: f"Kies een geldige waarde voor {_label(m[1]).lower()}."),
-    (r"'lifecoach_id' is not a LifeCoach", lambda m: "Kies een LifeCoach uit de lijst."),
-    (r"sessions\[(\d+)\]: 'start' and 'end' must be HH:MM",
-     lambda m: f"Sessie {int(m[1]) + 1}: begin en eind als UU:MM."),
-    (r"sessions\[(\d+)\]: 'end' must be after 'start'", lambda m: f"Sessie {int(m[1]) + 1}: het eind moet na het begin liggen."),
-    (r"sessions\[(\d+)\].*weekday.*", lambda m: f"Sessie {int(m[1]) + 1}: kies een weekdag."),
-    (r"'sessions' must be a non-empty list", lambda m: "Geef minstens één sessie per week op."),
-    (r"no such group", lambda m: "Deze groep bestaat niet."),
-    (r"no such participant", lambda m: "Deze deelnemer bestaat niet."),
-    (r"this badge already belongs to someone else.*",
-     lambda m: "Deze badge is al van iemand anders. Trek hem daar eerst in."),
-    (r"badge uid must be.*", lambda m: "Een badge-UID bestaat uit 8 tot 20 hexadecimale tekens."),
-    (r"a kiosk named (.+) exists already", lambda m: f"Er bestaat al een kiosk met de naam {m[1]}."),
-    (r"say whether the participant was reached.*",
-     lambda m: "Geef aan of je de deelnemer hebt bereikt voordat je de casus sluit."),
-    (r"say whether the absence is excused.*",
-     lambda m: "Geef aan of de afwezigheid verschoond is voordat je de casus sluit."),
-    (r"this case is closed.*", lambda m: "Deze casus is gesloten; heropen hem eerst."),
-]
+class FormError(NamedTuple):
+    """A validation error as a page shows it: the field it belongs to (None: the whole form),
+    next to which it is shown, and the message in the site's language."""
+
+    field: str | None
+    text: str
+
+    def __str__(self):
+        return self.text
 
 
-def _label(key):
-    return FIELD_LABELS.get(key, key)
+def form_error(problem):
+    """The FormError of an errors.Problem (Invalid, NotFound)."""
+    return FormError(problem.field, problem.message())
 
 
-def dutch_error(message):
-    """A validation message for the staff pages, in Dutch when we know it."""
-    for pattern, make in _PATTERNS:
-        match = re.fullmatch(pattern, message)
-        if match:
-            return make(match)
-    return message
+def _about(error, name):
+    # A page may pass no error, or a plain message that belongs to no field.
+    return isinstance(error, FormError) and error.field == name
+
+
+def field_error(error, name):
+    """The message of `error` next to the field `name`; nothing when it is about another field."""
+    if not _about(error, name):
+        return ""
+    return Markup('<span class="field-error" id="error-{}">{}</span>').format(name, error.text)
+
+
+def invalid_field(error, name):
+    """aria-invalid for the control of `name` when `error` is about it (the message itself is
+    in the control's label, so it is read with it)."""
+    return Markup(' aria-invalid="true"') if _about(error, name) else ""
+
+
+def init_app(app):
+    """htmx, and the field error helpers for every template."""
+    htmx.init_app(app)
+    app.jinja_env.globals.update(field_error=field_error, invalid_field=invalid_field)
 
 
 def wants_fragment():

@@ -14,7 +14,8 @@ from .audit import audit
 from .auth import hash_password, web_roles
 from .board import KIOSK_SILENT_S
 from .db import IntegrityError, get_db, now_iso
-from .forms import dutch_error, htmx, int_or_none, page_or_fragment, see_other
+from .errors import Invalid, NotFound
+from .forms import form_error, htmx, int_or_none, page_or_fragment, see_other
 from .participant import csv_response
 
 bp = Blueprint("manage", __name__)
@@ -78,8 +79,8 @@ def create_group():
     conn = get_db()
     try:
         group_id = programme.create_group(conn, _group_body(request.form), current_app.config["ADMIN_TIMEZONE"])
-    except programme.Invalid as exc:
-        return _groups_page(conn, error=dutch_error(str(exc)), form=request.form, status=422)
+    except Invalid as exc:
+        return _groups_page(conn, error=form_error(exc), form=request.form, status=422)
     return see_other(url_for("manage.group", group_id=group_id))
 
 
@@ -119,9 +120,9 @@ def update_group(group_id):
     _group_or_404(conn, group_id)
     try:
         programme.update_group(conn, group_id, _group_body(request.form))
-    except programme.Invalid as exc:
+    except Invalid as exc:
         return page_or_fragment("manage/group.html", "manage/_group_form.html", status=422,
-                                **_group_context(conn, group_id, error=dutch_error(str(exc)), form=request.form))
+                                **_group_context(conn, group_id, error=form_error(exc), form=request.form))
     if not htmx:
         return redirect(url_for("manage.group", group_id=group_id), 303)
     return page_or_fragment("manage/group.html", "manage/_group_form.html",
@@ -182,13 +183,11 @@ def assign_badge():
     error = None
     try:
         if participant_id is None:
-            raise programme.Invalid("'participant_id' is required")
+            raise Invalid("participant_id", "choose")
         programme.assign_badge(conn, g.actor, participant_id, {"uid": request.form.get("uid", "").strip(),
                                                                "format": request.form.get("format") or None})
-    except programme.Invalid as exc:
-        error = "Kies een deelnemer." if "participant_id" in str(exc) else dutch_error(str(exc))
-    except programme.NotFound:
-        error = "Deze deelnemer bestaat niet."
+    except (Invalid, NotFound) as exc:
+        error = form_error(exc)
     if not htmx and error is None:
         return redirect(url_for("manage.badges"), 303)
     return page_or_fragment("manage/badges.html", "manage/_badges.html", status=422 if error else 200,
@@ -202,7 +201,7 @@ def revoke_badge(badge_id):
     conn = get_db()
     try:
         programme.revoke_badge_by_id(conn, g.actor, badge_id)
-    except programme.NotFound:
+    except NotFound:
         abort(404)
     if not htmx:
         return redirect(url_for("manage.badges"), 303)
@@ -240,9 +239,9 @@ def add_kiosk():
     try:
         kiosk_id, token = programme.add_kiosk(conn, request.form.get("name", ""), request.form.get("location", ""),
                                               request.form.get("role", "checkin"))
-    except programme.Invalid as exc:
+    except Invalid as exc:
         return page_or_fragment("manage/kiosks.html", "manage/_kiosks.html", status=422,
-                                **_kiosks_context(conn, error=dutch_error(str(exc))))
+                                **_kiosks_context(conn, error=form_error(exc)))
     new_kiosk = {"id": kiosk_id, "name": request.form.get("name", "").strip(), "token": token}
     return page_or_fragment("manage/kiosks.html", "manage/_kiosks.html", **_kiosks_context(conn, new_kiosk=new_kiosk))
 
@@ -254,7 +253,7 @@ def revoke_kiosk(kiosk_id):
     conn = get_db()
     try:
         programme.revoke_kiosk(conn, kiosk_id)
-    except programme.NotFound:
+    except NotFound:
         abort(404)
     if not htmx:
         return redirect(url_for("manage.kiosks"), 303)
@@ -283,14 +282,15 @@ def staff():
 def _check_staff_fields(form, password_required):
     email = form.get("email", "").strip()
     if "@" not in email or len(email) > 200 or any(c.isspace() for c in email):
-        raise programme.Invalid("Vul een geldig e-mailadres in.")
+        raise Invalid("email", "email")
     if form.get("role") not in ROLES:
-        raise programme.Invalid("Kies een rol.")
+        raise Invalid("role", "choose")
     password = form.get("password", "")
     if (password or password_required) and len(password) < 10:
-        raise programme.Invalid("Het wachtwoord moet minstens 10 tekens hebben.")
-    if len(form.get("name", "")) > 100 or len(form.get("phone", "")) > 30:
-        raise programme.Invalid("Naam of telefoonnummer is te lang.")
+        raise Invalid("password", "too_short", min=10)
+    for field, limit in (("name", 100), ("phone", 30)):
+        if len(form.get(field, "")) > limit:
+            raise Invalid(field, "too_long", max=limit)
     return email, password
 
 
@@ -306,10 +306,10 @@ def create_staff():
                          "VALUES (?, ?, ?, ?, ?, ?)",
                          (email, request.form.get("name", "").strip(), request.form.get("phone", "").strip(),
                           request.form["role"], hash_password(password), now_iso()))
-    except programme.Invalid as exc:
-        return _staff_page(conn, 422, error=str(exc), form=request.form)
+    except Invalid as exc:
+        return _staff_page(conn, 422, error=form_error(exc), form=request.form)
     except IntegrityError:
-        return _staff_page(conn, 422, error="Er is al een account met dit e-mailadres.", form=request.form)
+        return _staff_page(conn, 422, error=form_error(Invalid("email", "email_taken")), form=request.form)
     if not htmx:
         return redirect(url_for("manage.staff"), 303)
     return _staff_page(conn, saved=f"Account {email} aangemaakt.")
@@ -328,7 +328,7 @@ def update_staff(staff_id):
     try:
         _, password = _check_staff_fields(form, password_required=False)
         if staff_id == g.staff["id"] and (not active or form["role"] != "admin"):
-            raise programme.Invalid("Je kunt je eigen beheerrechten niet intrekken.")
+            raise Invalid("role", "own_admin")
         with transaction(conn):
             conn.execute("UPDATE staff SET name = ?, phone = ?, role = ?, active = ? WHERE id = ?",
                          (form.get("name", "").strip(), form.get("phone", "").strip(), form["role"], int(active),
@@ -342,8 +342,8 @@ def update_staff(staff_id):
             if active and password:
                 # A new password logs out every session opened with the old one.
                 conn.execute("DELETE FROM login_sessions WHERE staff_id = ?", (staff_id,))
-    except programme.Invalid as exc:
-        return _staff_page(conn, 422, error=str(exc))
+    except Invalid as exc:
+        return _staff_page(conn, 422, error=form_error(exc))
     if not htmx:
         return redirect(url_for("manage.staff"), 303)
     return _staff_page(conn, saved=f"Account {row['email']} bijgewerkt.")

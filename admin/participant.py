@@ -22,7 +22,8 @@ from .audit import audit
 from .auth import has_role, web_roles
 from .charts import line_chart, series_from
 from .db import get_db
-from .forms import dutch_error, htmx, int_or_none, page_or_fragment, see_other
+from .errors import Invalid
+from .forms import form_error, htmx, int_or_none, page_or_fragment, see_other
 
 bp = Blueprint("participant", __name__)
 ALL_ROLES = tuple(ROLES)   # each sees only the sections of their role (page)
@@ -186,8 +187,8 @@ def update(participant_id):
     body["lifecoach_id"] = int_or_none(form.get("lifecoach_id"))
     try:
         programme.update_participant(conn, g.actor, participant_id, body)
-    except programme.Invalid as exc:
-        return _details_response(conn, participant_id, error=dutch_error(str(exc)), status=422)
+    except Invalid as exc:
+        return _details_response(conn, participant_id, error=form_error(exc), status=422)
     return _details_response(conn, participant_id, saved=True)
 
 
@@ -199,8 +200,8 @@ def assign_badge(participant_id):
     _load(conn, participant_id)
     try:
         programme.assign_badge(conn, g.actor, participant_id, {"uid": request.form.get("uid", "")})
-    except programme.Invalid as exc:
-        return _details_response(conn, participant_id, error=dutch_error(str(exc)), status=422)
+    except Invalid as exc:
+        return _details_response(conn, participant_id, error=form_error(exc), status=422)
     return _details_response(conn, participant_id, saved=True)
 
 
@@ -224,8 +225,8 @@ def add_excuse(participant_id):
     try:
         programme.add_excuse(conn, g.actor, participant_id, {"date": request.form.get("date", ""),
                                                              "reason": request.form.get("reason", "")})
-    except programme.Invalid as exc:
-        error = dutch_error(str(exc))
+    except Invalid as exc:
+        error = form_error(exc)
     if not htmx and error is None:
         return redirect(url_for("participant.page", participant_id=participant_id), 303)
     context = _attendance_context(conn, participant_id)
@@ -258,10 +259,10 @@ def create():
         body.pop("group_id")
     try:
         participant_id = programme.create_participant(conn, g.actor, body)
-    except programme.Invalid as exc:
+    except Invalid as exc:
         groups, coaches = _lists(conn)
         return render_template("participant/new.html", groups=groups, coaches=coaches, statuses=PARTICIPANT_STATUSES,
-                               form=form, error=dutch_error(str(exc)), group_id=None, sexes=SEXES), 422
+                               form=form, error=form_error(exc), group_id=None, sexes=SEXES), 422
     return see_other(url_for("participant.page", participant_id=participant_id))
 
 

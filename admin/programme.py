@@ -12,11 +12,7 @@ from common.vocabulary import COACH_ROLES, PARTICIPANT_STATUSES, SEXES
 
 from .audit import audit
 from .db import IntegrityError, bump_roster, now_iso
-
-
-
-class Invalid(ValueError):
-    """A request that cannot be carried out; the message is for the user."""
+from .errors import Forbidden, Invalid, NotFound
 
 
 def _text(body, key, max_len=100, required=True):
@@ -24,48 +20,51 @@ def _text(body, key, max_len=100, required=True):
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise Invalid(f"'{key}' is required (text)")
+        raise Invalid(key, "required")
     if len(value) > max_len:
-        raise Invalid(f"'{key}' is longer than {max_len} characters")
+        raise Invalid(key, "too_long", max=max_len)
     return value.strip()
 
 
 def _int(body, key, low, high, default=None):
     value = body.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise Invalid(f"'{key}' must be a whole number from {low} to {high}")
+        raise Invalid(key, "whole_number", low=low, high=high)
     return value
 
 
 def _language(value):
     if value not in LANGUAGES:
-        raise Invalid(f"'language' must be one of {', '.join(LANGUAGES)}")
+        raise Invalid("language", "choice", choices=", ".join(LANGUAGES))
     return value
 
 
 def _date(value, key):
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise Invalid(f"'{key}' must be a date YYYY-MM-DD")
+        raise Invalid(key, "date")
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise Invalid(f"'{key}' is not a real date") from None
+        raise Invalid(key, "no_such_date") from None
 
 
 def _slots(raw):
     if not isinstance(raw, list) or not raw:
-        raise Invalid("'sessions' must be a non-empty list")
+        raise Invalid("sessions", "no_sessions")
     slots = []
     for i, slot in enumerate(raw):
+        where = {"index": i, "number": i + 1}
         if not isinstance(slot, dict):
-            raise Invalid(f"sessions[{i}] must be an object")
-        weekday = _int(slot, "weekday", 0, 6)
+            raise Invalid("sessions", "session_object", **where)
+        weekday = slot.get("weekday")
+        if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            raise Invalid("sessions", "weekday", **where)
         try:
             start, end = parse_hhmm(slot.get("start", "")), parse_hhmm(slot.get("end", ""))
         except (ValueError, AttributeError):
-            raise Invalid(f"sessions[{i}]: 'start' and 'end' must be HH:MM") from None
+            raise Invalid("sessions", "session_times", **where) from None
         if end <= start:
-            raise Invalid(f"sessions[{i}]: 'end' must be after 'start'")
+            raise Invalid("sessions", "session_order", **where)
         slots.append((weekday, slot["start"], slot["end"]))
     return slots
 
@@ -73,7 +72,7 @@ def _slots(raw):
 def _group_fields(body):
     """Name, location, first day, weeks, grace minutes and weekly slots of a group body."""
     if not isinstance(body, dict):
-        raise Invalid("body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     return (_text(body, "name"), _text(body, "location"), _date(body.get("starts_on"), "starts_on"),
             _int(body, "weeks", 1, 52, 12), _int(body, "grace_minutes", 0, 120, 10), _slots(body.get("sessions")))
 
@@ -83,12 +82,12 @@ def _body_facts(body):
     facts = {}
     if "sex" in body:
         if body["sex"] not in (*SEXES, None):
-            raise Invalid("'sex' must be one of male, female")
+            raise Invalid("sex", "choice", choices=", ".join(SEXES))
         facts["sex"] = body["sex"]
     if "birth_date" in body:
         born = None if body["birth_date"] is None else _date(body["birth_date"], "birth_date")
         if born is not None and not date(1900, 1, 1) <= born <= date.today():
-            raise Invalid("'birth_date' must lie between 1900 and today")
+            raise Invalid("birth_date", "birth_date_range")
         facts["birth_date"] = born.isoformat() if born else None
     return facts
 
@@ -114,17 +113,17 @@ def _bump_participant(conn, participant_id):
     conn.execute("UPDATE badges SET roster_version = ? WHERE participant_id = ?", (version, participant_id))
 
 
-def _badge(value, fmt=None):
+def _badge(value, fmt=None, field="uid"):
     """(canonical UID, format) of a badge number as tapped or typed; no format: a UID in hex."""
     if fmt is not None and not isinstance(fmt, str):
-        raise Invalid("badge format must be a string")
+        raise Invalid("format", "text")
     try:
         if not fmt:
             uid = normalise_uid(value)
             return uid, format_of_uid(uid)
         return to_uid(value, fmt), fmt
     except BadgeUidError as exc:
-        raise Invalid(str(exc)) from None
+        raise Invalid(field, "badge_number", detail=str(exc)) from None
 
 
 def _assign(conn, badge, participant_id=None, staff_id=None):
@@ -140,30 +139,26 @@ def _assign(conn, badge, participant_id=None, staff_id=None):
         conn.execute("INSERT INTO badges(uid, format, participant_id, staff_id, assigned_at, roster_version) "
                      "VALUES (?, ?, ?, ?, ?, ?)", (*badge, participant_id, staff_id, now_iso(), version))
     except IntegrityError:
-        raise Invalid("this badge already belongs to someone else; revoke it there first") from None
+        raise Invalid("uid", "badge_taken") from None
 
 
 def create_participant(conn, actor, body):
     """Create a participant (and badge, when given); returns the id."""
     if not isinstance(body, dict):
-        raise Invalid("body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     first, last = _text(body, "first_name"), _text(body, "last_name")
     group_id = _int(body, "group_id", 1, 2 ** 62)
-    badge = _badge(body["badge_uid"], body.get("badge_format")) if body.get("badge_uid") is not None else None
+    badge = None if body.get("badge_uid") is None else _badge(body["badge_uid"], body.get("badge_format"), "badge_uid")
     status = body.get("status", "active")
     if status not in PARTICIPANT_STATUSES:
-        raise Invalid(f"'status' must be one of {', '.join(PARTICIPANT_STATUSES)}")
+        raise Invalid("status", "choice", choices=", ".join(PARTICIPANT_STATUSES))
     phone = _text(body, "phone", 30, required=False) or ""
     language = _language(body.get("language", DEFAULT_LANGUAGE))
-    lifecoach = body.get("lifecoach_id")
     facts = _body_facts(body)
     with transaction(conn):
         if conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone() is None:
-            raise Invalid("no such group")
-        if lifecoach is not None and conn.execute(
-                f"SELECT 1 FROM staff WHERE id = ? AND role IN ({','.join('?' * len(COACH_ROLES))})",
-                (lifecoach, *COACH_ROLES)).fetchone() is None:
-            raise Invalid("'lifecoach_id' is not a LifeCoach")
+            raise Invalid("group_id", "no_such_group")
+        lifecoach = _lifecoach(conn, body.get("lifecoach_id"))
         pid = conn.execute(
             "INSERT INTO participants(first_name, last_name, group_id, status, lifecoach_id, phone, language, "
             "created_at, sex, birth_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -179,7 +174,7 @@ def create_participant(conn, actor, body):
 def assign_badge(conn, actor, participant_id, body):
     """Give a participant a badge (revoking their previous one): {"uid", "format"?, see common.badge_formats}."""
     if not isinstance(body, dict):
-        raise Invalid("body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     badge = _badge(body.get("uid"), body.get("format"))
     with transaction(conn):
         _require_participant(conn, participant_id)
@@ -217,7 +212,7 @@ def revoke_badge(conn, actor, participant_id):
 def set_status(conn, actor, participant_id, status):
     """Change a participant's programme status (kiosks forget people who left)."""
     if status not in PARTICIPANT_STATUSES:
-        raise Invalid("unknown status")
+        raise Invalid("status", "choice", choices=", ".join(PARTICIPANT_STATUSES))
     with transaction(conn):
         _require_participant(conn, participant_id)
         conn.execute("UPDATE participants SET status = ? WHERE id = ?", (status, participant_id))
@@ -229,7 +224,7 @@ def add_excuse(conn, actor, participant_id, body):
     """Log an advance notice of absence for a date; returns its id."""
     _require_own(conn, actor, participant_id)  # before validating: someone else's is refused as such
     if not isinstance(body, dict):
-        raise Invalid("body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     day = _date(body.get("date"), "date")
     reason = _text(body, "reason", 500)
     with transaction(conn):
@@ -241,14 +236,6 @@ def add_excuse(conn, actor, participant_id, body):
     return excuse_id
 
 
-class NotFound(LookupError):
-    """No such record."""
-
-
-class Forbidden(PermissionError):
-    """Not this staff member's to do (a LifeCoach and someone else's participant)."""
-
-
 def sees_all_of(role, staff_id, lifecoach_id):
     """Whether a staff member sees all of a participant: everyone but a LifeCoach does; a
     LifeCoach only of the participants assigned to them (of others: first name, group, status)."""
@@ -258,31 +245,31 @@ def sees_all_of(role, staff_id, lifecoach_id):
 def _require_own(conn, actor, participant_id):
     row = conn.execute("SELECT lifecoach_id FROM participants WHERE id = ?", (participant_id,)).fetchone()
     if row is not None and not sees_all_of(actor.role, actor.id, row["lifecoach_id"]):
-        raise Forbidden("a LifeCoach may do this only for their own participants")
+        raise Forbidden("participant_id", "not_yours")
 
 
 def _require_participant(conn, participant_id):
     if conn.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone() is None:
-        raise NotFound("no such participant")
+        raise NotFound("participant_id", "no_such_participant")
 
 
 # --- changes made from the staff pages (appended; the API's functions above are unchanged) ---
 
-def _optional_staff(conn, value, roles, message):
+def _lifecoach(conn, value):
+    """A LifeCoach's staff id from a body, or None when none is given."""
     if value in (None, ""):
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(message)
-    if conn.execute(f"SELECT 1 FROM staff WHERE id = ? AND active = 1 AND role IN ({','.join('?' * len(roles))})",
-                    (value, *roles)).fetchone() is None:
-        raise Invalid(message)
+    if isinstance(value, bool) or not isinstance(value, int) or conn.execute(
+            f"SELECT 1 FROM staff WHERE id = ? AND active = 1 AND role IN ({','.join('?' * len(COACH_ROLES))})",
+            (value, *COACH_ROLES)).fetchone() is None:
+        raise Invalid("lifecoach_id", "not_a_lifecoach")
     return value
 
 
 def update_participant(conn, actor, participant_id, body):
     """Change a participant's name, group, status, LifeCoach, phone, language, sex or birth date (keys given only)."""
     if not isinstance(body, dict):
-        raise Invalid("body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     changes = {}
     for key in ("first_name", "last_name"):
         if key in body:
@@ -290,11 +277,11 @@ def update_participant(conn, actor, participant_id, body):
     if "phone" in body:
         phone = body["phone"] if isinstance(body["phone"], str) else None
         if phone is None or len(phone.strip()) > 30:
-            raise Invalid("'phone' is longer than 30 characters" if phone else "'phone' must be text")
+            raise Invalid("phone", "too_long", max=30) if phone else Invalid("phone", "text")
         changes["phone"] = phone.strip()
     if "status" in body:
         if body["status"] not in PARTICIPANT_STATUSES:
-            raise Invalid(f"'status' must be one of {', '.join(PARTICIPANT_STATUSES)}")
+            raise Invalid("status", "choice", choices=", ".join(PARTICIPANT_STATUSES))
         changes["status"] = body["status"]
     if "group_id" in body:
         changes["group_id"] = _int(body, "group_id", 1, 2 ** 62)
@@ -304,11 +291,10 @@ def update_participant(conn, actor, participant_id, body):
     with transaction(conn):
         _require_participant(conn, participant_id)
         if "lifecoach_id" in body:
-            changes["lifecoach_id"] = _optional_staff(conn, body["lifecoach_id"], COACH_ROLES,
-                                                      "'lifecoach_id' is not a LifeCoach")
+            changes["lifecoach_id"] = _lifecoach(conn, body["lifecoach_id"])
         if "group_id" in changes and conn.execute("SELECT 1 FROM groups WHERE id = ?",
                                                   (changes["group_id"],)).fetchone() is None:
-            raise Invalid("no such group")
+            raise Invalid("group_id", "no_such_group")
         if not changes:
             return
         database(conn)["participants"].update(participant_id, changes)
@@ -321,7 +307,7 @@ def update_group(conn, group_id, body):
     name, location, starts_on, weeks, grace, slots = _group_fields(body)
     with transaction(conn):
         if conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone() is None:
-            raise NotFound("no such group")
+            raise NotFound("group_id", "no_such_group")
         version = bump_roster(conn)
         conn.execute("UPDATE groups SET name = ?, location = ?, starts_on = ?, weeks = ?, grace_minutes = ?, "
                      "roster_version = ? WHERE id = ?",
@@ -340,7 +326,7 @@ def revoke_badge_by_id(conn, actor, badge_id):
     with transaction(conn):
         badge = conn.execute("SELECT * FROM badges WHERE id = ?", (badge_id,)).fetchone()
         if badge is None:
-            raise NotFound("no such badge")
+            raise NotFound("badge_id", "no_such_badge")
         if badge["revoked_at"] is not None:
             return
         version = bump_roster(conn)
@@ -355,7 +341,7 @@ def delete_excuse(conn, actor, excuse_id):
     with transaction(conn):
         excuse = conn.execute("SELECT participant_id, date FROM excuses WHERE id = ?", (excuse_id,)).fetchone()
         if excuse is None:
-            raise NotFound("no such excuse")
+            raise NotFound("excuse_id", "no_such_excuse")
         _require_own(conn, actor, excuse["participant_id"])
         conn.execute("DELETE FROM excuses WHERE id = ?", (excuse_id,))
         audit(conn, actor, excuse["participant_id"], "change", f"excuse for {excuse['date']} withdrawn")
@@ -374,11 +360,11 @@ def add_kiosk(conn, name, location, role="checkin"):
     body = {"name": name, "location": location}
     name, location = _text(body, "name", 60), _text(body, "location")
     if role not in KIOSK_ROLES:
-        raise Invalid(f"'role' must be one of {', '.join(KIOSK_ROLES)}")
+        raise Invalid("role", "choice", choices=", ".join(KIOSK_ROLES))
     kiosk_id, token = str(uuid.uuid4()), "fwk_" + secrets.token_urlsafe(32)
     with transaction(conn):
         if conn.execute("SELECT 1 FROM kiosks WHERE name = ?", (name,)).fetchone():
-            raise Invalid(f"a kiosk named {name} exists already")
+            raise Invalid("name", "kiosk_exists", name=name)
         conn.execute("INSERT INTO kiosks(id, name, location, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                      (kiosk_id, name, location, role, token_hash(token), now_iso()))
     return kiosk_id, token
@@ -388,7 +374,7 @@ def revoke_kiosk(conn, kiosk_id):
     """Revoke a kiosk's token: it can no longer sync, and stops counting for absence."""
     with transaction(conn):
         if conn.execute("SELECT 1 FROM kiosks WHERE id = ?", (kiosk_id,)).fetchone() is None:
-            raise NotFound("no such kiosk")
+            raise NotFound("kiosk_id", "no_such_kiosk")
         conn.execute("UPDATE kiosks SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", (now_iso(), kiosk_id))
 
 

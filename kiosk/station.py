@@ -26,10 +26,13 @@ INPUT_LABELS = {"sex": "geslacht", "age": "leeftijd", "height_cm": "lengte", "bo
 
 
 class Invalid(ValueError):
-    """A save that cannot be done as asked; `needs_confirmation` lists implausible fields."""
+    """A station action that cannot be done as asked: about which form field (None: the
+    station as a whole), what (`code`, see station_views.MESSAGES) and the details the
+    message needs; `needs_confirmation` lists implausible fields."""
 
-    def __init__(self, message, needs_confirmation=()):
-        super().__init__(message)
+    def __init__(self, field, code, needs_confirmation=(), **params):
+        super().__init__(f"{field}: {code}" if field else code)
+        self.field, self.code, self.params = field, code, params
         self.needs_confirmation = tuple(needs_confirmation)
 
 
@@ -139,11 +142,11 @@ def select(conn, participant_id, lock_s):
     """Pick a participant (badge forgotten: found by first name); returns their first name."""
     with transaction(conn):
         if state(conn, lock_s)["locked"]:
-            raise Invalid("het station is vergrendeld")
+            raise Invalid(None, "locked")
         person = conn.execute("SELECT * FROM roster_people WHERE participant_id = ? AND active = 1",
                               (participant_id,)).fetchone()
         if person is None:
-            raise Invalid("deelnemer niet gevonden")
+            raise Invalid("participant_id", "no_participant")
         _write(conn, participant_id=person["participant_id"], first_name=person["first_name"],
                identified_at=clock.iso(clock.wall_epoch()))
     return person["first_name"]
@@ -245,14 +248,14 @@ def scale_setup(current, form, default_tare_kg):
     if not current.get("sex") or not current.get("age"):
         return None
     if not str(form.get("height_cm") or "").strip():
-        raise Invalid("vul de lengte in: de weegschaal rekent met lengte, geslacht en leeftijd")
+        raise Invalid("height_cm", "height_for_scale")
     try:
         return personal.normalise(sex=current["sex"], age=current["age"],
                                   height_cm=_number(form.get("height_cm"), "height_cm"),
                                   tare_kg=_number(form.get("tare_kg") or default_tare_kg, "tare_kg"),
                                   body_type=form.get("body_type") or "standard")
     except ValueError as exc:
-        raise Invalid(f"weegschaal: {exc}") from None
+        raise Invalid("scale", "scale_setup", detail=str(exc)) from None
 
 
 def _scale_values(device, current, form, default_tare_kg):
@@ -272,8 +275,7 @@ def _scale_values(device, current, form, default_tare_kg):
     differing = personal.mismatch(setup, inputs, keys=[k for k in personal.KEYS if k in inputs or k != "tare_kg"])
     if differing:
         names = ", ".join(INPUT_LABELS[k] for k in differing)
-        raise Invalid(f"de weegschaal rekende met andere gegevens ({names}) dan die van {current['first_name']}: "
-                      "dit is geen meting van deze persoon, meet opnieuw")
+        raise Invalid("scale", "scale_mismatch", names=names, first_name=current["first_name"])
     source["inputs"] = {k: inputs[k] for k in personal.KEYS if k in inputs}
     return values, source
 
@@ -292,13 +294,13 @@ def _number(text, field):
     try:
         value = float(str(text).replace(",", "."))
     except ValueError:
-        raise Invalid(f"{field}: geen getal") from None
+        raise Invalid(field, "not_a_number") from None
     if not math.isfinite(value):
-        raise Invalid(f"{field}: geen getal")
+        raise Invalid(field, "not_a_number")
     low, high = MEASUREMENT_LIMITS.get(field, (-math.inf, math.inf))
     if not low <= value <= high:
         # Beyond what a body can measure: not even a confirmation makes it a value.
-        raise Invalid(f"{field}: onmogelijke waarde (tussen {low:g} en {high:g})")
+        raise Invalid(field, "impossible", low=f"{low:g}", high=f"{high:g}")
     return value
 
 
@@ -313,14 +315,14 @@ def build_measurement(conn, form, current, default_tare_kg=0.5):
             if not entered:
                 continue
             if not reason:
-                raise Invalid("handmatige invoer vraagt een reden")
+                raise Invalid(f"{name}_reason", "reason_needed")
             values.update(entered)
             sources[name] = {"manual": True, "reason": reason[:200]}
             implausible += [f for f, v in entered.items() if not _plausible(f, v)]
         elif form.get(f"{name}_reading") and name in readings and readings[name]["values"]:
             reading = readings[name]
             if str(reading["id"]) != form[f"{name}_reading"]:
-                raise Invalid("er kwam intussen een nieuwe meting binnen; controleer de waarden")
+                raise Invalid(name, "new_reading")
             device = reading["values"]
             if name == "scale":
                 found, sources[name] = _scale_values(device, current, form, default_tare_kg)
@@ -335,9 +337,9 @@ def build_measurement(conn, form, current, default_tare_kg=0.5):
     if "weight_kg" in values and "height_cm" in values and "bmi" not in values:
         values["bmi"] = round(values["weight_kg"] / (values["height_cm"] / 100) ** 2, 1)
     if not sources:
-        raise Invalid("nog geen waarden: wacht op de instrumenten of voer ze handmatig in")
+        raise Invalid(None, "no_values")
     if implausible and not form.get("confirm"):
-        raise Invalid("controleer deze waarden: " + ", ".join(implausible), implausible)
+        raise Invalid("confirm", "confirm", implausible)
     return values, sources
 
 
@@ -345,9 +347,9 @@ def save(conn, form, moment, lock_s, default_tare_kg=0.5):
     """Save the current participant's measurement; returns its outbox sequence number."""
     current = state(conn, lock_s)
     if current["locked"] or not current.get("participant_id"):
-        raise Invalid("geen deelnemer gekozen")
+        raise Invalid(None, "not_chosen")
     if moment not in MOMENTS:
-        raise Invalid("kies het meetmoment")
+        raise Invalid("moment", "moment")
     values, sources = build_measurement(conn, form, current, default_tare_kg)
     seq = store.save_measurement(conn, current["participant_id"], moment, values, sources, current["staff_id"])
     with transaction(conn):

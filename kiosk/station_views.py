@@ -2,6 +2,7 @@
 import json
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS
@@ -23,6 +24,36 @@ NOTICES = {
     "no_pin": _l("Je hebt nog geen pincode: stel die in op de medewerkerssite (Mijn account) en probeer het daarna opnieuw."),
     "pin_locked": _l("Te veel foute pincodes: deze pas is %(minutes)s geblokkeerd."),
 }
+
+
+def N_(text):
+    """Mark a message id for the catalogue; it is translated when shown."""
+    return text
+
+
+# The station's answers to station.Invalid codes; %(label)s is the field's label.
+MESSAGES = {
+    "locked": N_("het station is vergrendeld"),
+    "no_participant": N_("deelnemer niet gevonden"),
+    "not_a_number": N_("%(label)s: geen getal"),
+    "impossible": N_("%(label)s: onmogelijke waarde (tussen %(low)s en %(high)s)"),
+    "reason_needed": N_("handmatige invoer vraagt een reden"),
+    "new_reading": N_("er kwam intussen een nieuwe meting binnen; controleer de waarden"),
+    "no_values": N_("nog geen waarden: wacht op de instrumenten of voer ze handmatig in"),
+    "confirm": N_("controleer deze waarden: %(fields)s"),
+    "not_chosen": N_("geen deelnemer gekozen"),
+    "moment": N_("kies het meetmoment"),
+    "height_for_scale": N_("vul de lengte in: de weegschaal rekent met lengte, geslacht en leeftijd"),
+    "scale_setup": N_("weegschaal: %(detail)s"),
+    "scale_mismatch": N_("de weegschaal rekende met andere gegevens (%(names)s) dan die van %(first_name)s: "
+                         "dit is geen meting van deze persoon, meet opnieuw"),
+}
+
+
+def message(error):
+    """What the station says about a station.Invalid, in the kiosk's language."""
+    labels = ", ".join(LABELS.get(f, f) for f in error.needs_confirmation)
+    return gettext(MESSAGES[error.code], label=LABELS.get(error.field, error.field), fields=labels, **error.params)
 
 
 def _lock_s():
@@ -145,7 +176,7 @@ def select():
     try:
         station.select(conn, request.form.get("participant_id", type=int), _lock_s())
     except station.Invalid as exc:
-        return render_template("station/_panel.html", **panel_context(conn, error=str(exc)))
+        return render_template("station/_panel.html", **panel_context(conn, error=message(exc)))
     return render_template("station/_panel.html", **panel_context(conn))
 
 
@@ -178,7 +209,7 @@ def save():
     try:
         seq = station.save(conn, form, form.get("moment", ""), _lock_s(), _tare_kg())
     except station.Invalid as exc:
-        return render_template("station/_panel.html", **panel_context(conn, error=str(exc), form=form,
+        return render_template("station/_panel.html", **panel_context(conn, error=message(exc), form=form,
                                                                       confirm=exc.needs_confirmation))
     return render_template("station/_panel.html", **panel_context(conn, saved=seq))
 

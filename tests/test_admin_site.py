@@ -342,6 +342,18 @@ def test_an_invalid_group_form_is_refused_in_dutch_and_nothing_is_written(site, 
     assert site.sql("SELECT * FROM groups WHERE location = 'Rotterdam-Noord'") == []
 
 
+@pytest.mark.parametrize("change, field, message", [
+    ({"name": ""}, "name", "Naam is verplicht."),
+    ({"grace_minutes": "500"}, "grace_minutes", "Coulance (minuten) moet een heel getal van 0 tot en met 120 zijn."),
+    ({"weekday": ["9", "2", "4"]}, "sessions", "Sessie 1: kies een weekdag."),
+])
+def test_a_form_error_is_shown_next_to_its_field(site, change, field, message):
+    page = post(site.login("beheer@example.test"), "/groups", group_form(**change), htmx=True).get_data(as_text=True)
+    assert f'<span class="field-error" id="error-{field}">{message}</span>' in page
+    if field != "sessions":
+        assert re.search(rf'name="{field}" aria-invalid="true"', page)
+
+
 def test_changing_a_groups_schedule_reaches_the_kiosks_with_the_next_roster(site):
     before = site.app.test_client().get("/api/v1/sync/roster?since=0", headers=auth(site.kiosk_token)).json["version"]
     form = group_form(name="Groep B", location="Rotterdam-Zuid", grace_minutes="5")

@@ -112,7 +112,7 @@ def test_a_forgotten_badge_is_found_by_first_name_and_a_failed_instrument_entere
     page.click("details.manual:has-text('Bloeddrukmeter') summary") if not page.is_visible("input[name=bp_reason]") else None
     page.fill("input[name=bp_reason]", "manchet defect")
     page.click("button.save")
-    page.wait_for_selector("text=controleer deze waarden: systolic_mmhg")
+    page.wait_for_selector("text=controleer deze waarden: Bovendruk (mmHg)")
     screenshot(page, "station-confirm-implausible")
     page.fill("input[name=bp_systolic_mmhg]", "145")
     page.check("input[name=confirm]")

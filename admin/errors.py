@@ -1,0 +1,120 @@
+"""Validation errors keyed by field and code, and their messages: English for the JSON API,
+the staff site's language (Dutch message ids, translated by Babel) for the pages."""
+from flask_babel import gettext
+
+
+def N_(text):
+    """Mark a message id for the catalogue; it is translated when shown."""
+    return text
+
+
+class Problem(Exception):
+    """Something about `field` (None: the request as a whole) keeps a change from being made;
+    `code` says what, `params` fill in the message."""
+
+    def __init__(self, field, code, **params):
+        self.field, self.code, self.params = field, code, params
+        super().__init__(API_MESSAGES[code].format(field=field, **params))
+
+    def message(self):
+        """The message for the staff pages, in the site's language."""
+        label = gettext(LABELS[self.field]) if self.field in LABELS else self.field or ""
+        return gettext(MESSAGES[self.code], label=label, lower=label.lower(), **self.params)
+
+
+class Invalid(Problem, ValueError):
+    """A request that cannot be carried out as asked (400 on the API, 422 on a page)."""
+
+
+class NotFound(Problem, LookupError):
+    """A record the request names does not exist (404)."""
+
+
+class Forbidden(Problem, PermissionError):
+    """Not this staff member's to do: a LifeCoach and someone else's participant (403)."""
+
+
+LABELS = {
+    "first_name": N_("Voornaam"), "last_name": N_("Achternaam"), "group_id": N_("Groep"), "badge_uid": N_("Badge"),
+    "uid": N_("Badge"), "phone": N_("Telefoon"), "status": N_("Status"), "lifecoach_id": N_("LifeCoach"),
+    "name": N_("Naam"), "location": N_("Locatie"), "starts_on": N_("Startdatum"), "weeks": N_("Aantal weken"),
+    "grace_minutes": N_("Coulance (minuten)"), "sessions": N_("Sessies"), "date": N_("Datum"),
+    "reason": N_("Reden"), "note": N_("Notitie"), "next_step": N_("Vervolgstap"), "email": N_("E-mailadres"),
+    "role": N_("Rol"), "password": N_("Wachtwoord"), "contacted": N_("Contact"), "excused": N_("Verschoond"),
+    "language": N_("Taal"), "participant_id": N_("Deelnemer"), "format": N_("Badgeformaat"), "sex": N_("Geslacht"),
+    "birth_date": N_("Geboortedatum"),
+}
+
+# One entry per code. {field} and the params fill in the English; %(label)s, %(lower)s
+# (the field's label) and the params the page's.
+API_MESSAGES = {
+    "not_an_object": "body must be a JSON object",
+    "required": "'{field}' is required (text)",
+    "choose": "'{field}' is required",
+    "text": "'{field}' must be text",
+    "too_long": "'{field}' is longer than {max} characters",
+    "too_short": "'{field}' must have at least {min} characters",
+    "whole_number": "'{field}' must be a whole number from {low} to {high}",
+    "date": "'{field}' must be a date YYYY-MM-DD",
+    "no_such_date": "'{field}' is not a real date",
+    "birth_date_range": "'birth_date' must lie between 1900 and today",
+    "choice": "'{field}' must be one of {choices}",
+    "unknown_field": "unknown field '{name}'",
+    "no_sessions": "'sessions' must be a non-empty list",
+    "session_object": "sessions[{index}] must be an object",
+    "weekday": "sessions[{index}]: 'weekday' must be a whole number from 0 to 6",
+    "session_times": "sessions[{index}]: 'start' and 'end' must be HH:MM",
+    "session_order": "sessions[{index}]: 'end' must be after 'start'",
+    "no_such_group": "no such group",
+    "no_such_participant": "no such participant",
+    "no_such_badge": "no such badge",
+    "no_such_excuse": "no such excuse",
+    "no_such_kiosk": "no such kiosk",
+    "not_a_lifecoach": "'lifecoach_id' is not a LifeCoach",
+    "badge_number": "{detail}",
+    "badge_taken": "this badge already belongs to someone else; revoke it there first",
+    "kiosk_exists": "a kiosk named {name} exists already",
+    "not_yours": "a LifeCoach may do this only for their own participants",
+    "email": "'email' must be an e-mail address",
+    "email_taken": "there is an account with this e-mail address already",
+    "own_admin": "you cannot take away your own admin rights",
+    "case_closed": "this case is closed; reopen it first",
+    "reached_to_close": "say whether the participant was reached before closing the case",
+    "excused_to_close": "say whether the absence is excused before closing the case",
+}
+MESSAGES = {
+    "not_an_object": N_("Het formulier kwam niet goed aan; probeer het opnieuw."),
+    "required": N_("%(label)s is verplicht."),
+    "choose": N_("Kies een %(lower)s."),
+    "text": N_("%(label)s moet tekst zijn."),
+    "too_long": N_("%(label)s is langer dan %(max)s tekens."),
+    "too_short": N_("%(label)s moet minstens %(min)s tekens hebben."),
+    "whole_number": N_("%(label)s moet een heel getal van %(low)s tot en met %(high)s zijn."),
+    "date": N_("%(label)s moet een datum zijn."),
+    "no_such_date": N_("%(label)s is geen bestaande datum."),
+    "birth_date_range": N_("De geboortedatum ligt na 1900 en niet in de toekomst."),
+    "choice": N_("Kies een geldige waarde voor %(lower)s."),
+    "unknown_field": N_("Onbekend veld %(name)s."),
+    "no_sessions": N_("Geef minstens één sessie per week op."),
+    "session_object": N_("Sessie %(number)s klopt niet."),
+    "weekday": N_("Sessie %(number)s: kies een weekdag."),
+    "session_times": N_("Sessie %(number)s: begin en eind als UU:MM."),
+    "session_order": N_("Sessie %(number)s: het eind moet na het begin liggen."),
+    "no_such_group": N_("Deze groep bestaat niet."),
+    "no_such_participant": N_("Deze deelnemer bestaat niet."),
+    "no_such_badge": N_("Deze badge bestaat niet."),
+    "no_such_excuse": N_("Deze afmelding bestaat niet."),
+    "no_such_kiosk": N_("Deze kiosk bestaat niet."),
+    "not_a_lifecoach": N_("Kies een LifeCoach uit de lijst."),
+    "badge_number": N_("Dit badgenummer klopt niet: een UID is 8 tot 20 hexadecimale tekens, of kies het "
+                       "formaat waarin het nummer op de badge staat."),
+    "badge_taken": N_("Deze badge is al van iemand anders. Trek hem daar eerst in."),
+    "kiosk_exists": N_("Er bestaat al een kiosk met de naam %(name)s."),
+    "not_yours": N_("Dit mag alleen de LifeCoach van deze deelnemer."),
+    "email": N_("Vul een geldig e-mailadres in."),
+    "email_taken": N_("Er is al een account met dit e-mailadres."),
+    "own_admin": N_("Je kunt je eigen beheerrechten niet intrekken."),
+    "case_closed": N_("Deze casus is gesloten; heropen hem eerst."),
+    "reached_to_close": N_("Geef aan of je de deelnemer hebt bereikt voordat je de casus sluit."),
+    "excused_to_close": N_("Geef aan of de afwezigheid verschoond is voordat je de casus sluit."),
+}
