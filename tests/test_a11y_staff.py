@@ -139,8 +139,8 @@ def test_each_page_beyond_the_menu_has_no_wcag_violations(site, context, browser
 # --- keyboard only -------------------------------------------------------------
 # Playwright's keyboard and nothing else: no click, no fill. Every stop on the way is
 # checked for a visible focus; the stops on a page follow the reading order.
-# A new flow (say, scoring a week of goals for a group) is: keyboard_page, log_in_by_keyboard,
-# open_from_menu, then tab_to each field and type.
+# A new flow is: keyboard_page, log_in_by_keyboard, open_from_menu, then tab_to each control
+# and type or press a key.
 
 @pytest.fixture
 def keyboard_page(browser):
@@ -319,13 +319,19 @@ def test_score_a_week_of_goals_with_the_keyboard_alone(site, keyboard_page):
     tab_to(page, 'nav.weeks a[href$="week=9"]')
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*week=9$"))
-    stops = tab_to(page, "form.goal button[value='-1']")
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => document.querySelector('form.goal button[value=\"-1\"]').getAttribute('aria-pressed') === 'true'")
-    # The focus stays in the goal that was scored, so the next Tab goes on from there.
-    assert page.evaluate("document.activeElement.closest('form.goal') !== null || document.activeElement === document.body")
-    goal_id = int(page.locator("form.goal").first.get_attribute("action").split("/")[2])
-    assert site.sql("SELECT score FROM goal_evaluations WHERE goal_id = ? AND week = 9", goal_id) == [{"score": -1}]
+    goals = [int(a.split("/")[2]) for a in page.eval_on_selector_all("form.goal", "fs => fs.map(f => f.getAttribute('action'))")]
+    for goal, score in zip(goals, (-1, 0, 2)):
+        stops = tab_to(page, f"form[action='/goals/{goal}/weeks/9'] button[value='{score}']")
+        assert_reading_order(stops)
+        page.keyboard.press("Enter")
+        # The pressed score keeps the focus after the swap, so the next Tab goes on from there.
+        page.wait_for_function(f"() => document.activeElement.id === 'goal-{goal}-score-{score}'"
+                               " && document.activeElement.getAttribute('aria-pressed') === 'true'")
+        assert_focus_visible(page)
+    screenshot(page, "keyboard-goals-scored")
+    scored = site.sql(f"SELECT goal_id, score FROM goal_evaluations WHERE week = 9 AND goal_id IN ({', '.join('?' * 3)}) "
+                      "ORDER BY goal_id", *goals[:3])
+    assert sorted((r["goal_id"], r["score"]) for r in scored) == sorted(zip(goals, (-1, 0, 2)))
 
 
 def test_the_handover_and_the_outcome_report_as_staff_see_them(site, context):
