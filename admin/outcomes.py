@@ -2,6 +2,7 @@
 physiotherapist's load-capacity tests, the handover at week 12, work found in the 15 months
 after (placements, participation ladder), and the anonymous outcome report for the
 municipality."""
+import json
 import math
 import os
 import subprocess
@@ -204,7 +205,6 @@ def predicted_walk_m(sex, age, height_cm, weight_kg):
 
 def _latest_values(conn, participant_id):
     """Per measurement moment: the newest value of each field (from all instruments)."""
-    import json
     found = {}
     for row in conn.execute("SELECT moment, values_json FROM measurements WHERE participant_id = ? ORDER BY at",
                             (participant_id,)):
@@ -314,25 +314,24 @@ def outcome_figures(conn, group_id=None, location=None, starts_from=None, starts
 
     attendance, changes = _attendance_and_changes(conn, started)
     goals = _goal_figures(conn, [p["id"] for p in started])
+    ladder_rows = _by_person(conn, "SELECT moment, rung FROM ladder_rungs WHERE participant_id IN ({ids})", ids)
     ladder = {}
     for moment in LADDER_MOMENTS:
-        rungs = [r[0] for r in conn.execute(
-            f"SELECT rung FROM ladder_rungs WHERE moment = ? AND participant_id IN ({','.join('?' * len(ids))})",
-            (moment, *ids))] if ids else []
+        rungs = [r[1] for r in ladder_rows if r[0] == moment]
         ladder[moment] = {"n": _cell(len(rungs)), "mean": round(sum(rungs) / len(rungs), 2)
                           if len(rungs) >= SMALL else ("<5" if rungs else None),
                           "rungs": {str(r): _cell(rungs.count(r)) for r in LADDER}}
+    jobs = {}
+    for row in _by_person(conn, "SELECT participant_id, starts_on, ends_on FROM placements WHERE participant_id "
+                                f"IN ({{ids}}) AND kind IN {WORKING}", [p["id"] for p in completed]):
+        jobs.setdefault(row[0], []).append((row[1], row[2]))
     work = {}
     for months in FOLLOW_MONTHS:
         observed = [p for p in completed if _months_after(_end(p), months) <= today]
         working = 0
         for p in observed:
             day = _months_after(_end(p), months).isoformat()
-            if conn.execute(
-                    f"SELECT 1 FROM placements WHERE participant_id = ? AND kind IN ({','.join('?' * len(WORKING))}) "
-                    "AND starts_on <= ? AND (ends_on IS NULL OR ends_on >= ?)", (p["id"], *WORKING, day, day)
-            ).fetchone():
-                working += 1
+            working += any(start <= day and (end is None or end >= day) for start, end in jobs.get(p["id"], ()))
         work[f"m{months}"] = {"observed": _cell(len(observed)), "working": _cell(working),
                               "pct": _pct(working, len(observed))}
     return {
@@ -362,59 +361,71 @@ def _end(person):
 CHANGE_FIELDS = ("weight_kg", "systolic_mmhg", "diastolic_mmhg", "walk_6min_m")
 
 
-def _live_attendance_pct(conn, participant_id, weeks):
-    """Days with a check-in out of the programme's sessions, less the excused days."""
-    slots = conn.execute("SELECT COUNT(*) FROM schedule_slots s JOIN participants x ON x.group_id = s.group_id "
-                         "WHERE x.id = ?", (participant_id,)).fetchone()[0]
-    excused = conn.execute("SELECT COUNT(DISTINCT date) FROM excuses WHERE participant_id = ?",
-                           (participant_id,)).fetchone()[0]
-    attended = conn.execute("SELECT COUNT(DISTINCT local_date) FROM checkins WHERE participant_id = ?",
-                            (participant_id,)).fetchone()[0]
-    counted = slots * weeks - excused
-    return 100 * min(attended, counted) / counted if counted > 0 else None
-
-
-def _live_changes(conn, participant_id):
-    """Week 12 minus intake of weight, blood pressure and walk distance (None where one is missing)."""
-    values = _latest_values(conn, participant_id)
-    changes = {}
-    for field in ("weight_kg", "systolic_mmhg", "diastolic_mmhg"):
-        start, end = values.get("intake", {}).get(field), values.get("week12", {}).get(field)
-        changes[field] = end - start if start is not None and end is not None else None
-    walks = dict(conn.execute("SELECT moment, walk_6min_m FROM load_tests WHERE participant_id = ? "
-                              "AND walk_6min_m IS NOT NULL", (participant_id,)).fetchall())
-    changes["walk_6min_m"] = walks["week12"] - walks["intake"] if "intake" in walks and "week12" in walks else None
-    return changes
-
-
 def snapshot(conn, participant_id):
     """Keep a person's figures for the report before the data they come from goes (once)."""
-    if conn.execute("SELECT 1 FROM outcome_snapshots WHERE participant_id = ?", (participant_id,)).fetchone():
+    person = conn.execute("SELECT p.id, g.weeks FROM participants p JOIN groups g ON g.id = p.group_id "
+                          "WHERE p.id = ?", (participant_id,)).fetchone()
+    if person is None or conn.execute("SELECT 1 FROM outcome_snapshots WHERE participant_id = ?",
+                                      (participant_id,)).fetchone():
         return
-    weeks = conn.execute("SELECT g.weeks FROM participants p JOIN groups g ON g.id = p.group_id WHERE p.id = ?",
-                         (participant_id,)).fetchone()
-    if weeks is None:
-        return
-    changes = _live_changes(conn, participant_id)
+    rate, changes = _per_person(conn, [person])[participant_id]
     conn.execute("INSERT INTO outcome_snapshots(participant_id, attendance_pct, weight_kg_change, "
                  "systolic_mmhg_change, diastolic_mmhg_change, walk_6min_m_change, made_at) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (participant_id, _live_attendance_pct(conn, participant_id, weeks[0]),
-                  *(changes[f] for f in CHANGE_FIELDS), now_iso()))
+                 (participant_id, rate, *(changes[f] for f in CHANGE_FIELDS), now_iso()))
 
 
-def _person_figures(conn, person):
-    """A person's attendance and changes: from their snapshot once taken, else from the data."""
-    kept = conn.execute("SELECT * FROM outcome_snapshots WHERE participant_id = ?", (person["id"],)).fetchone()
-    if kept is not None:
-        return kept["attendance_pct"], {f: kept[f"{f}_change"] for f in CHANGE_FIELDS}
-    return _live_attendance_pct(conn, person["id"], person["weeks"]), _live_changes(conn, person["id"])
+def _by_person(conn, sql, ids):
+    """Rows of `sql` (with a {ids} placeholder) for the given participants, in one query."""
+    if not ids:
+        return []
+    return conn.execute(sql.format(ids=",".join("?" * len(ids))), ids).fetchall()
+
+
+def _per_person(conn, people):
+    """{id: (attendance rate, intake-to-week-12 changes)} for `people` (rows with id and weeks):
+    from a person's snapshot once taken, else from the data; read set-wise, a few queries for
+    the whole selection rather than a few per person."""
+    ids = [p["id"] for p in people]
+    kept = {r["participant_id"]: r for r in _by_person(
+        conn, "SELECT * FROM outcome_snapshots WHERE participant_id IN ({ids})", ids)}
+    live = [i for i in ids if i not in kept]
+    slots = dict(_by_person(conn, "SELECT p.id, COUNT(s.group_id) FROM participants p LEFT JOIN schedule_slots s "
+                                  "ON s.group_id = p.group_id WHERE p.id IN ({ids}) GROUP BY p.id", live))
+    attended = dict(_by_person(conn, "SELECT participant_id, COUNT(DISTINCT local_date) FROM checkins "
+                                     "WHERE participant_id IN ({ids}) GROUP BY participant_id", live))
+    excused = dict(_by_person(conn, "SELECT participant_id, COUNT(DISTINCT date) FROM excuses "
+                                    "WHERE participant_id IN ({ids}) GROUP BY participant_id", live))
+    values = {}
+    for row in _by_person(conn, "SELECT participant_id, moment, values_json FROM measurements "
+                                "WHERE participant_id IN ({ids}) AND moment IN ('intake', 'week12') "
+                                "ORDER BY participant_id, at", live):
+        values.setdefault(row[0], {}).setdefault(row[1], {}).update(
+            {k: v for k, v in json.loads(row[2]).items() if isinstance(v, (int, float))})
+    walks = {}
+    for row in _by_person(conn, "SELECT participant_id, moment, walk_6min_m FROM load_tests WHERE participant_id "
+                                "IN ({ids}) AND walk_6min_m IS NOT NULL", live):
+        walks.setdefault(row[0], {})[row[1]] = row[2]
+    weeks = {p["id"]: p["weeks"] for p in people}
+    figures = {}
+    for pid in ids:
+        if pid in kept:
+            rate, changes = kept[pid]["attendance_pct"], {f: kept[pid][f"{f}_change"] for f in CHANGE_FIELDS}
+        else:
+            counted = slots.get(pid, 0) * weeks[pid] - excused.get(pid, 0)
+            rate = 100 * min(attended.get(pid, 0), counted) / counted if counted > 0 else None
+            mine, walk = values.get(pid, {}), walks.get(pid, {})
+            changes = {f: mine["week12"][f] - mine["intake"][f] if f in mine.get("intake", {}) and
+                       f in mine.get("week12", {}) else None for f in CHANGE_FIELDS[:3]}
+            changes["walk_6min_m"] = walk["week12"] - walk["intake"] if {"intake", "week12"} <= set(walk) else None
+        figures[pid] = (rate, changes)
+    return figures
 
 
 def _attendance_and_changes(conn, people):
+    """Mean attendance and mean changes (with their intervals) over `people`."""
     rates, deltas = [], {f: [] for f in CHANGE_FIELDS}
-    for person in people:
-        rate, changes = _person_figures(conn, person)
+    for rate, changes in _per_person(conn, people).values():
         if rate is not None:
             rates.append(rate)
         for field, value in changes.items():
@@ -439,11 +450,10 @@ def _goal_figures(conn, ids):
         d_achieved = [r for r in d_scored if r["score"] >= 0]
         by_domain[domain] = {"set": _cell(sum(1 for r in rows if r["domain"] == domain)),
                              "achieved": _cell(len(d_achieved)), "achieved_pct": _pct(len(d_achieved), len(d_scored))}
-    t_scores = []
-    for pid in ids:
-        mine = [r for r in rows if r["participant_id"] == pid]
-        if mine and all(r["score"] is not None for r in mine):
-            t_scores.append(goal_rules.gas_t_score([r["score"] for r in mine]))
+    finals = {}
+    for r in rows:
+        finals.setdefault(r["participant_id"], []).append(r["score"])
+    t_scores = [goal_rules.gas_t_score(scores) for scores in finals.values() if None not in scores]
     return {"goals_set": _cell(len(rows)), "goals_scored_week12": _cell(len(scored)),
             "goals_achieved": _cell(len(achieved)), "goals_achieved_pct": _pct(len(achieved), len(scored)),
             "goals_by_domain": by_domain, "mean_gas_t_score": _suppressed(mean_ci(t_scores))}

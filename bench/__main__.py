@@ -13,7 +13,7 @@ from pathlib import Path
 from ._stats import failed, machine, table, write_json
 
 BENCHMARKS = ("tap_latency", "tap_to_admin", "attendance_view", "staff_load", "backlog", "footprint",
-              "kiosk_capacity", "big_data", "kiosk_year")
+              "kiosk_capacity", "big_data", "kiosk_year", "outcome_report")
 
 
 class Context:
