@@ -59,7 +59,7 @@ translations-extract: $(VENV)/.installed
 
 # Merge new and changed messages into every language's .po (then translate, then `make translations`).
 translations-update: translations-extract
-	@for d in $(DOMAINS); do $(PYBABEL) -q update --ignore-obsolete --ignore-pot-creation-date -i $(TRANSLATIONS)/$$d.pot -d $(TRANSLATIONS) -D $$d || exit 1; done
+	@for d in $(DOMAINS); do $(PYBABEL) -q update --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date -i $(TRANSLATIONS)/$$d.pot -d $(TRANSLATIONS) -D $$d || exit 1; done
 
 # A new language: make translations-init LANGUAGE=xx (and add it to common/i18n.py LANGUAGES).
 translations-init: translations-extract
