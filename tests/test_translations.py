@@ -1,5 +1,6 @@
 """The gettext catalogues: current with the code, complete for what a participant reads,
 placeholders intact, and what the apps load is what was compiled."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,30 @@ def test_the_staff_site_speaks_dutch_unless_admin_language_says_otherwise(tmp_pa
     assert words in page
     assert ("Log in" in page) == (language == "en")
     assert f'<html lang="{"en" if language == "en" else "nl"}" dir="ltr">' in page
+
+
+TOKEN = re.compile(r"(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<[^>]*>)", re.S)
+SHOWN_ATTRIBUTES = re.compile(r'\b(?:placeholder|aria-label|title|alt|hx-confirm)="([^"{}]*[^\W\d_][^"{}]*)"')
+# Names and sample values that read the same in every language.
+UNTRANSLATED = {"fitwerk", "fitwerk kiosk", "Fit aan het werk", "Rotterdam-Zuid", "04497622D93881", "KIOSK_TOKEN"}
+
+
+def plain_texts(path):
+    """Words a template shows that are not a gettext message."""
+    found = []
+    for i, part in enumerate(TOKEN.split(path.read_text())):
+        if i % 2 == 0:
+            text = " ".join(part.split()).strip(" ·–—|()")
+            # Attribute text a macro writes (aria-describedby="…") is markup, not words.
+            if re.search(r"[^\W\d_]", text) and text not in UNTRANSLATED and not re.search(r'[\w-]+="', text):
+                found.append(text)
+        elif part.startswith("<") and not part.startswith(("<script", "<style", "<!--")):
+            found += [m for m in SHOWN_ATTRIBUTES.findall(part) if m not in UNTRANSLATED]
+    return found
+
+
+@pytest.mark.parametrize("app", ["admin", "kiosk"])
+def test_every_word_a_template_shows_is_a_message_for_the_catalogues(app):
+    unwrapped = {str(p.relative_to(REPO)): texts for p in sorted((REPO / app / "templates").rglob("*.html"))
+                 if (texts := plain_texts(p))}
+    assert unwrapped == {}, "wrap these in {{ _('…') }} and run make translations-update"
