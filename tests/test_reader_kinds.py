@@ -217,7 +217,7 @@ def test_nfc_reader_chosen_by_kiosk_reader_wins_over_kiosk_nfc(live_admin, make_
     kiosk.env["KIOSK_READER"] = f"nfc:udp:127.0.0.1:{kiosk.nfc_port}"
     start(kiosk, badges=2)
     with CardProcess(kiosk.env["KIOSK_READER"].partition(":")[2]) as card:
-        card.tap(live_admin.people["Anoeshka"]["uid"])
+        card.tap(live_admin.people["Anoeshka"]["uid"], hold=2.5)  # the udp: link polls ~1 s per round
     wait_for(lambda: live_admin.status_of("Anoeshka") == "present", message="present on the admin")
 
 
