@@ -184,6 +184,8 @@ CREATE TABLE IF NOT EXISTS checkins (
 CREATE INDEX IF NOT EXISTS checkins_by_day ON checkins(local_date, participant_id);
 CREATE INDEX IF NOT EXISTS checkins_by_time ON checkins(participant_id, at);
 CREATE INDEX IF NOT EXISTS checkins_unknown ON checkins(result, badge_uid) WHERE participant_id IS NULL AND staff_id IS NULL;
+-- Kiosk health counts flagged records per kiosk: without this, every record a kiosk ever sent.
+CREATE INDEX IF NOT EXISTS checkins_flagged ON checkins(kiosk_id) WHERE flag IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS measurements (
     id              TEXT PRIMARY KEY,            -- uuid made on the kiosk
@@ -204,6 +206,7 @@ CREATE TABLE IF NOT EXISTS measurements (
     UNIQUE (kiosk_id, generation, seq)
 );
 CREATE INDEX IF NOT EXISTS measurements_by_participant ON measurements(participant_id, at);
+CREATE INDEX IF NOT EXISTS measurements_flagged ON measurements(kiosk_id) WHERE flag IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS follow_ups (
     id              INTEGER PRIMARY KEY,
