@@ -1,5 +1,5 @@
 """Real processes on 127.0.0.1 for the benchmarks. The admin under gunicorn, the kiosk's
-screen/reader/sync and the process bookkeeping are the test suite's own (tests/conftest.py);
+screen/reader/sync and the process bookkeeping are the test suite's own (tests/support/live.py);
 this adds what only benchmarks need: the admin with its production gunicorn settings and
 an access log, kiosks in folders of their own, a logged-in staff browser session, headless
 Chromium, and the memory of a process tree."""
@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import requests
 
 # Processes, PASSWORD, TZ and wait_for are used by the benchmark modules through this one.
-from tests.conftest import (BIN, CHROMIUM, CHROMIUM_ARGS, PASSWORD, TZ, Kiosk, LiveAdmin,  # noqa: F401
-                            Processes, wait_for)
+from tests.support.live import (BIN, CHROMIUM, CHROMIUM_ARGS, PASSWORD, TZ, Kiosk, LiveAdmin,  # noqa: F401
+                                Processes, wait_for)
 
 # As systemd/fitwerk-admin.service runs it.
 ADMIN_GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "16"]
@@ -64,7 +64,7 @@ class BenchAdmin(LiveAdmin):
 
 
 def kiosk_in(procs, folder, admin_url, token, **env):
-    """A kiosk (tests.conftest.Kiosk) with its database in a folder of its own."""
+    """A kiosk (tests.support.live.Kiosk) with its database in a folder of its own."""
     folder.mkdir(parents=True, exist_ok=True)
     return Kiosk(procs, folder, SimpleNamespace(url=admin_url, kiosk_token=token),
                  extra_env={"KIOSK_HEARTBEAT_S": "5", **env})

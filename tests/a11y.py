@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import ARTIFACTS, ROOT
+from tests.support.live import ARTIFACTS, ROOT
 
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"   # copied from node_modules by `make setup`
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

@@ -12,7 +12,7 @@ from devices import Simulator
 from devices.card import CardProcess
 from devices.nfc import DEBOUNCE_SECONDS
 from tests.a11y import assert_accessible
-from tests.conftest import TZ, Kiosk, LiveAdmin, Processes, passed_grace_slot, screenshot, wait_for
+from tests.support.live import TZ, Kiosk, LiveAdmin, Processes, passed_grace_slot, screenshot, wait_for
 
 pytestmark = pytest.mark.browser
 STAFF_BADGE = "0102030405060AAA"

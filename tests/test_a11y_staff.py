@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from tests.a11y import assert_accessible, assert_focus_visible, assert_reading_order, focused, tab_to
-from tests.admin_helpers import KioskPusher
-from tests.conftest import PASSWORD, LiveAdmin, Processes, screenshot, session_slot_now
+from tests.support.live import PASSWORD, LiveAdmin, Processes, screenshot, session_slot_now
+from tests.support.site import KioskPusher
 
 pytestmark = pytest.mark.browser
 ADMIN = "beheer@fitwerk.test"  # from seed-demo

@@ -7,7 +7,7 @@ import pytest
 from devices import Simulator
 from devices.card import CardProcess
 from tests.a11y import assert_accessible
-from tests.conftest import Kiosk, LiveAdmin, Processes, screenshot, wait_for
+from tests.support.live import Kiosk, LiveAdmin, Processes, screenshot, wait_for
 
 pytestmark = pytest.mark.browser
 PHYSIO_BADGE = "0102030405060AAA"

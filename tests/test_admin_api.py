@@ -3,7 +3,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import auth
+from tests.support.live import auth
 
 GROUP = {"name": "Groep B", "location": "Zuid", "starts_on": "2026-11-02", "weeks": 12, "grace_minutes": 10,
          "sessions": [{"weekday": 0, "start": "09:00", "end": "12:00"}]}

@@ -10,34 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.admin_helpers import KioskPusher, Site, post, ram_dir
-from tests.conftest import PASSWORD, auth
+from tests.support.live import PASSWORD, auth
+from tests.support.site import KioskPusher, Site, post
 
 AMS = ZoneInfo("Europe/Amsterdam")
-
-
-@pytest.fixture
-def site():
-    """Staff of every role, a group in session now (started 30 minutes ago, no grace),
-    Anoeshka and Mohamed with LifeCoach Lars, and a kiosk that has delivered everything."""
-    with ram_dir() as path:
-        yield make_site(path)
-
-
-def make_site(path):
-    s = Site(path)
-    s.admin = s.staff("beheer@example.test", "admin", name="Beheer")
-    s.coordinator = s.staff("coordinator@example.test", "coordinator", name="Carla de Wit")
-    s.coach = s.staff("coach@example.test", "lifecoach", name="Lars Visser", phone="010-5550001")
-    s.physio = s.staff("fysio@example.test", "physio", name="Fenna Bakker")
-    s.group_id = s.group()
-    s.anoeshka = s.participant("Anoeshka", s.group_id, s.coach, phone="06-11112222", last_name="Ramdin",
-                               badge_uid="01010501B00A0001")
-    s.mohamed = s.participant("Mohamed", s.group_id, s.coach, phone="06-33334444", last_name="El Amrani",
-                              badge_uid="01010501B00A0002")
-    s.kiosk_id, s.kiosk_token = s.kiosk()
-    s.kiosk_delivered(s.kiosk_id)
-    return s
 
 
 def audit_rows(site, participant_id=None):

@@ -6,7 +6,7 @@ import pytest
 
 from admin.attendance import attendance
 from common.db import connect
-from tests.conftest import auth
+from tests.support.live import auth
 
 DAY = date(2026, 11, 9)  # a Monday
 START = datetime(2026, 11, 9, 8, 0, tzinfo=timezone.utc)  # 09:00 in Amsterdam

@@ -3,8 +3,8 @@ denied, and the table must name every route the app has — a new route without 
 fails here. A denied request changes nothing, not even the audit log."""
 import pytest
 
-from tests.admin_helpers import Site, post, ram_dir
-from tests.conftest import auth
+from tests.support.live import auth
+from tests.support.site import Site, post, ram_dir
 
 A, C, L, P, T, D = "admin", "coordinator", "lifecoach", "physio", "trainer", "doctor"
 ROLES = [A, C, L, P, T, D]

@@ -1,10 +1,9 @@
 """Badge numbers in the admin: typed in any format, stored as the one canonical UID with the
 format beside it, shown back as people know the number; bad numbers are refused, nothing written."""
 from common.db import connect
-from tests.admin_helpers import post
-from tests.conftest import auth
+from tests.support.live import auth
+from tests.support.site import post
 from tests.test_admin_api import GROUP
-from tests.test_admin_site import site  # noqa: F401 - fixture
 
 
 def badges(admin_app):
@@ -48,7 +47,7 @@ def test_a_bad_number_or_format_is_a_json_400_and_writes_nothing(client, tokens,
         "enum"] == ["hex", "dec", "dec-reversed", "em4100"]
 
 
-def test_staff_type_a_fobs_number_on_the_badges_page_and_see_it_back(site):  # noqa: F811
+def test_staff_type_a_fobs_number_on_the_badges_page_and_see_it_back(site):
     coordinator = site.login("coordinator@example.test")
     page = coordinator.get("/badges").get_data(as_text=True)
     assert 'name="format"' in page and "EM4100-nummer" in page

@@ -10,7 +10,7 @@ from common.db import connect
 from common.protocol import ProtocolError, parse_push
 from devices.card import felica_idm
 from devices.nfc import badge_uid
-from tests.conftest import auth
+from tests.support.live import auth
 
 ACCEPTED = [
     ("01010501b00a0001", "01010501B00A0001"),            # FeliCa IDm, lower case

@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from common.db import connect
-from tests.admin_helpers import KioskPusher, smtp_server  # noqa: F401 (fixture)
-from tests.conftest import ARTIFACTS, PASSWORD, LiveAdmin, screenshot, session_slot_now, wait_for
+from tests.support.live import ARTIFACTS, PASSWORD, LiveAdmin, screenshot, session_slot_now, wait_for
+from tests.support.site import KioskPusher
 
 pytestmark = pytest.mark.browser
 PEOPLE = ("Anoeshka", "Mohamed", "Fatima", "Kees", "Sanne", "Priya")

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.admin_helpers import KioskPusher, Site, post, ram_dir, smtp_server  # noqa: F401 (fixture)
-from tests.conftest import auth, wait_for
+from tests.support.live import auth, wait_for
+from tests.support.site import KioskPusher, Site, post, ram_dir
 
 
 def make(path, **config):

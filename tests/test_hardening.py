@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from tests.admin_helpers import Site, ram_dir
-from tests.conftest import BIN, PASSWORD, ROOT, free_port, wait_for
+from tests.support.live import BIN, PASSWORD, ROOT, free_port, wait_for
+from tests.support.site import Site, ram_dir
 
 NGINX = ROOT / "systemd" / "nginx-fitwerk-admin.conf"
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from common.db import connect
-from tests.conftest import auth, session_slot_now
+from tests.support.live import auth, session_slot_now
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from devices.card import CardProcess
 from tests.a11y import assert_accessible
-from tests.conftest import TZ, Kiosk, LiveAdmin, Processes, screenshot
+from tests.support.live import TZ, Kiosk, LiveAdmin, Processes, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ import signal
 import socket
 
 from devices.card import CardProcess
-from tests.conftest import BIN, screenshot, wait_for
+from tests.support.live import BIN, screenshot, wait_for
 
 
 def test_a_missing_reader_is_shown_on_the_screen_and_the_process_keeps_retrying(live_admin, make_kiosk, page_at):

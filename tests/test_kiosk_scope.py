@@ -11,7 +11,7 @@ import requests
 
 from common.db import connect
 from kiosk import store
-from tests.conftest import auth, tap, wait_for
+from tests.support.live import auth, tap, wait_for
 
 
 def rows(admin, sql, *args):

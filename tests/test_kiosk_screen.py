@@ -7,7 +7,7 @@ import pytest
 
 from devices.card import CardProcess
 from devices.nfc import DEBOUNCE_SECONDS
-from tests.conftest import TZ, Kiosk, LiveAdmin, Processes, passed_grace_slot, screenshot, wait_for
+from tests.support.live import TZ, Kiosk, LiveAdmin, Processes, passed_grace_slot, screenshot, wait_for
 
 pytestmark = pytest.mark.browser
 SIZES = ((800, 480), (1920, 1080))

@@ -1,7 +1,7 @@
 """`make mutate`'s plan agrees with mutmut's configuration, and picks each mutant's tests."""
 import tomllib
 
-from tests.conftest import ROOT
+from tests.support.live import ROOT
 from tests.mutation_plan import PLAN, plan_for
 
 

@@ -10,7 +10,7 @@ from common.db import connect
 from devices.card import CardProcess
 from devices.reader import DEBOUNCE_SECONDS
 from kiosk import station, store
-from tests.conftest import PASSWORD, Kiosk, auth, screenshot, wait_for
+from tests.support.live import PASSWORD, Kiosk, auth, screenshot, wait_for
 
 PHYSIO_BADGE = "0102030405060AAA"
 PIN = "975310"

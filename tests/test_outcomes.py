@@ -9,8 +9,8 @@ import pytest
 from admin.auth import new_api_token
 from admin.goals import gas_t_score
 from admin.outcomes import mean_ci, predicted_walk_m
-from tests.admin_helpers import Site, post, ram_dir
-from tests.conftest import auth
+from tests.support.live import auth
+from tests.support.site import Site, post, ram_dir
 
 
 @pytest.fixture
@@ -420,7 +420,7 @@ def test_due_aftercare_check_ins_appear_in_the_lifecoachs_list(site):
 @pytest.mark.browser
 def test_the_outcome_report_and_the_handover_print_to_pdf_that_renders(site, tmp_path):
     import subprocess
-    from tests.conftest import ARTIFACTS
+    from tests.support.live import ARTIFACTS
     group, _ids = cohort(site, [("completed", 90.0, 88.0, [1, 0])] * 6, date.today() - timedelta(days=200))
     client = site.login("coordinator@example.test")
     for url, name, expected in [(f"/reports/outcomes?group_id={group}&format=pdf", "outcome-report", "Participatieladder"),

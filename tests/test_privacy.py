@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import pytest
 
 from admin.auth import new_api_token
-from tests.admin_helpers import KioskPusher, Site, post, ram_dir
-from tests.conftest import BIN, ROOT, auth, tap, wait_for
+from tests.support.live import BIN, ROOT, auth, tap, wait_for
+from tests.support.site import KioskPusher, Site, post, ram_dir
 
 SURNAME, PHONE = "Zwanenburg-Oudkerk", "06-98765432"
 

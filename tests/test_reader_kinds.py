@@ -15,7 +15,7 @@ from devices.card import CardProcess
 from devices.wedge import WedgeReader
 from kiosk import store
 from kiosk.reader import TapRecorder
-from tests.conftest import Kiosk, screenshot, wait_for
+from tests.support.live import Kiosk, screenshot, wait_for
 from tests.pcscd import pcscd  # noqa: F401 - fixture
 from tests.test_wedge_reader import ReplayedDevice, typed
 

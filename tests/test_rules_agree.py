@@ -8,7 +8,7 @@ from common.db import connect
 from devices.card import CardProcess
 from kiosk import store
 from kiosk.sync import Syncer
-from tests.conftest import TZ, LiveAdmin, wait_for
+from tests.support.live import TZ, LiveAdmin, wait_for
 
 MORNING = {"weekday": 0, "start": "09:00", "end": "12:00"}
 AFTERNOON = {"weekday": 0, "start": "13:00", "end": "16:00"}

@@ -3,7 +3,7 @@ import requests
 
 from common.db import connect
 from kiosk import store
-from tests.conftest import tap, wait_for
+from tests.support.live import tap, wait_for
 
 
 def test_tap_reaches_the_server_once_and_counts_as_present(live_admin, make_kiosk):

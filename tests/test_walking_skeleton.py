@@ -3,7 +3,7 @@ screen and sync processes, the admin under gunicorn, and headless Chromium."""
 import pytest
 
 from devices.card import CardProcess
-from tests.conftest import screenshot, wait_for
+from tests.support.live import screenshot, wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import requests
 
-from tests.conftest import PASSWORD, ROOT, Processes, free_port, wait_for
+from tests.support.live import PASSWORD, ROOT, Processes, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]

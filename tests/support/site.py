@@ -12,11 +12,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-
 from admin.auth import SYSTEM
 from common.db import connect
-from tests.conftest import PASSWORD, free_port, session_slot_now
+from tests.support.live import PASSWORD, session_slot_now
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -187,13 +185,19 @@ class Inbox:
         return [m for m in self.messages if address in m["to"]]
 
 
-@pytest.fixture
-def smtp_server():
-    """A local SMTP server on 127.0.0.1 (aiosmtpd); yields its Inbox with `.port`."""
-    from aiosmtpd.controller import Controller
-    inbox = Inbox()
-    inbox.port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    yield inbox
-    controller.stop()
+def make_site(path):
+    """Staff of every role, a group in session now (started 30 minutes ago, no grace), Anoeshka
+    and Mohamed with LifeCoach Lars, and a kiosk that has delivered everything."""
+    s = Site(path)
+    s.admin = s.staff("beheer@example.test", "admin", name="Beheer")
+    s.coordinator = s.staff("coordinator@example.test", "coordinator", name="Carla de Wit")
+    s.coach = s.staff("coach@example.test", "lifecoach", name="Lars Visser", phone="010-5550001")
+    s.physio = s.staff("fysio@example.test", "physio", name="Fenna Bakker")
+    s.group_id = s.group()
+    s.anoeshka = s.participant("Anoeshka", s.group_id, s.coach, phone="06-11112222", last_name="Ramdin",
+                               badge_uid="01010501B00A0001")
+    s.mohamed = s.participant("Mohamed", s.group_id, s.coach, phone="06-33334444", last_name="El Amrani",
+                              badge_uid="01010501B00A0002")
+    s.kiosk_id, s.kiosk_token = s.kiosk()
+    s.kiosk_delivered(s.kiosk_id)
+    return s
