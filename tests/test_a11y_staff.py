@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.a11y import assert_accessible, assert_focus_visible, assert_reading_order, focused, tab_to
-from tests.support.live import PASSWORD, LiveAdmin, Processes, screenshot, session_slot_now
+from tests.support.live import PASSWORD, LiveAdmin, Processes, db_rows, screenshot, session_slot_now
 from tests.support.site import KioskPusher
 
 pytestmark = pytest.mark.browser
@@ -62,12 +62,7 @@ class StaffSite(LiveAdmin):
         return self
 
     def sql(self, query, *args):
-        from common.db import connect
-        conn = connect(self.db)
-        try:
-            return [dict(r) for r in conn.execute(query, args)]
-        finally:
-            conn.close()
+        return db_rows(self.db, query, *args)
 
     def demo_person(self, first_name):
         return self.sql("SELECT id FROM participants WHERE first_name = ? ORDER BY id DESC", first_name)[0]["id"]

@@ -11,16 +11,12 @@ import requests
 
 from common.db import connect
 from kiosk import store
-from tests.support.live import auth, tap, wait_for
+from tests.support.live import auth, db_rows, tap, wait_for
 
 
 def rows(admin, sql, *args):
     """Rows from the admin's database, read directly."""
-    conn = connect(admin.db)
-    try:
-        return [dict(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
+    return db_rows(admin.db, sql, *args)
 
 
 def held(admin):

@@ -75,6 +75,16 @@ def make_staff(runner, email, role):
     return result.output.strip().splitlines()[-1]
 
 
+def db_rows(path, sql, *args):
+    """Rows of a query on a database file, as dicts, read directly."""
+    from common.db import connect
+    conn = connect(path)
+    try:
+        return [dict(r) for r in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
 def auth(token):
     """Authorization header for a bearer token."""
     return {"Authorization": f"Bearer {token}"}
@@ -287,12 +297,7 @@ class Kiosk:
 
     def db_rows(self, sql, *args):
         """Rows from the kiosk database, read directly."""
-        from common.db import connect
-        conn = connect(self.db)
-        try:
-            return [dict(r) for r in conn.execute(sql, args)]
-        finally:
-            conn.close()
+        return db_rows(self.db, sql, *args)
 
     def badges_known(self):
         """How many badges the kiosk holds (0 while the sync process is still creating the schema)."""
