@@ -377,6 +377,24 @@ CREATE TABLE IF NOT EXISTS handover_notes (
     written_at      TEXT NOT NULL
 );
 
+-- The calendar as it really goes: a session that does not take place (the gym closed, a
+-- trainer ill) for one group or a whole location on a date, or moved to another time.
+-- Cancelled sessions raise no absence; moved ones are judged at their new time.
+CREATE TABLE IF NOT EXISTS calendar_changes (
+    id              INTEGER PRIMARY KEY,
+    group_id        INTEGER REFERENCES groups(id),
+    location        TEXT,
+    date            TEXT NOT NULL,               -- local date YYYY-MM-DD
+    reason          TEXT NOT NULL,
+    moved_start     TEXT,                        -- a move: held at this local time instead
+    moved_end       TEXT,
+    created_by      INTEGER REFERENCES staff(id),
+    created_at      TEXT NOT NULL,
+    CHECK ((group_id IS NULL) != (location IS NULL)),
+    CHECK ((moved_start IS NULL) = (moved_end IS NULL))
+);
+CREATE INDEX IF NOT EXISTS calendar_changes_by_date ON calendar_changes(date);
+
 -- Attendance is computed at request time and cached until something it depends on moves:
 -- these triggers bump `attendance_version` on every change but a new check-in (that one
 -- is seen from the newest rowid) and a kiosk heartbeat (checked against the deadlines).
@@ -408,6 +426,10 @@ BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance
 CREATE TRIGGER IF NOT EXISTS attendance_after_checkins_update AFTER UPDATE ON checkins
 BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
 CREATE TRIGGER IF NOT EXISTS attendance_after_checkins_delete AFTER DELETE ON checkins
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_calendar_changes_insert AFTER INSERT ON calendar_changes
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
+CREATE TRIGGER IF NOT EXISTS attendance_after_calendar_changes_delete AFTER DELETE ON calendar_changes
 BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
 CREATE TRIGGER IF NOT EXISTS attendance_after_kiosks_insert AFTER INSERT ON kiosks
 BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'attendance_version'; END;
@@ -446,7 +468,8 @@ CREATE TABLE IF NOT EXISTS roster_groups (
     weeks           INTEGER NOT NULL,
     grace_minutes   INTEGER NOT NULL,
     timezone        TEXT NOT NULL,
-    slots_json      TEXT NOT NULL                -- [{"weekday", "start", "end"}]
+    slots_json      TEXT NOT NULL,  -- [{"weekday", "start", "end"}]
+    calendar_json   TEXT NOT NULL DEFAULT '[]'  -- [{"date", "reason", "moved"?: [start, end]}]
 );
 
 -- The outbox: every captured record, in sequence order, until the server acks it.

@@ -3,21 +3,24 @@ rules themselves (which session a tap counts for, present / late / excused / exp
 unknown / absent) live once in common.schedule, shared with the kiosk's greeting."""
 import threading
 from collections import OrderedDict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from common.clock import iso, parse_iso
 from common.db import all_of, database, get_meta
-from common.schedule import EARLY_MINUTES, Group, Slot, attendance_status, first_checkins, sessions_on
+from common.schedule import (EARLY_MINUTES, Group, Slot, attendance_status, cancelled_on, first_checkins, parse_hhmm,
+                             sessions_on)
 from common.vocabulary import ACTIVE_STATUSES
 
+from .cancellations import changes_for
 
-def group_from_row(row, slots):
-    """A schedule Group from a groups row and its slot rows."""
+
+def group_from_row(row, slots, calendar=()):
+    """A schedule Group from a groups row, its slot rows and its calendar changes."""
     return Group(id=row["id"], name=row["name"], location=row["location"],
                  starts_on=date.fromisoformat(row["starts_on"]), weeks=row["weeks"],
                  grace_minutes=row["grace_minutes"], timezone=row["timezone"],
-                 slots=tuple(Slot(s["weekday"], s["start"], s["end"]) for s in slots))
+                 slots=tuple(Slot(s["weekday"], s["start"], s["end"]) for s in slots), calendar=calendar)
 
 
 def load_groups(conn, group_id=None, day=None):
@@ -37,7 +40,8 @@ def load_groups(conn, group_id=None, day=None):
         slot_rows = conn.execute("SELECT * FROM schedule_slots ORDER BY weekday, start")
     for slot in slot_rows:
         slots.setdefault(slot["group_id"], []).append(slot)
-    return [group_from_row(row, slots.get(row["id"], [])) for row in rows]
+    calendars = changes_for(conn, rows, day.isoformat() if day is not None else None)
+    return [group_from_row(row, slots.get(row["id"], []), calendars.get(row["id"], ())) for row in rows]
 
 
 def _select_in(conn, sql, values, *args):
@@ -116,10 +120,16 @@ def _moment(deadlines, has_unknown, now, kiosks):
 
 def _compute(conn, day, now, group_id=None):
     """The attendance of `day` and each session's (location, start + grace), in order."""
-    running = [(group, sessions) for group in load_groups(conn, group_id, day)
-               if (sessions := sessions_on(group, day))]
+    groups = load_groups(conn, group_id, day)
+    running = [(group, sessions) for group in groups if (sessions := sessions_on(group, day))]
+    # A cancelled session is listed, so the board can say so, with nobody expected in it.
+    cancelled = [{"group_id": group.id, "group_name": group.name, "location": group.location,
+                  "date": day.isoformat(), "cancelled": True, "reason": reason,
+                  "start": _local_iso(group, day, slot.start), "end": _local_iso(group, day, slot.end),
+                  "participants": []}
+                 for group in groups for slot, reason in cancelled_on(group, day)]
     if not running:
-        return [], []
+        return sorted(cancelled, key=lambda s: (s["start"], s["location"], s["group_id"])), []
     # One query each for everybody of the day's groups, not one per group (the board asks
     # for all of them every 2 s per open screen).
     people = {}
@@ -163,15 +173,21 @@ def _compute(conn, day, now, group_id=None):
                 "start": session.start.astimezone(zone).isoformat(),
                 "end": session.end.astimezone(zone).isoformat(),
                 "grace_until": session.grace_until.astimezone(zone).isoformat(),
+                "cancelled": False,
                 "participants": entries,
             })
-    result.sort(key=lambda s: (s["start"], s["location"], s["group_id"]))
     deadlines = [(s["location"], parse_iso(s["grace_until"])) for s in result]
+    result += cancelled
+    result.sort(key=lambda s: (s["start"], s["location"], s["group_id"]))
     return result, deadlines
 
 
 def _zone(group):
     return ZoneInfo(group.timezone)
+
+
+def _local_iso(group, day, hhmm):
+    return datetime.combine(day, parse_hhmm(hhmm), tzinfo=_zone(group)).isoformat()
 
 
 

@@ -35,6 +35,12 @@ def spec():
             "/api/v1/participants/{id}/badge": {"put": _op("Assign a badge", "Badge", params=_pid())},
             "/api/v1/participants/{id}/excuses": {"post": _op("Advance notice of absence", "Excuse", "201", _pid())},
             "/api/v1/participants/{id}/measurements": {"get": _op("Measurements, newest first (audited; physio, admin)", params=_pid())},
+            "/api/v1/groups/{id}/cancellations": {"post": _op(
+                "A group's session of a date does not take place (or moves: moved_start/moved_end); no absence is raised",
+                "Cancellation", "201", _pid())},
+            "/api/v1/locations/{name}/cancellations": {"post": _op(
+                "No session at the location that date", "Cancellation", "201",
+                [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}])},
             "/api/v1/participants/{id}/export": {"get": _op(
                 "Everything held about one person, and who viewed their data (GDPR art. 15; admin; audited)",
                 params=_pid())},
@@ -84,6 +90,10 @@ def spec():
                     "birth_date": {"type": ["string", "null"], "format": "date"}}},
                 "Badge": {"type": "object", "required": ["uid"], "properties": {
                     "uid": {"type": "string"}, "format": {"enum": list(FORMATS), "default": "hex"}}},
+                "Cancellation": {"type": "object", "required": ["date", "reason"], "properties": {
+                    "date": {"type": "string", "format": "date"}, "reason": {"type": "string", "maxLength": 200},
+                    "moved_start": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                    "moved_end": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}}},
                 "Erasure": {"type": "object", "required": ["reason"], "properties": {
                     "reason": {"type": "string", "minLength": 1}}},
                 "Excuse": {"type": "object", "required": ["date", "reason"], "properties": {

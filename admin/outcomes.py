@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from common.db import transaction
+from common.schedule import sessions_on
 from common.vocabulary import HEALTH_ROLES, SCREENING_ROLES
 
 from . import goals as goal_rules
@@ -390,8 +391,8 @@ def _per_person(conn, people):
     kept = {r["participant_id"]: r for r in _by_person(
         conn, "SELECT * FROM outcome_snapshots WHERE participant_id IN ({ids})", ids)}
     live = [i for i in ids if i not in kept]
-    slots = dict(_by_person(conn, "SELECT p.id, COUNT(s.group_id) FROM participants p LEFT JOIN schedule_slots s "
-                                  "ON s.group_id = p.group_id WHERE p.id IN ({ids}) GROUP BY p.id", live))
+    group_of = dict(_by_person(conn, "SELECT id, group_id FROM participants WHERE id IN ({ids})", live))
+    held = _sessions_held(conn, set(group_of.values()))
     attended = dict(_by_person(conn, "SELECT participant_id, COUNT(DISTINCT local_date) FROM checkins "
                                      "WHERE participant_id IN ({ids}) GROUP BY participant_id", live))
     excused = dict(_by_person(conn, "SELECT participant_id, COUNT(DISTINCT date) FROM excuses "
@@ -406,13 +407,12 @@ def _per_person(conn, people):
     for row in _by_person(conn, "SELECT participant_id, moment, walk_6min_m FROM load_tests WHERE participant_id "
                                 "IN ({ids}) AND walk_6min_m IS NOT NULL", live):
         walks.setdefault(row[0], {})[row[1]] = row[2]
-    weeks = {p["id"]: p["weeks"] for p in people}
     figures = {}
     for pid in ids:
         if pid in kept:
             rate, changes = kept[pid]["attendance_pct"], {f: kept[pid][f"{f}_change"] for f in CHANGE_FIELDS}
         else:
-            counted = slots.get(pid, 0) * weeks[pid] - excused.get(pid, 0)
+            counted = held.get(group_of.get(pid), 0) - excused.get(pid, 0)
             rate = 100 * min(attended.get(pid, 0), counted) / counted if counted > 0 else None
             mine, walk = values.get(pid, {}), walks.get(pid, {})
             changes = {f: mine["week12"][f] - mine["intake"][f] if f in mine.get("intake", {}) and
@@ -420,6 +420,17 @@ def _per_person(conn, people):
             changes["walk_6min_m"] = walk["week12"] - walk["intake"] if {"intake", "week12"} <= set(walk) else None
         figures[pid] = (rate, changes)
     return figures
+
+
+def _sessions_held(conn, group_ids):
+    """{group id: sessions of its whole programme that take place} (cancelled ones do not count)."""
+    from .attendance import load_groups
+    held = {}
+    for group in load_groups(conn):
+        if group.id in group_ids:
+            days = (group.starts_on + timedelta(days=n) for n in range((group.ends_on - group.starts_on).days + 1))
+            held[group.id] = sum(len(sessions_on(group, day)) for day in days)
+    return held
 
 
 def _attendance_and_changes(conn, people):

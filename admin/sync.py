@@ -4,7 +4,7 @@ import contextlib
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from flask import Blueprint, current_app, g, jsonify, request
 
@@ -15,6 +15,7 @@ from common.schedule import local_date
 from common.vocabulary import ACTIVE_STATUSES, UNLOCK_ROLES
 
 from .auth import api_error, bearer_token, token_hash
+from .cancellations import changes_for
 from .db import get_db, without_fsync
 
 bp = Blueprint("sync", __name__, url_prefix="/api/v1/sync")
@@ -215,13 +216,17 @@ def roster():
     version = int(get_meta(conn, "roster_version", 0))
     here = {r["id"] for r in conn.execute("SELECT id FROM groups WHERE location = ?", (kiosk["location"],))}
     groups = []
-    for row in conn.execute("SELECT * FROM groups WHERE location = ? AND roster_version > ?",
-                            (kiosk["location"], since)):
+    changed = conn.execute("SELECT * FROM groups WHERE location = ? AND roster_version > ?",
+                           (kiosk["location"], since)).fetchall()
+    # Cancelled and moved sessions from yesterday on: what the kiosk may still be asked about.
+    calendars = changes_for(conn, changed, (date.today() - timedelta(days=1)).isoformat())
+    for row in changed:
         slots = [{"weekday": s["weekday"], "start": s["start"], "end": s["end"]} for s in conn.execute(
             "SELECT weekday, start, end FROM schedule_slots WHERE group_id = ? ORDER BY weekday, start", (row["id"],))]
         groups.append({"group_id": row["id"], "name": row["name"], "location": row["location"],
                        "starts_on": row["starts_on"], "weeks": row["weeks"], "grace_minutes": row["grace_minutes"],
-                       "timezone": row["timezone"], "slots": slots})
+                       "timezone": row["timezone"], "slots": slots,
+                       "calendar": [c.to_json() for c in calendars.get(row["id"], ())]})
     people = []
     station = kiosk["role"] == "station"
     for row in conn.execute("SELECT id, first_name, group_id, status, language, anonymised_at, sex, birth_date "

@@ -170,3 +170,13 @@ def _station_pin(db):
     if db["roster_badges"].exists() and "pin_hash" not in db["roster_badges"].columns_dict:
         add_column(db, "roster_badges", "pin_hash", "TEXT")
         db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")  # staff badges again, with PINs
+
+
+@kiosk(name="0004_roster_groups_calendar")
+def _roster_groups_calendar(db):
+    # Cancelled and moved sessions come down with the roster; a kiosk that had its groups
+    # before pulls them again (roster version 0) so it learns their calendars.
+    if db["roster_groups"].exists() and "calendar_json" not in db["roster_groups"].columns_dict:
+        add_column(db, "roster_groups", "calendar_json", "TEXT NOT NULL DEFAULT '[]'")
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")
+

@@ -28,11 +28,34 @@ class Group:
     grace_minutes: int
     timezone: str = "Europe/Amsterdam"
     slots: tuple = field(default_factory=tuple)
+    calendar: tuple = field(default_factory=tuple)   # CalendarChange, one per date at most
+
+    def change_on(self, day):
+        """The calendar change of a local date (cancelled or moved), or None."""
+        return next((c for c in self.calendar if c.date == day), None)
 
     @property
     def ends_on(self):
         """The last day of the programme."""
         return self.starts_on + timedelta(days=7 * self.weeks - 1)
+
+
+@dataclass(frozen=True)
+class CalendarChange:
+    """A session that does not take place on `date` (moved is None), or is held at
+    `moved` = ('HH:MM', 'HH:MM') local time instead."""
+    date: date
+    reason: str
+    moved: tuple = None
+
+    @classmethod
+    def from_json(cls, item):
+        """From the roster's {"date", "reason", "moved"?} form."""
+        return cls(date.fromisoformat(item["date"]), item["reason"], tuple(item["moved"]) if item.get("moved") else None)
+
+    def to_json(self):
+        """The roster's form."""
+        return {"date": self.date.isoformat(), "reason": self.reason, **({"moved": list(self.moved)} if self.moved else {})}
 
 
 @dataclass(frozen=True)
@@ -99,14 +122,26 @@ def sessions_on(group, day):
         return []
     zone = ZoneInfo(group.timezone)
     grace = timedelta(minutes=group.grace_minutes)
+    change = group.change_on(day)
+    if change is not None and change.moved is None:
+        return []   # cancelled: nobody is expected, nobody can be absent
     found = []
     for slot in group.slots:
         if slot.weekday != day.weekday():
             continue
-        start = _local(day, slot.start, zone)
-        found.append(Session(group.id, group.name, day, slot.start, slot.end, start,
-                             _local(day, slot.end, zone), start + grace))
+        begin, finish = change.moved if change is not None else (slot.start, slot.end)
+        start = _local(day, begin, zone)
+        found.append(Session(group.id, group.name, day, begin, finish, start,
+                             _local(day, finish, zone), start + grace))
     return sorted(found, key=lambda s: s.start)
+
+
+def cancelled_on(group, day):
+    """The sessions a cancellation took away from a local date, with its reason: [(slot, reason)]."""
+    change = group.change_on(day)
+    if change is None or change.moved is not None or not (group.starts_on <= day <= group.ends_on):
+        return []
+    return [(slot, change.reason) for slot in group.slots if slot.weekday == day.weekday()]
 
 
 def local_date(instant, tz_name):

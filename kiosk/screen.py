@@ -158,10 +158,13 @@ def _tap_text(row, now):
         view.update(title=_("Deze pas kennen we nog niet"), sub=_("Meld je even bij de balie"), tone="help")
     elif result == "no_session":
         upcoming = detail.get("next")
-        view.update(title=welcome, sub=_("Je hebt nu geen sessie"), tone="info",
+        view.update(title=welcome, sub=_("De sessie van vandaag gaat niet door") if "cancelled" in detail
+                    else _("Je hebt nu geen sessie"), tone="info",
                     extra=_("Je volgende sessie: %(day)s %(start)s–%(end)s",
                             day=_day_name(date.fromisoformat(upcoming["date"]), now),
                             start=upcoming["start"], end=upcoming["end"]) if upcoming else "")
+        if "cancelled" in detail:
+            view["extra"] = " · ".join(part for part in (detail["cancelled"], view["extra"]) if part)
     elif result == "inactive":
         view.update(title=_("Deze pas is niet meer actief"), sub=_("Meld je even bij de balie, we helpen je graag"),
                     tone="help")

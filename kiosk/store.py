@@ -7,7 +7,7 @@ from datetime import date
 from common import clock
 from common import db as common_db
 from common.db import get_meta, set_meta, transaction
-from common.schedule import Group, Slot, local_date, next_session, session_at
+from common.schedule import CalendarChange, Group, Slot, local_date, next_session, session_at
 
 RECORDED = ("on_time", "late", "unknown_badge", "no_session", "inactive")
 
@@ -36,8 +36,9 @@ def best_now(conn, wall=None):
 
 def _group(row):
     slots = tuple(Slot(s["weekday"], s["start"], s["end"]) for s in json.loads(row["slots_json"]))
+    calendar = tuple(CalendarChange.from_json(c) for c in json.loads(row["calendar_json"]))
     return Group(row["group_id"], row["name"], row["location"], date.fromisoformat(row["starts_on"]),
-                 row["weeks"], row["grace_minutes"], row["timezone"], slots)
+                 row["weeks"], row["grace_minutes"], row["timezone"], slots, calendar)
 
 
 def groups(conn):
@@ -69,7 +70,11 @@ def _judge(conn, uid, now):
     session = session_at(group, now)
     if session is None:
         upcoming = next_session(group, now)
-        return "no_session", person, {"next": _session_json(upcoming) if upcoming else None}, None
+        detail = {"next": _session_json(upcoming) if upcoming else None}
+        change = group.change_on(local_date(now, group.timezone))
+        if change is not None and change.moved is None:
+            detail["cancelled"] = change.reason   # the participant hears why, not just "no session"
+        return "no_session", person, detail, None
     first = conn.execute(
         "SELECT at FROM local_checkins WHERE participant_id = ? AND session_key = ? "
         "AND result IN ('on_time', 'late') ORDER BY id LIMIT 1",
@@ -142,9 +147,9 @@ def apply_roster(conn, roster):
         for g in roster["groups"]:
             conn.execute(
                 "INSERT OR REPLACE INTO roster_groups(group_id, name, location, starts_on, weeks, grace_minutes, "
-                "timezone, slots_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "timezone, slots_json, calendar_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (g["group_id"], g["name"], g["location"], g["starts_on"], g["weeks"], g["grace_minutes"],
-                 g["timezone"], json.dumps(g["slots"])))
+                 g["timezone"], json.dumps(g["slots"]), json.dumps(g.get("calendar", []))))
         for p in roster["people"]:
             if p.get("erased"):
                 forget_person(conn, p["participant_id"])

@@ -93,6 +93,8 @@ API = [
     ("POST", "outcomes_api.api_placement", "/api/v1/participants/{pid}/placements", {A, C, L}, {}),
     ("POST", "outcomes_api.api_ladder", "/api/v1/participants/{pid}/ladder", {A, C, L}, {}),
     ("GET", "outcomes_api.api_report", "/api/v1/reports/outcomes", {A, C}, None),
+    ("POST", "cancellations_api.cancel_group", "/api/v1/groups/{group}/cancellations", {A, C}, {}),
+    ("POST", "cancellations_api.cancel_location", "/api/v1/locations/Rotterdam-Zuid/cancellations", {A, C}, {}),
     ("GET", "api.unknown_badges", "/api/v1/badges/unknown", {A, C}, None),
     ("GET", "api.audit_trail", "/api/v1/audit?participant_id={pid}", {A}, None),
     ("GET", "api.kiosks", "/api/v1/kiosks", BOARD, None),
