@@ -62,3 +62,12 @@ def test_the_register_gives_every_table_a_basis_a_place_and_a_retention():
         assert "Retention" in intro or "retention" in intro.lower(), f"{name}: no retention"
         if name not in ("meta", "_sqlite_migrations"):
             assert "Basis:" in intro and "Where:" in intro, f"{name}: no legal basis or place"
+
+
+def test_every_table_of_a_persons_data_has_a_retention_rule(tmp_path):
+    from admin.privacy import BLANKED, KEPT_ON_ERASURE, PERSON_KINDS
+    ruled = set(KEPT_ON_ERASURE) | set(BLANKED) | {"badges"}   # badges go when the person is anonymised
+    for kind in PERSON_KINDS:
+        ruled |= set(kind.tables) | set(kind.blanked)
+    personal = {table for table, columns in schema(tmp_path, "admin").items() if "participant_id" in columns}
+    assert personal - ruled == set(), "tables of a person's data that no retention kind covers"
