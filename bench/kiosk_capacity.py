@@ -2,7 +2,7 @@
 push a heartbeat every 5 s, a tap now and then (one per kiosk per minute on average,
 pushed at once) and pull the roster every 30 s, as the sync process does; meanwhile 20
 staff boards poll every second (staff_load's clients). N grows step by step (100, 250,
-500, 750, 1000, 1500, 2000; 100, 250, 500 with --quick), 40 s per step (12 s with
+500, 750, 1000, 1500, 2000, 3000, 4000; 100, 250, 500 with --quick), 40 s per step (12 s with
 --quick), until a step misses the target: p99 ≤ 250 ms over every request and no errors.
 The ceiling is the largest N that met it.
 
@@ -37,7 +37,7 @@ PATH = "kiosk capacity"
 BOARDS = 20
 HEARTBEAT_S, ROSTER_S, TAP_EVERY_S = 5.0, 30.0, 60.0
 P99_TARGET_MS, GOAL = 250, 500
-STEPS, QUICK_STEPS = (100, 250, 500, 750, 1000, 1500, 2000), (100, 250, 500)
+STEPS, QUICK_STEPS = (100, 250, 500, 750, 1000, 1500, 2000, 3000, 4000), (100, 250, 500)
 
 
 def run(ctx):
@@ -48,17 +48,17 @@ def run(ctx):
     procs = Processes(workdir)
     try:
         db = _dataset.copy(info, workdir / "admin.sqlite")
-        tokens = register(db, max(steps))
         admin = BenchAdmin(procs, workdir, db=db)
         admin.start()
-        port = admin.port
-        kiosks = [EmulatedKiosk(port, token, i) for i, token in enumerate(tokens)]
-        for kiosk in kiosks:   # an installed kiosk has its roster; only the increments are timed
-            kiosk.pull_roster()
         boards = [Client(admin, admin.staff_session(info["board_email"])) for _ in range(BOARDS)]
         badges = Badges([uid for uid, _location, _started in info["today_people"]])
-        rows, ceiling = [], None
+        rows, ceiling, kiosks = [], None, []
         for n in steps:
+            # Kiosks for this step, registered and with their roster before the clock runs,
+            # as installed kiosks are; only the increments are timed.
+            for i, token in enumerate(register(db, len(kiosks), n), start=len(kiosks)):
+                kiosks.append(EmulatedKiosk(admin.port, token, i))
+                kiosks[-1].pull_roster()
             result = step(kiosks[:n], boards, badges, seconds, procs)
             rows.append(result["row"])
             if not result["ok"]:
@@ -75,12 +75,12 @@ def run(ctx):
         procs.stop_all()
 
 
-def register(db, count):
-    """`count` kiosks via the admin's add-kiosk command, two per gym; their tokens."""
+def register(db, first, end):
+    """Kiosks number `first` to `end` via the admin's add-kiosk command, two per gym; their tokens."""
     from admin import create_app
     runner = create_app({"ADMIN_DB": str(db), "SECRET_KEY": "bench"}).test_cli_runner()
     tokens = []
-    for i in range(count):
+    for i in range(first, end):
         result = runner.invoke(args=["add-kiosk", f"gym-{i // 2 + 1:04d}-{i % 2 + 1}", "--location",
                                      f"Gym {i // 2 + 1:04d}"])
         if result.exit_code != 0:
