@@ -8,6 +8,7 @@ from common.vocabulary import ROLES, UNLOCK_ROLES
 from . import programme
 from .auth import COOKIE, check_password, hash_password, token_hash, web_roles
 from .db import get_db
+from .errors import Invalid
 from .forms import page_or_fragment
 
 bp = Blueprint("account", __name__)
@@ -77,6 +78,6 @@ def set_pin():
         return _render(422, pin_error="De twee pincodes zijn niet gelijk.")
     try:
         programme.set_pin(conn, g.staff["id"], pin)
-    except programme.Invalid:
-        return _render(422, pin_error="Een pincode heeft 4 tot 8 cijfers.")
+    except Invalid as exc:
+        return _render(422, pin_error=exc.message())
     return _render(pin_saved=True)

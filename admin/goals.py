@@ -13,6 +13,7 @@ from common.vocabulary import GOAL_ROLES
 from .audit import audit
 from .auth import api_error, api_roles, web_roles
 from .db import get_db, now_iso
+from .errors import Invalid
 from .forms import see_other, wants_fragment
 
 bp = Blueprint("goals", __name__)
@@ -27,10 +28,6 @@ RHO = 0.3                 # Kiresuk–Sherman: the assumed correlation between g
 
 SCORE_ROLES = GOAL_ROLES
 READ_ROLES = GOAL_ROLES + ("lifecoach",)   # a LifeCoach: their own people only
-
-
-class Invalid(ValueError):
-    """A goal or score that cannot be stored; the message says why."""
 
 
 def gas_t_score(scores):
@@ -51,25 +48,25 @@ def _goal(conn, goal_id):
 def _text(body, key, max_len):
     value = body.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise Invalid(f"'{key}' is required (text)")
+        raise Invalid(key, "required")
     if len(value) > max_len:
-        raise Invalid(f"'{key}' is longer than {max_len} characters")
+        raise Invalid(key, "too_long", max=max_len)
     return value.strip()
 
 
 def add_goal(conn, actor, participant_id, body):
     """A new goal in the participant's words; returns its id. `baseline` (−2..2, default −1) is week 0."""
     if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     domain = body.get("domain")
     if domain not in DOMAINS:
-        raise Invalid(f"'domain' must be one of {', '.join(DOMAINS)}")
+        raise Invalid("domain", "choice", choices=", ".join(DOMAINS))
     text = _text(body, "text", 300)
     baseline = _score(body.get("baseline", -1))
     levels = body.get("levels", {})
     if not isinstance(levels, dict) or not all(
             k in {str(s) for s in SCORES} and isinstance(v, str) and len(v) <= 200 for k, v in levels.items()):
-        raise Invalid("'levels' must map scores -2..2 to descriptions of at most 200 characters")
+        raise Invalid("levels", "levels")
     with transaction(conn):
         if conn.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone() is None:
             raise LookupError("no such participant")
@@ -85,7 +82,7 @@ def add_goal(conn, actor, participant_id, body):
 def adjust_goal(conn, actor, goal_id, body):
     """New wording for a goal; the earlier one is kept with the last week scored under it."""
     if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     text = _text(body, "text", 300)
     with transaction(conn):
         goal = _goal(conn, goal_id)
@@ -99,20 +96,20 @@ def adjust_goal(conn, actor, goal_id, body):
 
 def _score(value):
     if isinstance(value, bool) or not isinstance(value, int) or value not in SCORES:
-        raise Invalid("'score' must be a whole number from -2 to 2")
+        raise Invalid("score", "whole_number", low=-2, high=2)
     return value
 
 
 def score_week(conn, actor, goal_id, week, body):
     """Score a goal for a week (0 = baseline .. 12); the same week again replaces it (audited)."""
     if isinstance(week, bool) or not isinstance(week, int) or week not in WEEKS:
-        raise Invalid("the week must be a whole number from 0 to 12")
+        raise Invalid("week", "week", low=0, high=12)
     if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     score = _score(body.get("score"))
     note = body.get("note", "")
     if not isinstance(note, str) or len(note) > 500:
-        raise Invalid("'note' must be text of at most 500 characters")
+        raise Invalid("note", "text_max", max=500)
     with transaction(conn):
         goal = _goal(conn, goal_id)
         _store_score(conn, actor, goal_id, goal["participant_id"], week, score, note.strip())
@@ -221,7 +218,7 @@ def score_from_page(goal_id, week):
         score_week(conn, g.actor, goal_id, week, {"score": score, "note": request.form.get("note", "")})
         error = None
     except Invalid as exc:
-        error, status = str(exc), 422
+        error, status = exc.message(), 422
     except LookupError:
         return "Doel niet gevonden", 404
     goal = conn.execute("SELECT g.id, g.domain, g.text, g.participant_id, e.score, e.note FROM goals g "

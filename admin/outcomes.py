@@ -20,6 +20,7 @@ from . import goals as goal_rules
 from .audit import audit
 from .auth import api_error, api_roles, web_roles
 from .db import get_db, now_iso
+from .errors import Invalid
 
 bp = Blueprint("outcomes", __name__)
 api_bp = Blueprint("outcomes_api", __name__, url_prefix="/api/v1")
@@ -39,14 +40,10 @@ PLACEMENT_ROLES = ("admin", "coordinator", "lifecoach")
 REPORT_ROLES = ("admin", "coordinator")
 
 
-class Invalid(ValueError):
-    """A request that cannot be stored; the message says why."""
-
-
 def _body():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     return body
 
 
@@ -61,13 +58,13 @@ def _date(body, key, required=True):
 
 
 def _bad(key):
-    raise Invalid(f"'{key}' must be a date YYYY-MM-DD")
+    raise Invalid(key, "date")
 
 
 def _text(body, key, max_len=300):
     value = body.get(key, "")
     if not isinstance(value, str) or len(value) > max_len:
-        raise Invalid(f"'{key}' must be text of at most {max_len} characters")
+        raise Invalid(key, "text_max", max=max_len)
     return value.strip()
 
 
@@ -77,8 +74,7 @@ def _number(body, key, low, high, integer=False):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)) \
             or not math.isfinite(value) or not low <= value <= high:
-        kind = "a whole number" if integer else "a number"
-        raise Invalid(f"'{key}' must be {kind} from {low} to {high}")
+        raise Invalid(key, "whole_number" if integer else "number_range", low=low, high=high)
     return value
 
 
@@ -95,11 +91,11 @@ def record_screening(conn, actor, participant_id, body):
     """The doctor's decision; not eligible needs a reason and moves the person to `referred`."""
     decision = body.get("decision")
     if decision not in ("eligible", "not_eligible"):
-        raise Invalid("'decision' must be eligible or not_eligible")
+        raise Invalid("decision", "either", choices="eligible or not_eligible")
     day = _date(body, "date")
     reason, referred_to = _text(body, "reason"), _text(body, "referred_to", 200)
     if decision == "not_eligible" and not reason:
-        raise Invalid("'reason' is required when not eligible")
+        raise Invalid("reason", "reason_when_not_eligible")
     with transaction(conn):
         person = _participant(conn, participant_id)
         screening_id = conn.execute(
@@ -119,16 +115,16 @@ def record_load_test(conn, actor, participant_id, body):
     """The physiotherapist's load-capacity tests at a moment (again the same moment replaces them)."""
     moment = body.get("moment")
     if moment not in LOAD_TEST_MOMENTS:
-        raise Invalid(f"'moment' must be one of {', '.join(LOAD_TEST_MOMENTS)}")
+        raise Invalid("moment", "choice", choices=", ".join(LOAD_TEST_MOMENTS))
     values = {"walk_6min_m": _number(body, "walk_6min_m", 10, 1200),
               "chair_stands_30s": _number(body, "chair_stands_30s", 0, 60, integer=True),
               "grip_left_kg": _number(body, "grip_left_kg", 0, 120),
               "grip_right_kg": _number(body, "grip_right_kg", 0, 120)}
     capacity = body.get("load_capacity")
     if capacity is not None and capacity not in LOAD_CAPACITY:
-        raise Invalid(f"'load_capacity' must be one of {', '.join(LOAD_CAPACITY)}")
+        raise Invalid("load_capacity", "choice", choices=", ".join(LOAD_CAPACITY))
     if all(v is None for v in values.values()) and capacity is None:
-        raise Invalid("give at least one test result or the load capacity")
+        raise Invalid(None, "test_or_capacity")
     day = _date(body, "date")
     with transaction(conn):
         _participant(conn, participant_id)
@@ -148,10 +144,10 @@ def record_placement(conn, actor, participant_id, body):
     """Work or education found after the programme; returns its id."""
     kind = body.get("kind")
     if kind not in PLACEMENT_KINDS:
-        raise Invalid(f"'kind' must be one of {', '.join(PLACEMENT_KINDS)}")
+        raise Invalid("kind", "choice", choices=", ".join(PLACEMENT_KINDS))
     starts, ends = _date(body, "starts_on"), _date(body, "ends_on", required=False)
     if ends is not None and ends < starts:
-        raise Invalid("'ends_on' must not be before 'starts_on'")
+        raise Invalid("ends_on", "ends_before_starts")
     hours = _number(body, "hours_per_week", 0, 60)
     with transaction(conn):
         _participant(conn, participant_id)
@@ -167,10 +163,10 @@ def record_rung(conn, actor, participant_id, body):
     """The participation-ladder rung at a moment (the same moment again replaces it)."""
     moment = body.get("moment")
     if moment not in LADDER_MOMENTS:
-        raise Invalid(f"'moment' must be one of {', '.join(LADDER_MOMENTS)}")
+        raise Invalid("moment", "choice", choices=", ".join(LADDER_MOMENTS))
     rung = _number(body, "rung", 1, 6, integer=True)
     if rung is None:
-        raise Invalid("'rung' must be a whole number from 1 to 6")
+        raise Invalid("rung", "whole_number", low=1, high=6)
     with transaction(conn):
         _participant(conn, participant_id)
         conn.execute("INSERT INTO ladder_rungs(participant_id, moment, rung, recorded_by, recorded_at) "
@@ -527,10 +523,10 @@ def _report_args():
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise Invalid(f"'{key}' must be a date YYYY-MM-DD") from None
+            raise Invalid(key, "date") from None
     group_id = request.args.get("group_id")
     if group_id is not None and not group_id.isdigit():
-        raise Invalid("'group_id' must be a number")
+        raise Invalid("group_id", "number")
     return {"group_id": int(group_id) if group_id else None, "location": request.args.get("location") or None,
             "starts_from": day("from"), "starts_to": day("to")}
 
@@ -725,7 +721,7 @@ def programme_form(participant_id, form):
     try:
         rule(conn, g.actor, participant_id, _form_body(request.form))
     except Invalid as exc:
-        return render_template("outcomes/programme.html", error={"form": form, "message": str(exc)},
+        return render_template("outcomes/programme.html", error={"form": form, "message": exc.message()},
                                **_programme_context(conn, participant_id)), 422
     from .forms import see_other
     from flask import url_for

@@ -404,7 +404,7 @@ def set_pin(conn, staff_id, pin):
     """Set a staff member's station PIN (4-8 digits, stored hashed); stations learn it with the roster."""
     from common.hashing import hash_secret
     if not isinstance(pin, str) or not PIN_RE.fullmatch(pin):
-        raise Invalid("the PIN must be 4 to 8 digits")
+        raise Invalid("pin", "pin")
     with transaction(conn):
         conn.execute("UPDATE staff SET pin_hash = ? WHERE id = ?", (hash_secret(pin), staff_id))
         staff_badges_changed(conn, staff_id)
