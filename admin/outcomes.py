@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
-from common.db import transaction
+from common.db import all_of, transaction
 from common.schedule import sessions_on
 from common.vocabulary import HEALTH_ROLES, SCREENING_ROLES
 
@@ -285,20 +285,13 @@ def _months_after(day, months):
 def outcome_figures(conn, group_id=None, location=None, starts_from=None, starts_to=None, today=None):
     """The programme's figures for a selection of groups, anonymous: counts under 5 as "<5"."""
     today = today or date.today()
-    where, args = ["1 = 1"], []
-    if group_id is not None:
-        where.append("g.id = ?"), args.append(group_id)
-    if location is not None:
-        where.append("g.location = ?"), args.append(location)
-    if starts_from is not None:
-        where.append("g.starts_on >= ?"), args.append(starts_from.isoformat())
-    if starts_to is not None:
-        where.append("g.starts_on <= ?"), args.append(starts_to.isoformat())
+    where, args = all_of(("g.id = ?", group_id), ("g.location = ?", location),
+                         ("g.starts_on >= ?", starts_from and starts_from.isoformat()),
+                         ("g.starts_on <= ?", starts_to and starts_to.isoformat()))
     people = conn.execute(
         "SELECT p.id, p.status, p.end_reason, g.starts_on, g.weeks, "
         "(SELECT decision FROM screenings s WHERE s.participant_id = p.id ORDER BY s.date DESC, s.id DESC LIMIT 1) "
-        "AS decision FROM participants p JOIN groups g ON g.id = p.group_id WHERE " + " AND ".join(where),
-        args).fetchall()
+        f"AS decision FROM participants p JOIN groups g ON g.id = p.group_id WHERE {where}", args).fetchall()
     ids = [p["id"] for p in people]
     started = [p for p in people if p["status"] in ("active", "completed", "withdrawn")]
     completed = [p for p in started if p["status"] == "completed"]
