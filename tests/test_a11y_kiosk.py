@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 import pytest
 
 from common.i18n import LANGUAGES
-from devices import Simulator
 from devices.card import CardProcess
 from devices.nfc import DEBOUNCE_SECONDS
 from tests.a11y import assert_accessible
@@ -40,41 +39,43 @@ def checkin(tmp_path_factory, browser):
     and a page per language at 800x480."""
     tmp = tmp_path_factory.mktemp("a11y-kiosk")
     procs = Processes(tmp)
-    admin = LiveAdmin(procs, tmp).setup_programme(people=PEOPLE)
-    late_slot, late_grace = passed_grace_slot()
-    now = datetime.now(TZ)
-    tomorrow = {"weekday": (now + timedelta(days=1)).weekday(), "start": "09:00", "end": "12:00"}
-    for i, (name, slot, grace) in enumerate((("Kees", late_slot, late_grace), ("Sanne", tomorrow, 10))):
-        r = admin.api("POST", "/groups", json={"name": f"Groep {name}", "location": "Rotterdam-Zuid",
-                                               "starts_on": (now.date() - timedelta(days=7)).isoformat(),
-                                               "grace_minutes": grace, "sessions": [slot]})
-        uid = f"01010501B00B{i + 1:04X}"
-        pid = admin.api("POST", "/participants", json={"first_name": name, "last_name": "T",
-                                                       "group_id": r.json()["id"], "badge_uid": uid}).json()["id"]
-        admin.people[name] = {"id": pid, "uid": uid}
-    admin.api("PUT", f"/participants/{admin.people['Henk']['id']}/badge", json={"uid": "01010501B00C0001"})
-    admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
-                input="correct horse battery\n")
-    admin.flask("assign-staff-badge", "fysio@example.test", STAFF_BADGE)
-    # A result stays up long enough to audit it in every language.
-    kiosk = Kiosk(procs, tmp, admin, extra_env={"KIOSK_RESULT_SECONDS": "120"})
-    kiosk.start_sync()
-    kiosk.start_reader()
-    screens = {lang: kiosk.start_screen(name=f"checkin-{lang}", env={"KIOSK_LANG": lang}) for lang in LANGUAGES}
-    kiosk.sound_url = kiosk.start_screen(name="checkin-sound", env={"KIOSK_SOUND": "1"})
-    kiosk.wait_roster(badges=len(PEOPLE) + 3)
-    kiosk.wait_reader_ok()
-    card = CardProcess(kiosk.env["KIOSK_NFC"])
-    context = browser.new_context(viewport={"width": 800, "height": 480})
-    pages = {}
-    for lang, url in screens.items():
-        pages[lang] = context.new_page()
-        pages[lang].goto(url)
-        pages[lang].wait_for_selector(".idle")
-    yield admin, kiosk, card, pages
-    context.close()
-    card.close()
-    procs.stop_all()
+    try:  # a set-up that fails half-way still stops what it started
+        admin = LiveAdmin(procs, tmp).setup_programme(people=PEOPLE)
+        late_slot, late_grace = passed_grace_slot()
+        now = datetime.now(TZ)
+        tomorrow = {"weekday": (now + timedelta(days=1)).weekday(), "start": "09:00", "end": "12:00"}
+        for i, (name, slot, grace) in enumerate((("Kees", late_slot, late_grace), ("Sanne", tomorrow, 10))):
+            r = admin.api("POST", "/groups", json={"name": f"Groep {name}", "location": "Rotterdam-Zuid",
+                                                   "starts_on": (now.date() - timedelta(days=7)).isoformat(),
+                                                   "grace_minutes": grace, "sessions": [slot]})
+            uid = f"01010501B00B{i + 1:04X}"
+            pid = admin.api("POST", "/participants", json={"first_name": name, "last_name": "T",
+                                                           "group_id": r.json()["id"], "badge_uid": uid}).json()["id"]
+            admin.people[name] = {"id": pid, "uid": uid}
+        admin.api("PUT", f"/participants/{admin.people['Henk']['id']}/badge", json={"uid": "01010501B00C0001"})
+        admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
+                    input="correct horse battery\n")
+        admin.flask("assign-staff-badge", "fysio@example.test", STAFF_BADGE)
+        # A result stays up long enough to audit it in every language.
+        kiosk = Kiosk(procs, tmp, admin, extra_env={"KIOSK_RESULT_SECONDS": "120"})
+        kiosk.start_sync()
+        kiosk.start_reader()
+        screens = {lang: kiosk.start_screen(name=f"checkin-{lang}", env={"KIOSK_LANG": lang}) for lang in LANGUAGES}
+        kiosk.sound_url = kiosk.start_screen(name="checkin-sound", env={"KIOSK_SOUND": "1"})
+        kiosk.wait_roster(badges=len(PEOPLE) + 3)
+        kiosk.wait_reader_ok()
+        card = CardProcess(kiosk.env["KIOSK_NFC"])
+        context = browser.new_context(viewport={"width": 800, "height": 480})
+        pages = {}
+        for lang, url in screens.items():
+            pages[lang] = context.new_page()
+            pages[lang].goto(url)
+            pages[lang].wait_for_selector(".idle")
+        yield admin, kiosk, card, pages
+        context.close()
+        card.close()
+    finally:
+        procs.stop_all()
 
 
 def tap(checkin, badge):

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 import requests
 
-from tests.a11y import assert_accessible, assert_focus_visible, assert_reading_order, focused, tab_to
+from tests.a11y import assert_accessible, assert_focus_visible, assert_reading_order, tab_to
 from tests.support.live import PASSWORD, LiveAdmin, Processes, db_rows, screenshot, session_slot_now
 from tests.support.site import KioskPusher
 
@@ -79,8 +79,10 @@ class StaffSite(LiveAdmin):
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("a11y-staff")
     procs = Processes(tmp)
-    yield StaffSite(procs, tmp).prepare()
-    procs.stop_all()
+    try:  # a set-up that fails half-way still stops what it started
+        yield StaffSite(procs, tmp).prepare()
+    finally:
+        procs.stop_all()
 
 
 @pytest.fixture(scope="module")

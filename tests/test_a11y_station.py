@@ -20,32 +20,34 @@ def station(tmp_path_factory):
     """An admin, a station kiosk with a simulated Tanita and Omron, a physio's badge."""
     tmp = tmp_path_factory.mktemp("a11y-station")
     procs = Processes(tmp)
-    admin = LiveAdmin(procs, tmp).setup_programme(people=("Anoeshka", "Mohamed"))
-    admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
-                input="correct horse battery\n")
-    admin.flask("assign-staff-badge", "fysio@example.test", PHYSIO_BADGE)
-    admin.set_pin("fysio@example.test", PHYSIO_PIN)
-    scale = Simulator("tanita", link=str(tmp / "ttyScale"))
-    bp = Simulator("omron-hbp9030", link=str(tmp / "ttyBP"))
-    scale.start()
-    bp.start()
-    kiosk = Kiosk(procs, tmp, admin, role="station",
-                  extra_env={"KIOSK_SCALE": f"tanita {tmp / 'ttyScale'}", "KIOSK_BP": f"omron-hbp9030 {tmp / 'ttyBP'}"})
-    kiosk.start_sync()
-    kiosk.start_reader()
-    kiosk.start_screen()
-    kiosk.wait_roster(badges=3)
-    kiosk.wait_reader_ok()
-    wait_for(lambda: kiosk.db_rows("SELECT 1 FROM roster_badges WHERE uid = ? AND pin_hash IS NOT NULL",
-                                   PHYSIO_BADGE), message="the physio's PIN on the station")
-    wait_for(lambda: {k: v["state"] for k, v in kiosk.status()["instruments"].items()} == {"scale": "ok", "bp": "ok"},
-             20, message="instruments ok")
-    card = CardProcess(kiosk.env["KIOSK_NFC"])
-    yield admin, kiosk, card, scale, bp
-    card.close()
-    scale.close()
-    bp.close()
-    procs.stop_all()
+    try:  # a set-up that fails half-way still stops what it started
+        admin = LiveAdmin(procs, tmp).setup_programme(people=("Anoeshka", "Mohamed"))
+        admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
+                    input="correct horse battery\n")
+        admin.flask("assign-staff-badge", "fysio@example.test", PHYSIO_BADGE)
+        admin.set_pin("fysio@example.test", PHYSIO_PIN)
+        scale = Simulator("tanita", link=str(tmp / "ttyScale"))
+        bp = Simulator("omron-hbp9030", link=str(tmp / "ttyBP"))
+        scale.start()
+        bp.start()
+        kiosk = Kiosk(procs, tmp, admin, role="station",
+                      extra_env={"KIOSK_SCALE": f"tanita {tmp / 'ttyScale'}", "KIOSK_BP": f"omron-hbp9030 {tmp / 'ttyBP'}"})
+        kiosk.start_sync()
+        kiosk.start_reader()
+        kiosk.start_screen()
+        kiosk.wait_roster(badges=3)
+        kiosk.wait_reader_ok()
+        wait_for(lambda: kiosk.db_rows("SELECT 1 FROM roster_badges WHERE uid = ? AND pin_hash IS NOT NULL",
+                                       PHYSIO_BADGE), message="the physio's PIN on the station")
+        wait_for(lambda: {k: v["state"] for k, v in kiosk.status()["instruments"].items()} == {"scale": "ok", "bp": "ok"},
+                 20, message="instruments ok")
+        card = CardProcess(kiosk.env["KIOSK_NFC"])
+        yield admin, kiosk, card, scale, bp
+        card.close()
+        scale.close()
+        bp.close()
+    finally:
+        procs.stop_all()
 
 
 def on_screen(page, selector):
