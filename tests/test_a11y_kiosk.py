@@ -11,7 +11,8 @@ from common.i18n import LANGUAGES
 from devices.card import CardProcess
 from devices.nfc import DEBOUNCE_SECONDS
 from tests.a11y import assert_accessible
-from tests.support.live import TZ, Kiosk, LiveAdmin, Processes, passed_grace_slot, screenshot, wait_for
+from tests.support.live import (TZ, Kiosk, LiveAdmin, Processes, passed_grace_slot, screenshot,
+                                session_slot_now, wait_for)
 
 pytestmark = pytest.mark.browser
 STAFF_BADGE = "0102030405060AAA"
@@ -26,6 +27,7 @@ CHECKIN_STATES = [
     ("late", ("Kees",), "late"),
     ("already", ("Anoeshka", "Anoeshka"), "already"),
     ("no-session", ("Sanne",), "no_session"),
+    ("session-cancelled", ("Ruud",), "no_session"),
     ("unknown-badge", ("Mohamed", UNKNOWN_BADGE), "unknown_badge"),
     ("inactive", ("Henk",), "inactive"),
     ("staff", (STAFF_BADGE,), "staff"),
@@ -44,14 +46,19 @@ def checkin(tmp_path_factory, browser):
         late_slot, late_grace = passed_grace_slot()
         now = datetime.now(TZ)
         tomorrow = {"weekday": (now + timedelta(days=1)).weekday(), "start": "09:00", "end": "12:00"}
-        for i, (name, slot, grace) in enumerate((("Kees", late_slot, late_grace), ("Sanne", tomorrow, 10))):
+        groups = (("Kees", late_slot, late_grace), ("Sanne", tomorrow, 10), ("Ruud", session_slot_now(), 10))
+        for i, (name, slot, grace) in enumerate(groups):
             r = admin.api("POST", "/groups", json={"name": f"Groep {name}", "location": "Rotterdam-Zuid",
                                                    "starts_on": (now.date() - timedelta(days=7)).isoformat(),
                                                    "grace_minutes": grace, "sessions": [slot]})
             uid = f"01010501B00B{i + 1:04X}"
             pid = admin.api("POST", "/participants", json={"first_name": name, "last_name": "T",
                                                            "group_id": r.json()["id"], "badge_uid": uid}).json()["id"]
-            admin.people[name] = {"id": pid, "uid": uid}
+            admin.people[name] = {"id": pid, "uid": uid, "group_id": r.json()["id"]}
+        # Ruud's session today does not take place.
+        r = admin.api("POST", f"/groups/{admin.people['Ruud']['group_id']}/cancellations",
+                      json={"date": now.date().isoformat(), "reason": "Zaal onder water"})
+        assert r.status_code == 201, r.text
         admin.api("PUT", f"/participants/{admin.people['Henk']['id']}/badge", json={"uid": "01010501B00C0001"})
         admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
                     input="correct horse battery\n")
@@ -62,7 +69,7 @@ def checkin(tmp_path_factory, browser):
         kiosk.start_reader()
         screens = {lang: kiosk.start_screen(name=f"checkin-{lang}", env={"KIOSK_LANG": lang}) for lang in LANGUAGES}
         kiosk.sound_url = kiosk.start_screen(name="checkin-sound", env={"KIOSK_SOUND": "1"})
-        kiosk.wait_roster(badges=len(PEOPLE) + 3)
+        kiosk.wait_roster(badges=len(PEOPLE) + 4)
         kiosk.wait_reader_ok()
         card = CardProcess(kiosk.env["KIOSK_NFC"])
         context = browser.new_context(viewport={"width": 800, "height": 480})
