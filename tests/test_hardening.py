@@ -3,6 +3,7 @@ warned about, a stranger cannot lock a staff member out of their own browser, se
 after 12 hours however busy, and the nginx example adds no second or weaker header."""
 import os
 import re
+import sqlite3
 import subprocess
 from datetime import datetime, timedelta, timezone
 
@@ -115,3 +116,33 @@ def test_the_nginx_example_adds_no_second_or_weaker_security_header():
         assert r.headers.get_all("X-Frame-Options") == ["DENY"]
         assert r.headers.get_all("Referrer-Policy") == ["no-referrer"]
 
+
+
+def test_on_the_live_admin_a_lifecoach_gets_403_for_another_coachs_participant(live_admin):
+    tokens = {}
+    for email in ("coach1@example.test", "coach2@example.test"):
+        live_admin.flask("create-user", email, "--role", "lifecoach", "--password-stdin", input=PASSWORD + "\n")
+        tokens[email] = live_admin.flask("create-token", email).strip().splitlines()[-1]
+    ids = {r[1]: r[0] for r in sqlite3.connect(live_admin.db).execute("SELECT id, email FROM staff")}
+    r = requests.post(f"{live_admin.url}/api/v1/participants", json={
+        "first_name": "Mohamed", "last_name": "Bouzid", "group_id": live_admin.group_id,
+        "lifecoach_id": ids["coach2@example.test"]}, headers={"Authorization": f"Bearer {live_admin.token}"})
+    other = r.json()["id"]
+
+    def held():
+        conn = sqlite3.connect(live_admin.db)
+        try:
+            return [list(conn.execute(f"SELECT * FROM {t} ORDER BY 1")) for t in ("participants", "excuses", "audit_log")]
+        finally:
+            conn.close()
+    before = held()
+    mine = {"Authorization": f"Bearer {tokens['coach1@example.test']}"}
+    r = requests.get(f"{live_admin.url}/api/v1/participants/{other}", headers=mine, timeout=10)
+    assert r.status_code == 403 and r.json() == {"error": "a LifeCoach sees only their own participants"}
+    r = requests.post(f"{live_admin.url}/api/v1/participants/{other}/excuses", headers=mine, timeout=10,
+                      json={"date": "2099-01-05", "reason": "ziek"})
+    assert r.status_code == 403 and "own participants" in r.json()["error"]
+    assert held() == before
+    theirs = {"Authorization": f"Bearer {tokens['coach2@example.test']}"}
+    r = requests.get(f"{live_admin.url}/api/v1/participants/{other}", headers=theirs, timeout=10)
+    assert r.status_code == 200 and r.json()["last_name"] == "Bouzid"
