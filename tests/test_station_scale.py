@@ -8,6 +8,7 @@ from devices.card import CardProcess
 from tests.support.live import Kiosk, screenshot, wait_for
 
 PHYSIO_BADGE = "0102030405060AAA"
+PHYSIO_PIN = "2468"
 FATMA_BADGE = "01010501B00AF001"
 
 
@@ -18,6 +19,7 @@ def station(live_admin, procs, tmp_path):
     admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
                 input="correct horse battery\n")
     admin.flask("assign-staff-badge", "fysio@example.test", PHYSIO_BADGE)
+    admin.set_pin("fysio@example.test", PHYSIO_PIN)
     r = admin.api("POST", "/participants", json={"first_name": "Fatma", "last_name": "Yilmaz",
                                                  "group_id": admin.group_id, "badge_uid": FATMA_BADGE,
                                                  "sex": "female", "birth_date": "1985-03-14"})
@@ -32,11 +34,23 @@ def station(live_admin, procs, tmp_path):
     kiosk.start_screen()
     kiosk.wait_roster(badges=4)
     kiosk.wait_reader_ok()
+    wait_for(lambda: kiosk.db_rows("SELECT 1 FROM roster_badges WHERE uid = ? AND pin_hash IS NOT NULL",
+                                   PHYSIO_BADGE), message="the physio's PIN on the station")
     wait_for(lambda: kiosk.status()["instruments"].get("scale", {}).get("state") == "ok", 20, message="scale ok")
     card = CardProcess(kiosk.env["KIOSK_NFC"])
     yield admin, kiosk, card, scale
     card.close()
     scale.close()
+
+
+def unlock(page, card):
+    """The physio's badge, then their PIN on the station's keypad."""
+    card.tap(PHYSIO_BADGE)
+    page.wait_for_selector("form.pin")
+    for digit in PHYSIO_PIN:
+        page.click(f"[data-pin-key='{digit}']")
+    page.click(".keypad .ok")
+    page.wait_for_selector("text=Wie meten we?")
 
 
 def measurements(admin, name):
@@ -48,8 +62,7 @@ def test_the_scale_computes_with_the_participants_own_sex_and_age_and_its_echo_i
     admin, kiosk, card, scale = station
     page = page_at(800, 480)
     page.goto(kiosk.url)
-    card.tap(PHYSIO_BADGE)
-    page.wait_for_selector("text=Wie meten we?")
+    unlock(page, card)
     card.tap(FATMA_BADGE)
     page.wait_for_selector("h1:has-text('Fatma')")
     age = wait_for(lambda: page.get_attribute(".person-facts", "data-age"), message="age shown")
@@ -87,8 +100,7 @@ def test_without_sex_and_age_the_station_says_so_sends_nothing_and_keeps_the_wei
     admin, kiosk, card, scale = station
     page = page_at(800, 480)
     page.goto(kiosk.url)
-    card.tap(PHYSIO_BADGE)
-    page.wait_for_selector("text=Wie meten we?")
+    unlock(page, card)
     card.tap(admin.people["Mohamed"]["uid"])
     page.wait_for_selector("h1:has-text('Mohamed')")
     assert "onbekend: de weegschaal meet alleen het gewicht" in page.inner_text(".person-facts")
