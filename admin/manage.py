@@ -2,6 +2,7 @@
 kiosks (token shown once), and staff accounts. Validation lives in programme.py, shared
 with the JSON API."""
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
+from flask_babel import gettext
 
 from common.badge_formats import FORMATS, shown_as
 from common.clock import utc_now
@@ -143,7 +144,7 @@ def group_attendance_csv(group_id):
     for person in members:
         for entry in attendance_rules.participant_history(conn, person["id"], now):
             table.append([person["id"], person["first_name"], person["last_name"], entry["week"], entry["date"],
-                          entry["start"], ATTENDANCE_STATUSES[entry["status"]], entry["checked_in_at"] or "",
+                          entry["start"], gettext(ATTENDANCE_STATUSES[entry["status"]]), entry["checked_in_at"] or "",
                           entry["reason"], "ja" if entry["excused_afterwards"] else ""])
         audit(conn, g.actor, person["id"], "export", f"attendance CSV of group {group_id}")
     return csv_response(table, f"aanwezigheid-groep-{group_id}.csv")
@@ -357,6 +358,6 @@ def weekday_name(number):
 
 @bp.app_template_filter("role_label")
 def role_label(role):
-    """Dutch name of a staff role (or of the system itself, in the audit log)."""
-    return "systeem" if role == "system" else ROLES.get(role, role)
+    """The name of a staff role (or of the system itself, in the audit log), translated."""
+    return gettext("systeem") if role == "system" else gettext(ROLES[role]) if role in ROLES else role
 

@@ -13,7 +13,12 @@ from .db import get_db
 from .screen import newest_tap, status_payload, tap_events
 
 bp = Blueprint("station", __name__, url_prefix="/station")
-LABELS = {name: f.label_with_unit for name, f in MEASUREMENT_FIELDS.items()}
+
+
+def field_labels():
+    """Each measurement field's label with its unit, in the screen's language."""
+    return {name: f"{gettext(f.label)} ({f.unit})" if f.unit else gettext(f.label)
+            for name, f in MEASUREMENT_FIELDS.items()}
 HIDDEN_KEYS = ("driver", "device_model", "device_serial", "measured_at", "inputs", "flags")
 NOTICES = {
     "staff": _l("Ontgrendeld."),
@@ -52,8 +57,9 @@ MESSAGES = {
 
 def message(error):
     """What the station says about a station.Invalid, in the kiosk's language."""
-    labels = ", ".join(LABELS.get(f, f) for f in error.needs_confirmation)
-    return gettext(MESSAGES[error.code], label=LABELS.get(error.field, error.field), fields=labels, **error.params)
+    names = field_labels()
+    labels = ", ".join(names.get(f, f) for f in error.needs_confirmation)
+    return gettext(MESSAGES[error.code], label=names.get(error.field, error.field), fields=labels, **error.params)
 
 
 def _lock_s():
@@ -102,7 +108,7 @@ def live_context(conn, current=None):
     readings = station.latest_readings(conn, current.get("identified_at")) if current.get("participant_id") else {}
     for reading in readings.values():
         reading["error"] = station.reading_error(reading["error"])
-    return {"readings": readings, "instrument_status": statuses, "instruments": instruments(), "labels": LABELS,
+    return {"readings": readings, "instrument_status": statuses, "instruments": instruments(), "labels": field_labels(),
             "instrument_names": INSTRUMENTS, "hidden_keys": HIDDEN_KEYS}
 
 
