@@ -75,8 +75,9 @@ def pin_locked_s(conn, uid):
     return max(0.0, row["locked_until"] - store.best_now(conn)) if row and row["locked_until"] else 0.0
 
 
-class PinRefused(Invalid):
-    """A PIN that does not unlock the station; the message says why and what next."""
+class PinRefused(ValueError):
+    """A PIN that does not unlock the station; the message (Dutch, for the screen) says why
+    and what next."""
 
 
 def enter_pin(conn, pin, lock_s):
