@@ -369,8 +369,7 @@ def test_a_past_cohorts_report_gives_the_same_figures_after_retention_and_erasur
     assert before["mean_attendance_pct"]["n"] == 12 and before["change_intake_to_week12"]["weight_kg"]["n"] == 12
     r = call(site, "admin", "POST", f"/participants/{ids[0]}/erase", json={"reason": "verzoek"})
     assert r.status_code == 200
-    from tests.test_privacy import flask_cmd
-    result = flask_cmd(site, "retention", "--today", (date.today() + timedelta(days=21 * 365)).isoformat())
+    result = site.flask("retention", "--today", (date.today() + timedelta(days=21 * 365)).isoformat())
     assert result.returncode == 0, result.stderr
     for table in ("checkins", "measurements", "goal_revisions"):
         assert count(site, table) == 0, table

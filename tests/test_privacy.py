@@ -3,13 +3,12 @@ data exported (art. 15) and erased (art. 17) down to the bytes of the files, on 
 and on a kiosk; legal holds; retention per kind with a dry run; and an audit log whose hash
 chain shows an edited, removed or reordered entry."""
 import json
-import subprocess
 from datetime import date, timedelta
 
 import pytest
 
 from admin.auth import new_api_token
-from tests.support.live import BIN, ROOT, auth, tap, wait_for
+from tests.support.live import auth, tap, wait_for
 from tests.support.site import KioskPusher, Site, post, ram_dir
 
 SURNAME, PHONE = "Zwanenburg-Oudkerk", "06-98765432"
@@ -37,12 +36,6 @@ def site():
 def api(site, method, path, token=None, **kwargs):
     client = site.app.test_client()
     return client.open(f"/api/v1{path}", method=method, headers=auth(token or site.admin_token), **kwargs)
-
-
-def flask_cmd(site, *args, env=None):
-    return subprocess.run([str(BIN / "flask"), "--app", "admin", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, env={"PATH": "/usr/bin:/bin", "ADMIN_DB": str(site.db),
-                                           "SECRET_KEY": "test", **(env or {})})
 
 
 def file_bytes(path):
@@ -229,7 +222,7 @@ def test_a_dry_run_counts_what_would_go_and_changes_nothing(site):
     with_history(site)
     ended(site, 400)
     before = counts(site)
-    result = flask_cmd(site, "retention", "--dry-run")
+    result = site.flask("retention", "--dry-run")
     assert result.returncode == 0, result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
     assert lines["attendance"] == "would remove 2" and lines["follow_ups"] == "would remove 1"
@@ -240,14 +233,14 @@ def test_a_dry_run_counts_what_would_go_and_changes_nothing(site):
 def test_retention_removes_each_kind_after_its_own_period(site):
     with_history(site)
     ended(site, 200)     # past the follow-up notes' half year only
-    result = flask_cmd(site, "retention")
+    result = site.flask("retention")
     assert result.returncode == 0 and "follow_ups: removed 1" in result.stdout
     assert counts(site)["follow_ups"] == 0 and counts(site)["checkins"] == 1
     ended(site, 400)     # past attendance's year
-    assert "attendance: removed 2" in flask_cmd(site, "retention").stdout
+    assert "attendance: removed 2" in site.flask("retention").stdout
     assert counts(site)["checkins"] == 0 and counts(site)["measurements"] == 1
     ended(site, 21 * 365)  # past the medical record's 20 years: nothing identifying is left
-    out = flask_cmd(site, "retention").stdout
+    out = site.flask("retention").stdout
     assert "measurements: removed 1" in out and "people_anonymised: removed 2" in out
     people = site.sql("SELECT first_name, last_name, phone, anonymised_at, group_id FROM participants")
     assert all(p["first_name"] == p["last_name"] == p["phone"] == "" and p["anonymised_at"] for p in people)
@@ -259,7 +252,7 @@ def test_retention_leaves_a_person_under_legal_hold_alone(site):
     with_history(site)
     site.sql("UPDATE participants SET legal_hold = 'rechtszaak' WHERE id = ?", site.pid)
     ended(site, 21 * 365)
-    assert flask_cmd(site, "retention").returncode == 0
+    assert site.flask("retention").returncode == 0
     assert site.sql("SELECT last_name FROM participants WHERE id = ?", site.pid)[0]["last_name"] == SURNAME
     assert counts(site)["measurements"] == 1
     assert site.sql("SELECT first_name FROM participants WHERE id = ?", site.other)[0]["first_name"] == ""
@@ -268,15 +261,15 @@ def test_retention_leaves_a_person_under_legal_hold_alone(site):
 def test_periods_are_configurable_per_kind(site):
     with_history(site)
     ended(site, 40)
-    assert "follow_ups: removed 0" in flask_cmd(site, "retention").stdout
-    out = flask_cmd(site, "retention", env={"RETENTION_FOLLOW_UPS_DAYS": "30"}).stdout
+    assert "follow_ups: removed 0" in site.flask("retention").stdout
+    out = site.flask("retention", env={"RETENTION_FOLLOW_UPS_DAYS": "30"}).stdout
     assert "follow_ups: removed 1" in out
 
 
 def test_old_staff_sessions_and_failed_logins_are_purged(site):
     site.sql("INSERT INTO login_failures(email, at, client) VALUES ('x@example.test', '2020-01-01T00:00:00+00:00', '')")
     site.login("coach@example.test")
-    out = flask_cmd(site, "retention").stdout
+    out = site.flask("retention").stdout
     assert "sessions: removed 1" in out
     assert site.sql("SELECT COUNT(*) AS n FROM login_sessions")[0]["n"] == 1
 
@@ -286,7 +279,7 @@ def test_old_staff_sessions_and_failed_logins_are_purged(site):
 def test_verify_audit_accepts_an_untouched_log(site):
     with_history(site)
     api(site, "GET", f"/participants/{site.pid}/measurements")
-    result = flask_cmd(site, "verify-audit")
+    result = site.flask("verify-audit")
     assert result.returncode == 0 and result.stdout.startswith("audit log intact: ")
 
 
@@ -302,7 +295,7 @@ def test_an_entry_edited_in_the_database_file_is_caught(site):
     tampered = data.replace(b"view" + b"measurements", b"viewbadge-list!!", 1)
     assert tampered != data
     site.db.write_bytes(tampered)
-    result = flask_cmd(site, "verify-audit")
+    result = site.flask("verify-audit")
     assert result.returncode == 1
     assert f"entry {entry}: its content does not match its hash" in result.stderr
 
@@ -315,7 +308,7 @@ def test_a_removed_entry_is_caught(site):
     conn.execute("DROP TRIGGER audit_log_delete_only_behind_a_checkpoint")
     conn.execute("DELETE FROM audit_log WHERE id = ?", (ids[1],))
     conn.close()
-    result = flask_cmd(site, "verify-audit")
+    result = site.flask("verify-audit")
     assert result.returncode == 1 and f"entry {ids[2]}: does not follow the entry before it" in result.stderr
 
 
@@ -334,11 +327,11 @@ def test_retention_cuts_the_audit_log_at_a_signed_checkpoint_and_the_chain_still
     api(site, "GET", f"/participants/{site.pid}/measurements")
     old = site.sql("SELECT COUNT(*) AS n FROM audit_log")[0]["n"]
     later = (date.today() + timedelta(days=5 * 365 + 2)).isoformat()
-    result = flask_cmd(site, "retention", "--today", later)
+    result = site.flask("retention", "--today", later)
     assert result.returncode == 0 and f"audit: removed {old}" in result.stdout
     assert site.sql("SELECT COUNT(*) AS n FROM audit_log")[0]["n"] == 0
     api(site, "GET", f"/participants/{site.pid}/measurements")   # chains onto the checkpoint
-    assert flask_cmd(site, "verify-audit").returncode == 0
+    assert site.flask("verify-audit").returncode == 0
     # A checkpoint signed with another key is not trusted.
-    result = flask_cmd(site, "verify-audit", env={"AUDIT_KEY": "another key"})
+    result = site.flask("verify-audit", env={"AUDIT_KEY": "another key"})
     assert result.returncode == 1 and "signature does not match" in result.stderr

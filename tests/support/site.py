@@ -40,6 +40,14 @@ class Site:
         """A fresh connection to the admin database (close it, or use sql())."""
         return connect(self.db)
 
+    def flask(self, *args, env=None):
+        """`flask --app admin ARGS` in a process of its own on this database; the CompletedProcess."""
+        import subprocess
+        from tests.support.live import BIN, ROOT
+        return subprocess.run([str(BIN / "flask"), "--app", "admin", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "ADMIN_DB": str(self.db),
+                                                          "SECRET_KEY": "test", **(env or {})})
+
     def sql(self, query, *args):
         """Run one statement; returns the rows as dicts."""
         conn = self.conn()
