@@ -203,10 +203,37 @@ CREATE TABLE IF NOT EXISTS measurements (
     kiosk_wall_at   TEXT NOT NULL,
     received_at     TEXT NOT NULL,
     flag            TEXT,                        -- clock: claimed a synced clock far from the server's
+    -- How it was taken: {"screening", "skipped", "bp_readings", "confirmed"} (common/protocol.py).
+    details_json    TEXT NOT NULL DEFAULT '{}',
     UNIQUE (kiosk_id, generation, seq)
 );
 CREATE INDEX IF NOT EXISTS measurements_by_participant ON measurements(participant_id, at);
 CREATE INDEX IF NOT EXISTS measurements_flagged ON measurements(kiosk_id) WHERE flag IS NOT NULL;
+
+-- A saved measurement is never deleted or changed: invalidating it is a record of its own.
+CREATE TABLE IF NOT EXISTS measurement_invalidations (
+    id              INTEGER PRIMARY KEY,
+    measurement_id  TEXT NOT NULL UNIQUE REFERENCES measurements(id),
+    reason          TEXT NOT NULL,
+    by_staff        INTEGER REFERENCES staff(id),
+    at              TEXT NOT NULL
+);
+
+-- Quality checks per instrument serial: a scale on a reference weight, a blood-pressure
+-- monitor's validation date. The station warns when the last is older than the interval.
+CREATE TABLE IF NOT EXISTS device_checks (
+    id              INTEGER PRIMARY KEY,
+    device_serial   TEXT NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('reference_weight', 'validation')),
+    checked_on      TEXT NOT NULL,               -- local date YYYY-MM-DD
+    reference_kg    REAL,
+    measured_kg     REAL,
+    passed          INTEGER NOT NULL,
+    note            TEXT NOT NULL DEFAULT '',
+    by_staff        INTEGER REFERENCES staff(id),
+    at              TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS device_checks_by_serial ON device_checks(device_serial, checked_on);
 
 CREATE TABLE IF NOT EXISTS follow_ups (
     id              INTEGER PRIMARY KEY,
@@ -449,7 +476,21 @@ CREATE TABLE IF NOT EXISTS roster_people (
     language        TEXT NOT NULL DEFAULT 'nl',
     -- Station role only (never a check-in kiosk's): what the scale needs, nothing more.
     sex             TEXT,
-    birth_year      INTEGER
+    birth_year      INTEGER,
+    -- Station role only: {"measured": {moment: {instrument: state}}, "standing": [codes],
+    -- "device_checks": …} — what is done, and answers true at every moment (an implant).
+    station_json    TEXT NOT NULL DEFAULT '{}'
+);
+
+-- A blood-pressure series at the station: the seated rest starts at `started_epoch` (wall
+-- clock), on this arm with this cuff; its readings are the monitor's readings since.
+CREATE TABLE IF NOT EXISTS bp_series (
+    id              INTEGER PRIMARY KEY,
+    participant_id  INTEGER NOT NULL,
+    started_at      TEXT NOT NULL,
+    started_epoch   REAL NOT NULL,
+    arm             TEXT NOT NULL CHECK (arm IN ('right', 'left')),
+    cuff            TEXT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS roster_badges (

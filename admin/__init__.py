@@ -68,8 +68,8 @@ def create_app(config=None):
     forms.init_app(app)
     # The staff site speaks one language, Dutch unless ADMIN_LANGUAGE says otherwise.
     init_babel(app, "admin", lambda: language_or_default(app.config["ADMIN_LANGUAGE"]))
-    from . import (account, api, audit, auth, board, cancellations, cli, db, excuses, followup, login, manage,
-                   outcomes, participant, privacy, sync)
+    from . import (account, api, audit, auth, board, cancellations, cli, db, excuses, followup, intake, login,
+                   manage, outcomes, participant, privacy, sync)
     db.init_app(app)
     auth.init_app(app)
     app.register_blueprint(api.bp)
@@ -83,6 +83,7 @@ def create_app(config=None):
     app.register_blueprint(manage.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(intake.bp)
     privacy.init_app(app)
     outcomes.init_app(app)
     app.register_blueprint(cancellations.api_bp)

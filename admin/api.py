@@ -10,7 +10,7 @@ from common.schedule import local_date
 from common.vocabulary import FOLLOW_UP_ROLES, HEALTH_ROLES, MANAGER_ROLES, ROLES
 
 from . import attendance as attendance_rules
-from . import followup, programme
+from . import followup, intake, programme
 from .audit import audit
 from .auth import api_error, api_roles
 from .db import get_db
@@ -164,19 +164,77 @@ def measurements(participant_id):
 def measurement_rows(conn, participant_id):
     """A participant's measurements as API dicts, newest first."""
     rows = conn.execute(
-        "SELECT m.*, s.email AS taken_by_email FROM measurements m LEFT JOIN staff s ON s.id = m.taken_by "
+        "SELECT m.*, s.email AS taken_by_email, i.reason AS invalid_reason, i.at AS invalid_at "
+        "FROM measurements m LEFT JOIN staff s ON s.id = m.taken_by "
+        "LEFT JOIN measurement_invalidations i ON i.measurement_id = m.id "
         "WHERE m.participant_id = ? ORDER BY m.at DESC", (participant_id,)).fetchall()
     result = []
     for row in rows:
         item = {"id": row["id"], "participant_id": row["participant_id"], "moment": row["moment"],
                 "at": row["at"], "time_source": row["time_source"], "kiosk_id": row["kiosk_id"],
                 "taken_by": row["taken_by_email"], "sources": json.loads(row["sources_json"]),
-                "flag": row["flag"]}
+                "flag": row["flag"], **json.loads(row["details_json"] or "{}"),
+                "invalidated": ({"reason": row["invalid_reason"], "at": row["invalid_at"]}
+                                if row["invalid_at"] else None)}
         # Stored before sync refused them: NaN or Infinity is no value (and no JSON).
         item.update({k: v for k, v in json.loads(row["values_json"]).items()
                      if not (isinstance(v, float) and not math.isfinite(v))})
         result.append(item)
     return result
+
+
+@bp.get("/participants/<int:participant_id>/progress")
+@api_roles(*HEALTH_ROLES)
+def progress(participant_id):
+    """Per moment and instrument: done, skipped, contraindicated or todo (audited)."""
+    conn = get_db()
+    if conn.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone() is None:
+        return api_error(404, "no such participant")
+    audit(conn, g.actor, participant_id, "view", "measurement progress")
+    return jsonify(progress=intake.progress(conn, participant_id))
+
+
+@bp.post("/measurements/<measurement_id>/invalidate")
+@api_roles(*intake.WRITE_ROLES)
+def invalidate(measurement_id):
+    """Mark a saved measurement as not valid, with a reason (a new record; nothing is deleted)."""
+    body = _body()
+    try:
+        intake.invalidate(get_db(), g.actor, measurement_id, body.get("reason") if isinstance(body, dict) else None)
+    except intake.Invalid as exc:
+        return api_error(400, str(exc))
+    except intake.NotFound as exc:
+        return api_error(404, str(exc))
+    return jsonify(ok=True), 201
+
+
+@bp.post("/device-checks")
+@api_roles(*intake.WRITE_ROLES)
+def device_check():
+    """Log a device check: a scale on a reference weight, or a monitor's validation date."""
+    try:
+        check_id = intake.record_check(get_db(), g.actor, _body())
+    except intake.Invalid as exc:
+        return api_error(400, str(exc))
+    return jsonify(id=check_id), 201
+
+
+@bp.get("/device-checks")
+@api_roles(*HEALTH_ROLES)
+def device_checks():
+    """Every device check, newest first."""
+    return jsonify(checks=[dict(r) for r in intake.check_log(get_db())])
+
+
+@bp.get("/groups/<int:group_id>/gaps")
+@api_roles(*HEALTH_ROLES)
+def group_gaps(group_id):
+    """Per moment and instrument, the people of the group it is still to do for."""
+    conn = get_db()
+    if conn.execute("SELECT 1 FROM groups WHERE id = ?", (group_id,)).fetchone() is None:
+        return api_error(404, "no such group")
+    audit(conn, g.actor, None, "view", f"measurement gaps of group {group_id}")
+    return jsonify(gaps=intake.group_gaps(conn, group_id))
 
 
 @bp.get("/badges/unknown")

@@ -106,9 +106,10 @@ def _measurement_context(conn, participant_id):
     rows = measurement_rows(conn, participant_id)
     kiosks = {r["id"]: r["name"] for r in conn.execute("SELECT id, name FROM kiosks")}
     tz = current_app.config["ADMIN_TIMEZONE"]
-    weight = series_from(rows, "weight_kg")
-    fat = series_from(rows, "fat_pct")
-    pressure = series_from(rows, "systolic_mmhg", "diastolic_mmhg")
+    valid = [m for m in rows if not m.get("invalidated")]  # an invalidated measurement draws no point
+    weight = series_from(valid, "weight_kg")
+    fat = series_from(valid, "fat_pct")
+    pressure = series_from(valid, "systolic_mmhg", "diastolic_mmhg")
     charts = [
         line_chart("Gewicht", "kg", {"gewicht": weight["weight_kg"]}, tz),
         line_chart("Vetpercentage", "%", {"vet": fat["fat_pct"]}, tz),

@@ -14,6 +14,7 @@ from common.protocol import ProtocolError, parse_push
 from common.schedule import local_date
 from common.vocabulary import ACTIVE_STATUSES, UNLOCK_ROLES
 
+from . import intake
 from .auth import api_error, bearer_token, token_hash
 from .cancellations import changes_for
 from .db import get_db, without_fsync
@@ -141,13 +142,16 @@ def _store(conn, kiosk, generation, record, at, source, received, tz, flag):
             (*common, record["badge_uid"], participant_id, staff_id, record["result"], iso(at),
              local_date(datetime.fromtimestamp(at, timezone.utc), tz).isoformat(), source, iso(record["wall_at"].timestamp()),
              int(record["clock_synced"]), record["boot_id"], record["boot_s"], received, flag)).rowcount
-    return conn.execute(
+    stored = conn.execute(
         "INSERT OR IGNORE INTO measurements(id, kiosk_id, generation, seq, participant_id, taken_by, moment, "
-        "values_json, sources_json, at, time_source, kiosk_wall_at, received_at, flag) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "values_json, sources_json, at, time_source, kiosk_wall_at, received_at, flag, details_json) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (*common, record["participant_id"], record["taken_by"], record["moment"],
          json.dumps(record["values"]), json.dumps(record["sources"]), iso(at), source,
-         iso(record["wall_at"].timestamp()), received, flag)).rowcount
+         iso(record["wall_at"].timestamp()), received, flag, json.dumps(record["details"]))).rowcount
+    if stored:
+        intake.after_ingest(conn, record["participant_id"])
+    return stored
 
 
 def _advance(conn, kiosk_id, generation):
@@ -237,8 +241,9 @@ def roster():
         elif row["group_id"] in here and row["status"] in ACTIVE_STATUSES:
             person = {"participant_id": row["id"], "first_name": row["first_name"], "group_id": row["group_id"],
                       "language": row["language"]}
-            if station:  # what the scale computes with; a check-in kiosk never gets it
-                person.update(sex=row["sex"], birth_year=int(row["birth_date"][:4]) if row["birth_date"] else None)
+            if station:  # what the scale computes with, what is done; a check-in kiosk never gets it
+                person.update(sex=row["sex"], birth_year=int(row["birth_date"][:4]) if row["birth_date"] else None,
+                              station=intake.station_facts(conn, row["id"]))
             people.append(person)
         else:
             people.append({"participant_id": row["id"], "removed": True})
@@ -262,5 +267,6 @@ def roster():
             badges.append(entry)
         else:
             badges.append({"uid": row["uid"], "participant_id": row["participant_id"]})
+    extra = {"device_checks": intake.latest_checks(conn)} if station else {}
     return jsonify(version=version, kiosk_id=kiosk["id"], location=kiosk["location"],
-                   groups=groups, people=people, badges=badges)
+                   groups=groups, people=people, badges=badges, **extra)

@@ -140,6 +140,12 @@ def _programme_path(db):
     add_column(db, "participants", "end_reason", "TEXT")
 
 
+@admin(name="0010_measurement_details")
+def _measurement_details(db):
+    # Contraindications, skipped instruments, the blood-pressure series, confirmed warnings.
+    add_column(db, "measurements", "details_json", "TEXT NOT NULL DEFAULT '{}'")
+
+
 # --- the kiosk database --------------------------------------------------------------
 
 @kiosk(name="0001_roster_people_language")
@@ -180,3 +186,10 @@ def _roster_groups_calendar(db):
         add_column(db, "roster_groups", "calendar_json", "TEXT NOT NULL DEFAULT '[]'")
         db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")
 
+
+@kiosk(name="0005_roster_station_facts")
+def _roster_station_facts(db):
+    # What is done per moment and the standing answers; pull the whole roster again for them.
+    if db["roster_people"].exists() and "station_json" not in db["roster_people"].columns_dict:
+        add_column(db, "roster_people", "station_json", "TEXT NOT NULL DEFAULT '{}'")
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")

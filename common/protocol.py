@@ -13,6 +13,7 @@ import uuid
 
 from .badge import normalise_uid
 from .clock import parse_iso
+from .intake import ANSWERS, ARMS, CUFFS, QUESTIONS
 from .vocabulary import CHECKIN_RESULTS, INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS
 
 MAX_RECORDS_PER_PUSH = 500
@@ -120,6 +121,90 @@ def _scale_inputs(raw, where):
     return raw
 
 
+def _series(raw, where):
+    if not isinstance(raw, dict) or set(raw) != {"readings", "averaged", "interval_s", "rest_s", "arm", "cuff"}:
+        raise ProtocolError(f"{where}: 'series' needs readings, averaged, interval_s, rest_s, arm and cuff")
+    _number_in(raw["readings"], 1, 10, int, where, "readings")
+    _number_in(raw["averaged"], 1, raw["readings"], int, where, "averaged")
+    _number_in(raw["interval_s"], 0, 3600, (int, float), where, "interval_s")
+    _number_in(raw["rest_s"], 0, 3600, (int, float), where, "rest_s")
+    if raw["arm"] not in ARMS or raw["cuff"] not in CUFFS:
+        raise ProtocolError(f"{where}: unknown arm or cuff")
+
+
+def _device_check(raw, where):
+    if not isinstance(raw, dict) or set(raw) - {"kind", "checked_on", "passed", "overdue"}:
+        raise ProtocolError(f"{where}: 'device_check' has unknown keys")
+    if raw.get("kind") not in ("reference_weight", "validation") or not isinstance(raw.get("passed"), bool):
+        raise ProtocolError(f"{where}: 'device_check' needs a kind and passed")
+    _short_text(raw.get("checked_on"), where, "checked_on", 10)
+    if not isinstance(raw.get("overdue", False), bool):
+        raise ProtocolError(f"{where}: 'overdue' must be true or false")
+
+
+def _flags(raw, where):
+    if not isinstance(raw, dict) or len(raw) > 4:
+        raise ProtocolError(f"{where}: 'flags' must be an object of at most 4 flags")
+    for key, value in raw.items():
+        _short_text(key, where, "flag name", 20)
+        if not isinstance(value, bool):
+            _short_text(value, where, key, 4)
+
+
+def _bp_reading(raw, where):
+    if not isinstance(raw, dict) or set(raw) - {"at", "arm", "cuff", "counted", "flags", "systolic_mmhg",
+                                                 "diastolic_mmhg", "pulse_bpm", "mean_arterial_mmhg"}:
+        raise ProtocolError(f"{where}: a reading holds at, arm, cuff, counted, flags and pressures only")
+    _time(raw, "at", where)
+    if raw.get("arm") not in ARMS or raw.get("cuff") not in CUFFS or not isinstance(raw.get("counted"), bool):
+        raise ProtocolError(f"{where}: a reading needs its arm, cuff and whether it counted")
+    for key in ("systolic_mmhg", "diastolic_mmhg", "pulse_bpm", "mean_arterial_mmhg"):
+        if key in raw:
+            _num(raw, key, where, *MEASUREMENT_LIMITS[key])
+    _flags(raw.get("flags", {}), where)
+
+
+def _details(raw, where):
+    """How a measurement was taken: contraindication answers, skipped instruments, the
+    blood-pressure readings of a series, warnings confirmed; each checked, nothing else."""
+    details = {}
+    screening = raw.get("screening", {})
+    if not isinstance(screening, dict) or set(screening) - set(QUESTIONS):
+        raise ProtocolError(f"{where}: 'screening' is per instrument")
+    for instrument, given in screening.items():
+        if not isinstance(given, dict) or set(given) - {"answers", "observed"}:
+            raise ProtocolError(f"{where}: screening.{instrument} holds answers and observed only")
+        answers = given.get("answers", {})
+        if not isinstance(answers, dict) or any(code not in QUESTIONS[instrument] or answer not in ANSWERS
+                                                for code, answer in answers.items()):
+            raise ProtocolError(f"{where}: screening.{instrument}: unknown question or answer")
+        if "observed" in given:
+            _short_text(given["observed"], where, "observed")
+    skipped = raw.get("skipped", {})
+    if not isinstance(skipped, dict) or set(skipped) - set(INSTRUMENTS):
+        raise ProtocolError(f"{where}: 'skipped' is per instrument")
+    for instrument, why in skipped.items():
+        if not isinstance(why, dict) or set(why) - {"reason", "contraindicated"} or not why.get("reason"):
+            raise ProtocolError(f"{where}: skipped.{instrument} needs a reason")
+        _short_text(why["reason"], where, "reason")
+        codes = why.get("contraindicated", [])
+        if not isinstance(codes, list) or any(code not in QUESTIONS[instrument] for code in codes):
+            raise ProtocolError(f"{where}: skipped.{instrument}: unknown contraindication")
+    readings = raw.get("bp_readings", [])
+    if not isinstance(readings, list) or len(readings) > 12:
+        raise ProtocolError(f"{where}: 'bp_readings' must be a list of at most 12 readings")
+    for i, reading in enumerate(readings):
+        _bp_reading(reading, f"{where}.bp_readings[{i}]")
+    confirmed = raw.get("confirmed", [])
+    if not isinstance(confirmed, list) or any(field not in MEASUREMENT_FIELDS for field in confirmed):
+        raise ProtocolError(f"{where}: 'confirmed' lists measurement fields")
+    for key, value in (("screening", screening), ("skipped", skipped), ("bp_readings", readings),
+                       ("confirmed", confirmed)):
+        if value:
+            details[key] = value
+    return details
+
+
 def _sources(raw, where):
     """Per instrument: the device's provenance, or manual with a reason; nothing else."""
     if not isinstance(raw, dict):
@@ -143,6 +228,18 @@ def _sources(raw, where):
                     raise ProtocolError(f"{here}: unknown 'weight_only' reason")
             elif key == "inputs" and name == "scale":
                 _scale_inputs(value, here)
+            elif key == "weights" and name == "scale":
+                if not isinstance(value, list) or not 1 <= len(value) <= 5:
+                    raise ProtocolError(f"{here}: 'weights' must be a list of 1 to 5 weights")
+                for weight in value:
+                    _number_in(weight, *MEASUREMENT_LIMITS["weight_kg"], (int, float), here, "weights")
+            elif key == "series" and name == "bp":
+                _series(value, here)
+            elif key == "arm" and name == "bp":
+                if value not in ARMS:
+                    raise ProtocolError(f"{here}: 'arm' must be one of {', '.join(ARMS)}")
+            elif key == "device_check":
+                _device_check(value, here)
             else:
                 raise ProtocolError(f"{here}: unknown key '{key}'")
     return raw
@@ -185,8 +282,9 @@ def _record(raw, index):
             if name not in MEASUREMENT_FIELDS:
                 raise ProtocolError(f"{where}: unknown measurement field '{name}'")
             _num(values, name, where, *MEASUREMENT_LIMITS[name])
-        if not values:
-            raise ProtocolError(f"{where}: a measurement needs values")
+        rec["details"] = _details(raw, where)
+        if not values and not rec["details"].get("skipped"):
+            raise ProtocolError(f"{where}: a measurement needs values (or the instruments skipped, with why)")
         rec["values"] = values
         rec["sources"] = _sources(_need(raw, "sources", dict, where), where)
         try:

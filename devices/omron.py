@@ -82,6 +82,7 @@ class OmronHBP9030(LineDriver):
             "diastolic_mmhg": reading(frame[44:47], "diastolic"),
             "pulse_bpm": reading(frame[48:51], "pulse"),
             "device_model": "HBP-9030",
+            "flags": {"body_movement": movement == b"1"},
         }
         if when := local_iso(*(int(part) for part in date)):
             values["measured_at"] = when
@@ -122,6 +123,8 @@ class OmronHBP9020(LineDriver):
             "diastolic_mmhg": int(fields[4]),
             "pulse_bpm": int(fields[5]),
             "device_model": "HBP-9020",
+            # The flag's codes are not documented (devices.md): kept as sent, shown, never interpreted.
+            "flags": {"device_flag": fields[6].decode("ascii")},
         }
         when = local_iso(int(date[1]), int(date[2]), int(date[3]), int(time[1]), int(time[2]))
         if when:

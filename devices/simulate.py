@@ -263,9 +263,11 @@ class _OmronHBP9030(_Device):
     def frame(self, overrides: dict) -> tuple[bytes, dict]:
         values = blood_pressure(self.rng, overrides)
         del values["mean_arterial_mmhg"]
-        values.update(measured_at=now_minute(), device_model="HBP-9030", driver="omron-hbp9030")
+        movement = bool(values.pop("body_movement", False))
+        values.update(measured_at=now_minute(), device_model="HBP-9030", driver="omron-hbp9030",
+                      flags={"body_movement": movement})
         patient_id = f"{self.rng.randint(0, 10**20 - 1):020d}"
-        return omron.build_hbp9030_frame(values, patient_id=patient_id), values
+        return omron.build_hbp9030_frame(values, patient_id=patient_id, body_movement=int(movement)), values
 
     def error_frame(self, code: str | None) -> bytes:
         patient_id = f"{self.rng.randint(0, 10**20 - 1):020d}"
@@ -276,7 +278,8 @@ class _OmronHBP9030(_Device):
 class _OmronHBP9020(_Device):
     def frame(self, overrides: dict) -> tuple[bytes, dict]:
         values = blood_pressure(self.rng, overrides)
-        values.update(measured_at=now_minute(), device_model="HBP-9020", driver="omron-hbp9020")
+        values.update(measured_at=now_minute(), device_model="HBP-9020", driver="omron-hbp9020",
+                      flags={"device_flag": "0"})
         patient_id = f"{self.rng.randint(0, 10**20 - 1):020d}"
         return omron.build_hbp9020_frame(values, patient_id=patient_id), values
 

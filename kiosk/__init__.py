@@ -30,6 +30,12 @@ DEFAULTS = {
     "KIOSK_TIMEZONE": "Europe/Amsterdam",
     "KIOSK_SOUND": "0",  # 1: a short sound on each tap (success / a problem), off by default
     "KIOSK_CLOTHES_TARE_KG": "0.5",
+    "KIOSK_BP_READINGS": "3",       # a blood-pressure series: readings,
+    "KIOSK_BP_INTERVAL_S": "60",    # seconds apart,
+    "KIOSK_BP_AVERAGE_LAST": "2",   # the result is the mean of the last this many,
+    "KIOSK_BP_REST_S": "300",       # after a seated rest of this long
+    "KIOSK_WARN_RANGES": "",        # the physio team's: "systolic_mmhg=90-180,pulse_bpm=40-120"
+    "KIOSK_DEVICE_CHECK_DAYS": "90",  # warn when an instrument's last check is older
 }
 htmx = HTMX()
 

@@ -3,16 +3,19 @@ search by first name) picks whom to measure, instruments fill in readings by
 themselves, and a save is one local transaction synced like a check-in."""
 import json
 import math
-from datetime import datetime
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from common import clock
-from common.db import database, transaction
+from common.db import database, get_meta, transaction
 from common.hashing import check_secret
 from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS, UNLOCK_ROLES, instrument_fields
 from common.protocol import MEASUREMENT_LIMITS
+from common.intake import QUESTIONS, contraindicated
 from devices import personal
 
-from . import store
+from . import intake, store
 
 INSTRUMENT_FIELDS = {name: instrument_fields(name) for name in INSTRUMENTS}
 # What staff may type in by hand when an instrument does not work.
@@ -25,15 +28,35 @@ INPUT_LABELS = {"sex": "geslacht", "age": "leeftijd", "height_cm": "lengte", "bo
                 "tare_kg": "kledingtarra"}
 
 
-class Invalid(ValueError):
-    """A station action that cannot be done as asked: about which form field (None: the
-    station as a whole), what (`code`, see station_views.MESSAGES) and the details the
-    message needs; `needs_confirmation` lists implausible fields."""
+# Two weighings further apart than this ask for a third.
+WEIGHT_AGREEMENT_KG = 0.2
 
-    def __init__(self, field, code, needs_confirmation=(), **params):
-        super().__init__(f"{field}: {code}" if field else code)
-        self.field, self.code, self.params = field, code, params
-        self.needs_confirmation = tuple(needs_confirmation)
+
+@dataclass(frozen=True)
+class Settings:
+    """How this station measures: its instruments, default clothes tare, blood-pressure series,
+    warning ranges set by the physio team, how old a device check may be."""
+
+    instruments: tuple = ("scale", "bp")
+    default_tare_kg: float = 0.5
+    series: intake.SeriesRules = intake.SeriesRules()
+    warn_ranges: dict = field(default_factory=dict)
+    check_days: int = 90
+
+
+def warn_ranges(text):
+    """'systolic_mmhg=90-180,pulse_bpm=40-120' → {field: (low, high)}; ValueError when malformed."""
+    ranges = {}
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        name, _, span = part.partition("=")
+        low, _, high = span.partition("-")
+        if name not in MEASUREMENT_FIELDS:
+            raise ValueError(f"KIOSK_WARN_RANGES: unknown field {name!r}")
+        ranges[name] = (float(low), float(high))
+    return ranges
+
+
+Invalid = intake.Invalid
 
 
 PIN_WAIT_S = 60    # after the staff badge, this long to type the PIN
@@ -53,12 +76,13 @@ def state(conn, lock_s):
     current["locked"] = current.get("staff_id") is None or not 0 <= idle <= lock_s
     if current["locked"]:
         current["participant_id"] = current["first_name"] = None
-    current.update(sex=None, birth_year=None, age=None)
+    current.update(sex=None, birth_year=None, age=None, known={})
     if current["participant_id"]:
-        person = conn.execute("SELECT sex, birth_year FROM roster_people WHERE participant_id = ?",
+        person = conn.execute("SELECT sex, birth_year, station_json FROM roster_people WHERE participant_id = ?",
                               (current["participant_id"],)).fetchone()
         if person is not None:
-            current.update(sex=person["sex"], birth_year=person["birth_year"], age=age_from(person["birth_year"]))
+            current.update(sex=person["sex"], birth_year=person["birth_year"], age=age_from(person["birth_year"]),
+                           known=json.loads(person["station_json"] or "{}"))
     current["pin_pending"] = bool(current["locked"] and current.get("pin_uid")
                                   and 0 <= now - (current.get("pin_epoch") or 0) <= PIN_WAIT_S)
     return current
@@ -122,8 +146,8 @@ def _write(conn, **fields):
     database(conn)["station_state"].upsert({"id": 1, **fields, "activity_epoch": clock.boot_s()}, pk="id")
 
 
-def _plausible(field, value):
-    low, high = MEASUREMENT_FIELDS[field].plausible
+def _plausible(field, value, ranges=None):
+    low, high = (ranges or {}).get(field) or MEASUREMENT_FIELDS[field].plausible
     return low <= value <= high
 
 
@@ -245,8 +269,11 @@ def take_commands(conn):
 
 def scale_setup(current, form, default_tare_kg):
     """What the scale must compute with for this person (sex, age, height, tare, body type),
-    or None when their sex or age is unknown: then the scale is told nothing and weighs only."""
-    if not current.get("sex") or not current.get("age"):
+    or None when their sex or age is unknown or impedance is contraindicated: then the scale
+    is told nothing and only the weight is kept."""
+    screening = intake.screening_from(form)
+    intake.require_answers(screening, "scale")
+    if not current.get("sex") or not current.get("age") or contraindicated(screening, "scale"):
         return None
     if not str(form.get("height_cm") or "").strip():
         raise Invalid("height_cm", "height_for_scale")
@@ -261,7 +288,8 @@ def scale_setup(current, form, default_tare_kg):
 
 def _scale_values(device, current, form, default_tare_kg):
     """The scale's values for this person: all of them when its echo matches the set-up, its
-    weight only when the person's sex or age is unknown; a mismatching echo is refused."""
+    weight only when sex or age is unknown or impedance contraindicated; a mismatching echo
+    is refused."""
     values = {f: device[f] for f in INSTRUMENT_FIELDS["scale"] if f in device}
     source = {k: device[k] for k in PROVENANCE_KEYS if k in device}
     inputs = device.get("inputs") or {}
@@ -271,7 +299,12 @@ def _scale_values(device, current, form, default_tare_kg):
         for own in ("height_cm", "bmi"):  # from a height typed on the scale, not this station's
             values.pop(own, None)
         if dropped:
-            source["weight_only"] = "no_echo" if current.get("sex") and current.get("age") else "no_sex_or_age"
+            if contraindicated(intake.screening_from(form), "scale"):
+                source["weight_only"] = "contraindicated"
+            elif current.get("sex") and current.get("age"):
+                source["weight_only"] = "no_echo"
+            else:
+                source["weight_only"] = "no_sex_or_age"
         return values, source
     differing = personal.mismatch(setup, inputs, keys=[k for k in personal.KEYS if k in inputs or k != "tare_kg"])
     if differing:
@@ -305,54 +338,136 @@ def _number(text, field):
     return value
 
 
-def build_measurement(conn, form, current, default_tare_kg=0.5):
-    """Values and provenance from the form: device readings by id, or manual values with a reason."""
-    values, sources, implausible = {}, {}, []
+def scale_weights(conn, since):
+    """Every weight the scale sent since the participant was picked, oldest first."""
+    return [json.loads(r["values_json"])["weight_kg"] for r in conn.execute(
+        "SELECT values_json FROM instrument_readings WHERE instrument = 'scale' AND at >= ? "
+        "AND values_json IS NOT NULL ORDER BY id", (since or "",))]
+
+
+def agreed_weight(weights):
+    """One weight from repeated weighings: two within 0.2 kg give their mean, three the median
+    of the last three; two further apart ask for a third."""
+    if len(weights) < 2:
+        return weights[-1] if weights else None
+    if len(weights) == 2:
+        if abs(weights[0] - weights[1]) > WEIGHT_AGREEMENT_KG + 1e-9:
+            raise Invalid("scale", "third_weight")
+        return round((weights[0] + weights[1]) / 2, 2)
+    return statistics.median(weights[-3:])
+
+
+def device_check(settings, serial, checks, today=None):
+    """The newest check of this instrument serial (from the roster), and whether it is overdue."""
+    check = next((c for c in checks if c["device_serial"] == serial), None)
+    if check is None:
+        return None
+    age = ((today or date.today()) - date.fromisoformat(check["checked_on"])).days
+    return {"kind": check["kind"], "checked_on": check["checked_on"], "passed": bool(check["passed"]),
+            "overdue": age > settings.check_days}
+
+
+def known_checks(conn):
+    """The device checks the station's roster carries."""
+    return json.loads(get_meta(conn, "device_checks", "[]"))
+
+
+def _bp_values(conn, form, current, settings, screening, readings):
+    """Blood pressure from a complete series (or typed in, with a reason): values, source, readings."""
+    if form.get("bp_manual"):
+        entered = {f: _number(form[f"bp_{f}"], f) for f in MANUAL_FIELDS["bp"] if form.get(f"bp_{f}")}
+        if not entered:
+            return {}, None, []
+        reason = (form.get("bp_reason") or "").strip()
+        if not reason:
+            raise Invalid("bp_reason", "reason_needed")
+        intake.require_answers(screening, "bp")
+        if form.get("bp_arm") not in intake.allowed_arms(screening):
+            raise Invalid("bp_arm", "arm_excluded")
+        if entered.get("diastolic_mmhg", 0) >= entered.get("systolic_mmhg", math.inf):
+            raise Invalid("bp_diastolic_mmhg", "diastolic_not_below")
+        return entered, {"manual": True, "reason": reason[:200], "arm": form["bp_arm"]}, []
+    taken = intake.series(conn, current["participant_id"], current["identified_at"], settings.series)
+    if taken is None and not readings.get("bp", {}).get("values"):
+        return {}, None, []
+    values, facts, kept = intake.series_result(taken, settings.series)
+    last = json.loads(conn.execute("SELECT values_json FROM instrument_readings WHERE instrument = 'bp' AND at = ? "
+                                   "AND values_json IS NOT NULL ORDER BY id DESC LIMIT 1",
+                                   (kept[-1]["at"],)).fetchone()[0])
+    source = {k: last[k] for k in PROVENANCE_KEYS if k in last}
+    source.update(series=facts, arm=facts["arm"])
+    return values, source, kept
+
+
+def build_measurement(conn, form, current, settings=Settings()):
+    """Values, provenance and how it was taken (contraindications, what was skipped and why,
+    the blood-pressure readings) from the form and the instruments' readings."""
+    values, sources, skipped, implausible, bp_readings = {}, {}, {}, [], []
+    screening = intake.screening_from(form)
     readings = latest_readings(conn, current["identified_at"])
-    for name, fields in INSTRUMENT_FIELDS.items():
-        if form.get(f"{name}_manual"):
-            reason = (form.get(f"{name}_reason") or "").strip()
-            entered = {f: _number(form[f"{name}_{f}"], f) for f in MANUAL_FIELDS[name] if form.get(f"{name}_{f}")}
-            if not entered:
-                continue
+    if form.get("scale_manual"):
+        entered = {f: _number(form[f"scale_{f}"], f) for f in MANUAL_FIELDS["scale"] if form.get(f"scale_{f}")}
+        if entered:
+            reason = (form.get("scale_reason") or "").strip()
             if not reason:
-                raise Invalid(f"{name}_reason", "reason_needed")
+                raise Invalid("scale_reason", "reason_needed")
+            if contraindicated(screening, "scale"):
+                entered.pop("fat_pct", None)
             values.update(entered)
-            sources[name] = {"manual": True, "reason": reason[:200]}
-            implausible += [f for f, v in entered.items() if not _plausible(f, v)]
-        elif form.get(f"{name}_reading") and name in readings and readings[name]["values"]:
-            reading = readings[name]
-            if str(reading["id"]) != form[f"{name}_reading"]:
-                raise Invalid(name, "new_reading")
-            device = reading["values"]
-            if name == "scale":
-                found, sources[name] = _scale_values(device, current, form, default_tare_kg)
-                values.update(found)
-            else:
-                values.update({f: device[f] for f in fields if f in device})
-                sources[name] = {k: device[k] for k in PROVENANCE_KEYS if k in device}
+            sources["scale"] = {"manual": True, "reason": reason[:200]}
+    elif form.get("scale_reading") and readings.get("scale", {}).get("values"):
+        reading = readings["scale"]
+        if str(reading["id"]) != form["scale_reading"]:
+            raise Invalid("scale", "new_reading")
+        found, sources["scale"] = _scale_values(reading["values"], current, form, settings.default_tare_kg)
+        weights = scale_weights(conn, current["identified_at"])
+        found["weight_kg"] = agreed_weight(weights) or found["weight_kg"]
+        if len(weights) > 1:
+            sources["scale"]["weights"] = weights[-3:]
+        values.update(found)
+    if "scale" in sources:
+        intake.require_answers(screening, "scale")
+    ruled_out = contraindicated(screening, "bp")
+    if not intake.allowed_arms(screening):
+        skipped["bp"] = {"reason": "contra-indicatie aan beide armen", "contraindicated": ruled_out}
+    else:
+        found, source, bp_readings = _bp_values(conn, form, current, settings, screening, readings)
+        if source:
+            values.update(found)
+            sources["bp"] = source
+    for name in settings.instruments:
+        if name in sources and not form.get(f"{name}_manual"):
+            check = device_check(settings, sources[name].get("device_serial"), known_checks(conn))
+            if check:
+                sources[name]["device_check"] = check
+        if name not in sources and name not in skipped:
+            reason = (form.get(f"{name}_skip_reason") or "").strip()
+            if not reason:
+                raise Invalid(f"{name}_skip_reason", "not_measured", instrument=name)
+            skipped[name] = {"reason": reason[:200]}
     if form.get("height_cm"):
         values.setdefault("height_cm", _number(form["height_cm"], "height_cm"))
-        if not _plausible("height_cm", values["height_cm"]):
-            implausible.append("height_cm")
     if "weight_kg" in values and "height_cm" in values and "bmi" not in values:
         values["bmi"] = round(values["weight_kg"] / (values["height_cm"] / 100) ** 2, 1)
-    if not sources:
+    implausible = [f for f, v in values.items() if not _plausible(f, v, settings.warn_ranges)]
+    if not sources and not skipped:
         raise Invalid(None, "no_values")
     if implausible and not form.get("confirm"):
         raise Invalid("confirm", "confirm", implausible)
-    return values, sources
+    details = {"screening": screening, "skipped": skipped, "bp_readings": bp_readings, "confirmed": implausible}
+    return values, sources, {k: v for k, v in details.items() if v}
 
 
-def save(conn, form, moment, lock_s, default_tare_kg=0.5):
+def save(conn, form, moment, lock_s, settings=Settings()):
     """Save the current participant's measurement; returns its outbox sequence number."""
     current = state(conn, lock_s)
     if current["locked"] or not current.get("participant_id"):
         raise Invalid(None, "not_chosen")
     if moment not in MOMENTS:
         raise Invalid("moment", "moment")
-    values, sources = build_measurement(conn, form, current, default_tare_kg)
-    seq = store.save_measurement(conn, current["participant_id"], moment, values, sources, current["staff_id"])
+    values, sources, details = build_measurement(conn, form, current, settings)
+    seq = store.save_measurement(conn, current["participant_id"], moment, values, sources, current["staff_id"],
+                                 details)
     with transaction(conn):
         _write(conn, participant_id=None, first_name=None, identified_at=None)
     return seq

@@ -8,7 +8,9 @@ from flask_babel import lazy_gettext as _l
 from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS
 from devices import DRIVERS, parse_instrument_spec
 
-from . import htmx, station
+from common.intake import ANSWERS, ARMS, CUFFS, QUESTIONS, STATES
+
+from . import htmx, intake, station
 from .db import get_db
 from .screen import newest_tap, status_payload, tap_events
 
@@ -52,6 +54,16 @@ MESSAGES = {
     "scale_setup": N_("weegschaal: %(detail)s"),
     "scale_mismatch": N_("de weegschaal rekende met andere gegevens (%(names)s) dan die van %(first_name)s: "
                          "dit is geen meting van deze persoon, meet opnieuw"),
+    "answer_choice": N_("kies ja, nee of weet niet"),
+    "answer_first": N_("beantwoord eerst de vragen voor %(instrument)s"),
+    "arm_excluded": N_("deze arm is uitgesloten: meet aan de andere arm"),
+    "both_arms_excluded": N_("bloeddruk is aan beide armen uitgesloten: sla de meting over"),
+    "cuff": N_("kies de manchetmaat"),
+    "series_not_started": N_("start eerst de rustperiode van de bloeddrukserie"),
+    "series_incomplete": N_("de bloeddrukserie is nog niet compleet: %(counted)s van %(readings)s metingen"),
+    "third_weight": N_("de twee gewichten verschillen meer dan 0,2 kg: weeg een derde keer"),
+    "diastolic_not_below": N_("de onderdruk moet lager zijn dan de bovendruk"),
+    "not_measured": N_("%(instrument)s is niet gemeten: meet, voer handmatig in of geef een reden"),
 }
 
 
@@ -59,7 +71,15 @@ def message(error):
     """What the station says about a station.Invalid, in the kiosk's language."""
     names = field_labels()
     labels = ", ".join(names.get(f, f) for f in error.needs_confirmation)
-    return gettext(MESSAGES[error.code], label=names.get(error.field, error.field), fields=labels, **error.params)
+    params = dict(error.params)
+    if "instrument" in params:
+        params["instrument"] = gettext(INSTRUMENTS.get(params["instrument"], params["instrument"])).lower()
+    return gettext(MESSAGES[error.code], label=names.get(error.field, error.field), fields=labels, **params)
+
+
+def missing_instrument(error):
+    """The instrument a save lacks a reason for, so its "not measured?" field opens."""
+    return error.params.get("instrument") if error.code == "not_measured" else None
 
 
 def _lock_s():
@@ -68,6 +88,15 @@ def _lock_s():
 
 def _tare_kg():
     return float(current_app.config["KIOSK_CLOTHES_TARE_KG"])
+
+
+def settings():
+    """How this station measures, from its configuration."""
+    config = current_app.config
+    return station.Settings(instruments=tuple(instruments()), default_tare_kg=_tare_kg(),
+                            series=intake.SeriesRules.from_config(config),
+                            warn_ranges=station.warn_ranges(config["KIOSK_WARN_RANGES"]),
+                            check_days=int(config["KIOSK_DEVICE_CHECK_DAYS"]))
 
 
 @bp.before_request
@@ -95,8 +124,12 @@ def instruments():
 def panel_context(conn, **extra):
     """Everything the station panel shows."""
     current = station.state(conn, _lock_s())
+    progress = (intake.progress(conn, current["participant_id"], current["known"].get("measured"))
+                if current.get("participant_id") else {})
     return {"station": current, "moments": MOMENTS, "manual_fields": station.MANUAL_FIELDS,
-            "form": {}, "error": None, "confirm": (), "default_tare_kg": _tare_kg(), **extra,
+            "form": {}, "error": None, "confirm": (), "missing": None, "default_tare_kg": _tare_kg(),
+            "questions": QUESTIONS, "answers": ANSWERS, "arms": ARMS, "cuffs": CUFFS, "states": STATES,
+            "progress": progress, "standing": current["known"].get("standing", []), **extra,
             **live_context(conn, current)}
 
 
@@ -106,10 +139,17 @@ def live_context(conn, current=None):
     statuses = {name: conn.execute("SELECT state, detail FROM process_status WHERE name = ?", (name,)).fetchone()
                 for name in ("scale", "bp")}
     readings = station.latest_readings(conn, current.get("identified_at")) if current.get("participant_id") else {}
+    rules = settings()
+    checks = station.known_checks(conn)
     for reading in readings.values():
         reading["error"] = station.reading_error(reading["error"])
+        serial = (reading["values"] or {}).get("device_serial")
+        reading["check"] = station.device_check(rules, serial, checks) if serial else None
+        reading["serial"] = serial
+    series = (intake.series(conn, current["participant_id"], current.get("identified_at"), rules.series)
+              if current.get("participant_id") else None)
     return {"readings": readings, "instrument_status": statuses, "instruments": instruments(), "labels": field_labels(),
-            "instrument_names": INSTRUMENTS, "hidden_keys": HIDDEN_KEYS}
+            "instrument_names": INSTRUMENTS, "hidden_keys": HIDDEN_KEYS, "series": series, "rules": rules, "arms": ARMS}
 
 
 @bp.get("/")
@@ -188,7 +228,8 @@ def select():
 
 @bp.post("/command")
 def command():
-    """Start a measurement on a host-driven monitor, or send the height to a Tanita."""
+    """Start a measurement on a host-driven monitor, or send the set-up to a Tanita in PC mode;
+    the answer goes to a feedback line the live poll does not overwrite."""
     conn = get_db()
     _refuse_while_locked(conn)
     name = request.form.get("instrument")
@@ -200,11 +241,29 @@ def command():
         try:
             payload = station.scale_setup(station.state(conn, _lock_s()), request.form.to_dict(), _tare_kg())
         except station.Invalid as exc:
-            return render_template("station/_live.html", **live_context(conn), sent_error=str(exc))
+            return render_template("station/_feedback.html", error=message(exc))
         if payload is None:
-            return render_template("station/_live.html", **live_context(conn), weight_only=True)
+            return render_template("station/_feedback.html", text="Niets persoonlijks verstuurd (geslacht of "
+                                   "geboortedatum onbekend, of een contra-indicatie): de weegschaal meet alleen "
+                                   "het gewicht.")
     station.queue_command(conn, name, payload)
-    return render_template("station/_live.html", **live_context(conn), sent=name)
+    return render_template("station/_feedback.html", text="Verstuurd naar het instrument.")
+
+
+@bp.post("/series")
+def start_series():
+    """The participant sits down: the blood-pressure series' rest begins, on this arm and cuff."""
+    conn = get_db()
+    current = station.state(conn, _lock_s())
+    if current["locked"] or not current.get("participant_id"):
+        abort(409)
+    form = request.form.to_dict()
+    try:
+        intake.start_series(conn, current["participant_id"], form.get("bp_arm"), form.get("bp_cuff"),
+                            intake.screening_from(form))
+    except intake.Invalid as exc:
+        return render_template("station/_feedback.html", error=message(exc))
+    return render_template("station/_feedback.html", text="Rustperiode gestart: de deelnemer zit rustig.")
 
 
 @bp.post("/save")
@@ -213,10 +272,11 @@ def save():
     conn = get_db()
     form = request.form.to_dict()
     try:
-        seq = station.save(conn, form, form.get("moment", ""), _lock_s(), _tare_kg())
+        seq = station.save(conn, form, form.get("moment", ""), _lock_s(), settings())
     except station.Invalid as exc:
         return render_template("station/_panel.html", **panel_context(conn, error=message(exc), form=form,
-                                                                      confirm=exc.needs_confirmation))
+                                                                      confirm=exc.needs_confirmation,
+                                                                      missing=missing_instrument(exc)))
     return render_template("station/_panel.html", **panel_context(conn, saved=seq))
 
 

@@ -124,12 +124,14 @@ def _outbox(conn, kind, body, wall):
                         (record_id, kind, json.dumps(body), clock.iso(wall))).lastrowid
 
 
-def save_measurement(conn, participant_id, moment, values, sources, taken_by):
-    """Record a station measurement in one local transaction; returns its sequence number."""
+def save_measurement(conn, participant_id, moment, values, sources, taken_by, details=None):
+    """Record a station measurement in one local transaction; returns its sequence number.
+    `details`: how it was taken (screening, skipped, bp_readings, confirmed; common/protocol.py)."""
     with transaction(conn):
         boot_s, wall = clock.boot_s(), clock.wall_epoch()
         body = {"kind": "measurement", "participant_id": participant_id, "moment": moment,
-                "values": values, "sources": sources, "taken_by": taken_by, "wall_at": clock.iso(wall),
+                "values": values, "sources": sources, "taken_by": taken_by, **(details or {}),
+                "wall_at": clock.iso(wall),
                 "clock_synced": clock.clock_synced(), "boot_id": clock.boot_id(), "boot_s": boot_s}
         return _outbox(conn, "measurement", body, wall)
 
@@ -158,9 +160,9 @@ def apply_roster(conn, roster):
             else:
                 # An admin older than the language column sends none: greet in the kiosk's fallback.
                 conn.execute("INSERT OR REPLACE INTO roster_people(participant_id, first_name, group_id, language, "
-                             "active, sex, birth_year) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                             "active, sex, birth_year, station_json) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
                              (p["participant_id"], p["first_name"], p["group_id"], p.get("language", "nl"),
-                              p.get("sex"), p.get("birth_year")))
+                              p.get("sex"), p.get("birth_year"), json.dumps(p.get("station", {}))))
         for b in roster["badges"]:
             if b.get("removed"):
                 conn.execute("DELETE FROM roster_badges WHERE uid = ?", (b["uid"],))
@@ -168,6 +170,8 @@ def apply_roster(conn, roster):
                 conn.execute("INSERT OR REPLACE INTO roster_badges(uid, participant_id, staff_id, staff_role, pin_hash) "
                              "VALUES (?, ?, ?, ?, ?)", (b["uid"], b.get("participant_id"), b.get("staff_id"),
                                                         b.get("staff_role"), b.get("pin_hash")))
+        if "device_checks" in roster:  # a station's: the newest check of every instrument serial
+            set_meta(conn, "device_checks", json.dumps(roster["device_checks"]))
         set_meta(conn, "roster_version", roster["version"])
         set_meta(conn, "kiosk_id", roster["kiosk_id"])
         set_meta(conn, "location", roster["location"])

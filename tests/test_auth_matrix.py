@@ -69,6 +69,9 @@ WEB = [
     ("POST", "account.update", "/account", EVERYONE, {"phone": "0" * 31}),
     ("POST", "account.change_password", "/account/password", EVERYONE, {"current_password": "wrong"}),
     ("POST", "account.set_pin", "/account/pin", {A, P}, {"current_password": "wrong", "pin": "1234"}),
+    ("GET", "intake.index", "/intake", {A, P, D}, None),
+    ("POST", "intake.add_check", "/intake/device-checks", {A, P}, {"device_serial": ""}),
+    ("POST", "intake.invalidate_page", "/participants/{pid}/measurements/no-such/invalidate", {A, P}, {"reason": ""}),
 ]
 # Open to all by design, tested elsewhere: the login form, logout, static files, and the
 # kiosk sync API (kiosk tokens, below).
@@ -84,6 +87,11 @@ API = [
     ("GET", "api.attendance", "/api/v1/attendance", BOARD, None),
     ("GET", "api.checkins", "/api/v1/checkins", BOARD, None),
     ("GET", "api.measurements", "/api/v1/participants/{pid}/measurements", {A, P, D}, None),
+    ("GET", "api.progress", "/api/v1/participants/{pid}/progress", {A, P, D}, None),
+    ("POST", "api.invalidate", "/api/v1/measurements/no-such/invalidate", {A, P}, {}),
+    ("POST", "api.device_check", "/api/v1/device-checks", {A, P}, {}),
+    ("GET", "api.device_checks", "/api/v1/device-checks", {A, P, D}, None),
+    ("GET", "api.group_gaps", "/api/v1/groups/{group}/gaps", {A, P, D}, None),
     ("POST", "goals_api.api_add_goal", "/api/v1/participants/{pid}/goals", {A, C, T}, {}),
     ("GET", "goals_api.api_goals", "/api/v1/participants/{pid}/goals", {A, C, L, T}, None),
     ("PUT", "goals_api.api_adjust_goal", f"/api/v1/goals/{MISSING}", {A, C, T}, {}),

@@ -8,6 +8,7 @@ from devices import Simulator
 from devices.card import CardProcess
 from kiosk import station, store
 from tests.support.live import Kiosk, screenshot, wait_for
+from tests.station_helpers import answer_questions, skip
 
 PHYSIO_BADGE = "0102030405060AAA"
 PHYSIO_PIN = "2468"
@@ -29,7 +30,9 @@ def setup(live_admin, procs, tmp_path):
     bp.start()
     kiosk = Kiosk(procs, tmp_path, admin, role="station",
                   extra_env={"KIOSK_SCALE": f"tanita {tmp_path / 'ttyScale'}",
-                             "KIOSK_BP": f"omron-hbp9030 {tmp_path / 'ttyBP'}"})
+                             "KIOSK_BP": f"omron-hbp9030 {tmp_path / 'ttyBP'}",
+                             # A series of one reading without rest: this file is about provenance.
+                             "KIOSK_BP_READINGS": "1", "KIOSK_BP_AVERAGE_LAST": "1", "KIOSK_BP_REST_S": "0"})
     kiosk.start_sync()
     kiosk.start_reader()
     kiosk.start_screen()
@@ -70,6 +73,9 @@ def test_a_full_intake_measurement_arrives_at_the_admin_with_provenance(setup, p
     unlock(page, card)
     card.tap(admin.people["Anoeshka"]["uid"])
     page.wait_for_selector("h1:has-text('Anoeshka')")
+    answer_questions(page)
+    page.click("button.start-series")
+    page.wait_for_selector(".series")
     expected_scale = scale.send_measurement(weight_kg=82.7, fat_pct=18.6)
     expected_bp = bp.send_measurement(systolic_mmhg=128, diastolic_mmhg=82, pulse_bpm=71)
     page.wait_for_selector("[data-field=weight_kg]:has-text('82.7')", timeout=10000)
@@ -103,6 +109,8 @@ def test_a_forgotten_badge_is_found_by_first_name_and_a_failed_instrument_entere
     page.click("form.find button")
     page.click("ul.found button:has-text('Mohamed')")
     page.wait_for_selector("h1:has-text('Mohamed')")
+    answer_questions(page)
+    skip(page, "scale", "weegschaal in reparatie")
     page.click("details.manual:has-text('Bloeddrukmeter') summary")
     page.check("input[name=bp_manual]")
     page.fill("input[name=bp_systolic_mmhg]", "300")
@@ -121,7 +129,7 @@ def test_a_forgotten_badge_is_found_by_first_name_and_a_failed_instrument_entere
     pid = admin.people["Mohamed"]["id"]
     (m,) = wait_for(lambda: admin.api("GET", f"/participants/{pid}/measurements").json()["measurements"],
                     timeout=20, message="manual measurement on the admin")
-    assert m["systolic_mmhg"] == 145 and m["sources"]["bp"] == {"manual": True, "reason": "manchet defect"}
+    assert m["systolic_mmhg"] == 145 and m["sources"]["bp"] == {"manual": True, "reason": "manchet defect", "arm": "right"}
 
 
 def test_an_unplugged_scale_shows_missing_and_comes_back_by_itself(setup):

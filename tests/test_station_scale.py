@@ -6,9 +6,9 @@ import pytest
 from devices import Simulator
 from devices.card import CardProcess
 from tests.support.live import Kiosk, screenshot, wait_for
+from tests.station_helpers import PHYSIO_PIN, answer_questions, unlock
 
 PHYSIO_BADGE = "0102030405060AAA"
-PHYSIO_PIN = "2468"
 FATMA_BADGE = "01010501B00AF001"
 
 
@@ -43,16 +43,6 @@ def station(live_admin, procs, tmp_path):
     scale.close()
 
 
-def unlock(page, card):
-    """The physio's badge, then their PIN on the station's keypad."""
-    card.tap(PHYSIO_BADGE)
-    page.wait_for_selector("form.pin")
-    for digit in PHYSIO_PIN:
-        page.click(f"[data-pin-key='{digit}']")
-    page.click(".keypad .ok")
-    page.wait_for_selector("text=Wie meten we?")
-
-
 def measurements(admin, name):
     return admin.api("GET", f"/participants/{admin.people[name]['id']}/measurements").json()["measurements"]
 
@@ -62,13 +52,14 @@ def test_the_scale_computes_with_the_participants_own_sex_and_age_and_its_echo_i
     admin, kiosk, card, scale = station
     page = page_at(800, 480)
     page.goto(kiosk.url)
-    unlock(page, card)
+    unlock(page, card, PHYSIO_BADGE)
     card.tap(FATMA_BADGE)
     page.wait_for_selector("h1:has-text('Fatma')")
     age = wait_for(lambda: page.get_attribute(".person-facts", "data-age"), message="age shown")
     assert page.get_attribute(".person-facts", "data-sex") == "female" and "geboortejaar 1985" in page.inner_text(
         ".person-facts")
     assert page.input_value("input[name=tare_kg]") == "0.8"  # the station's default, changeable
+    answer_questions(page)
     page.fill("input[name=height_cm]", "164")
     page.fill("input[name=tare_kg]", "1.0")
     page.select_option("select[name=body_type]", "athlete")
@@ -80,7 +71,7 @@ def test_the_scale_computes_with_the_participants_own_sex_and_age_and_its_echo_i
                            timeout=15000)
     assert scale.received[-7:] == ["M1", "D001.0", "D12", "D22", "D3164.0", f"D4{int(age):02d}", "G"]
     page.click("button.save")
-    page.wait_for_selector("text=nog geen waarden")  # a refused frame never becomes a value
+    page.wait_for_selector("text=weegschaal is niet gemeten")  # a refused frame never becomes a value
 
     scale.echo_instead()  # the scale takes what it is sent
     page.click("button:has-text('Gegevens naar weegschaal')")
@@ -100,11 +91,12 @@ def test_without_sex_and_age_the_station_says_so_sends_nothing_and_keeps_the_wei
     admin, kiosk, card, scale = station
     page = page_at(800, 480)
     page.goto(kiosk.url)
-    unlock(page, card)
+    unlock(page, card, PHYSIO_BADGE)
     card.tap(admin.people["Mohamed"]["uid"])
     page.wait_for_selector("h1:has-text('Mohamed')")
     assert "onbekend: de weegschaal meet alleen het gewicht" in page.inner_text(".person-facts")
     assert page.locator("button:has-text('Gegevens naar weegschaal')").count() == 0
+    answer_questions(page)
     page.fill("input[name=height_cm]", "181")
     sent = scale.send_measurement(weight_kg=91.4)  # the scale measured with its own settings
     page.wait_for_selector("[data-field=weight_kg]:has-text('91.4')", timeout=15000)

@@ -65,7 +65,8 @@ def test_read_reports_bad_frames_on_stderr_and_skips_them(simulator):
     sim.send_raw(build_hbp9030_frame(good, patient_id=SECRET_ID))
     stdout, stderr = process.communicate(timeout=15)
     assert process.returncode == 0
-    assert json.loads(stdout) == {**good, "device_model": "HBP-9030", "driver": "omron-hbp9030"}
+    assert json.loads(stdout) == {**good, "device_model": "HBP-9030", "driver": "omron-hbp9030",
+                                  "flags": {"body_movement": False}}
     assert "rejected: blood-pressure monitor reported error 2" in stderr
     assert "rejected: wrong frame length" in stderr
     assert "ANNA" not in stdout + stderr and "190385" not in stdout + stderr

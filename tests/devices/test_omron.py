@@ -10,12 +10,12 @@ from devices.omron import OmronHBP9020, OmronHBP9030, build_hbp9020_frame, build
 HBP9030 = b"2026,07,11,09,05,12345678901234567890,0,120,080,072,0\r\n"
 HBP9030_MEASUREMENT = {"systolic_mmhg": 120, "diastolic_mmhg": 80, "pulse_bpm": 72,
                        "device_model": "HBP-9030", "measured_at": "2026-07-11T09:05:00",
-                       "driver": "omron-hbp9030"}
+                       "driver": "omron-hbp9030", "flags": {"body_movement": False}}
 
 HBP9020 = b"bp,12345678901234567890,2026/07/11,09:05,120,93,80,72,0\r\n"
 HBP9020_MEASUREMENT = {"systolic_mmhg": 120, "mean_arterial_mmhg": 93, "diastolic_mmhg": 80,
                        "pulse_bpm": 72, "device_model": "HBP-9020", "measured_at": "2026-07-11T09:05:00",
-                       "driver": "omron-hbp9020"}
+                       "driver": "omron-hbp9020", "flags": {"device_flag": "0"}}
 
 SECRET_ID = "ANNA-DE-VRIES-190385"  # 20 characters of personal data
 
@@ -85,9 +85,9 @@ def test_hbp9030_implausible_readings_are_rejected(readings, reason):
     assert OmronHBP9030().feed(HBP9030.replace(b"120,080,072", readings)) == [FrameError(reason)]
 
 
-def test_hbp9030_body_movement_flag_still_gives_the_readings():
+def test_hbp9030_body_movement_flag_is_kept_with_the_readings():
     frame = HBP9030.replace(b"072,0\r", b"072,1\r")
-    assert OmronHBP9030().feed(frame) == [HBP9030_MEASUREMENT]
+    assert OmronHBP9030().feed(frame) == [{**HBP9030_MEASUREMENT, "flags": {"body_movement": True}}]
 
 
 def test_hbp9020_frame_yields_readings_with_map_between_sys_and_dia():
