@@ -35,6 +35,16 @@ def spec():
             "/api/v1/participants/{id}/badge": {"put": _op("Assign a badge", "Badge", params=_pid())},
             "/api/v1/participants/{id}/excuses": {"post": _op("Advance notice of absence", "Excuse", "201", _pid())},
             "/api/v1/participants/{id}/measurements": {"get": _op("Measurements, newest first (audited; physio, admin)", params=_pid())},
+            "/api/v1/participants/{id}/progress": {"get": _op(
+                "Per moment (intake, week6, week12) and instrument: done, skipped, contraindicated or todo",
+                params=_pid())},
+            "/api/v1/measurements/{id}/invalidate": {"post": _op(
+                "Invalidate a measurement with a reason (a new record; nothing is deleted; physio, admin)",
+                "Invalidation", "201", [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+            "/api/v1/device-checks": {"get": _op("The device check log, newest first"),
+                                      "post": _op("Log a device check (physio, admin)", "DeviceCheck", "201")},
+            "/api/v1/groups/{id}/gaps": {"get": _op("Per moment and instrument, who in the group still lacks it",
+                                                    params=_pid())},
             "/api/v1/groups/{id}/cancellations": {"post": _op(
                 "A group's session of a date does not take place (or moves: moved_start/moved_end); no absence is raised",
                 "Cancellation", "201", _pid())},
@@ -88,6 +98,13 @@ def spec():
                                  "description": "the kiosk greets the participant in it"},
                     "sex": {"enum": ["male", "female", None]},
                     "birth_date": {"type": ["string", "null"], "format": "date"}}},
+                "Invalidation": {"type": "object", "required": ["reason"], "properties": {
+                    "reason": {"type": "string", "minLength": 1, "maxLength": 500}}},
+                "DeviceCheck": {"type": "object", "required": ["device_serial", "kind", "checked_on"], "properties": {
+                    "device_serial": {"type": "string"}, "kind": {"enum": ["reference_weight", "validation"]},
+                    "checked_on": {"type": "string", "format": "date"}, "reference_kg": {"type": "number"},
+                    "measured_kg": {"type": "number", "description": "passes within 0.2 kg of reference_kg"},
+                    "note": {"type": "string"}}},
                 "Badge": {"type": "object", "required": ["uid"], "properties": {
                     "uid": {"type": "string"}, "format": {"enum": list(FORMATS), "default": "hex"}}},
                 "Cancellation": {"type": "object", "required": ["date", "reason"], "properties": {
