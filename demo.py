@@ -111,7 +111,9 @@ def main():
         start_simulator(demo, "omron-hbp9030", VAR / "bp")
         kiosks = (("checkin", CHECKIN_PORT, CHECKIN_NFC, tokens["balie"], {}),
                   ("station", STATION_PORT, STATION_NFC, tokens["intake"],
-                   {"KIOSK_SCALE": f"tanita {VAR / 'scale'}", "KIOSK_BP": f"omron-hbp9030 {VAR / 'bp'}"}))
+                   {"KIOSK_SCALE": f"tanita {VAR / 'scale'}", "KIOSK_BP": f"omron-hbp9030 {VAR / 'bp'}",
+                    # A blood-pressure series you can watch: 20 s rest, readings 10 s apart (the field: 300 s, 60 s).
+                    "KIOSK_BP_REST_S": "20", "KIOSK_BP_INTERVAL_S": "10"}))
         for role, port, nfc, token, extra in kiosks:
             env = {"KIOSK_DB": str(VAR / f"kiosk-{role}.sqlite"), "KIOSK_ROLE": role, "KIOSK_NFC": nfc,
                    "KIOSK_ADMIN_URL": f"http://127.0.0.1:{ADMIN_PORT}", "KIOSK_TOKEN": token, **extra}

@@ -25,6 +25,7 @@ EXCUSE_REASONS = ["tandarts", "sollicitatiegesprek", "ziek", "afspraak gemeente"
 ABSENCE_REASONS = ["verslapen", "bus reed niet", "vergeten", "zich niet lekker gevoeld"]
 PHYSIO_BADGE = "0102030405060AAA"
 PHYSIO_PIN = "2468"  # the station asks it after the physio's badge
+DEMO_MEN = {"Mohamed", "Kees", "Joost", "Ricardo", "Youssef", "Bram", "Henk", "Piet", "Rob", "Sem", "Daan"}
 PEOPLE = ["Anoeshka", "Mohamed", "Fatima", "Kees", "Sanne", "Priya", "Dewi", "Joost",
           "Aylin", "Ricardo", "Marieke", "Youssef", "Nadia", "Bram", "Esra", "Henk"]
 LAST_NAMES = ["Ramdin", "El Amrani", "Bouzid", "de Vries", "Jansen", "Kalloe", "Setiawan", "Smit",
@@ -67,7 +68,10 @@ def seed(conn, password):
     for i, first in enumerate(PEOPLE):
         programme.create_participant(conn, SYSTEM, {
             "first_name": first, "last_name": LAST_NAMES[i], "group_id": ids[2] if i < 8 else ids[i % 2],
-            "badge_uid": demo_badge(i), "lifecoach_id": coach if i % 3 else coach2, "phone": f"06-1234{i:04d}"})
+            "badge_uid": demo_badge(i), "lifecoach_id": coach if i % 3 else coach2, "phone": f"06-1234{i:04d}",
+            # Most have a sex and birth date for the scale; the last one shows the station's weight-only path.
+            **({} if i == len(PEOPLE) - 1 else {"sex": "male" if first in DEMO_MEN else "female",
+                                                 "birth_date": f"{1968 + 3 * i % 35}-0{1 + i % 9}-1{i % 10}"})})
     programme.assign_staff_badge(conn, physio, PHYSIO_BADGE)
     programme.set_pin(conn, physio, PHYSIO_PIN)
     _seed_history(conn, monday, physio, coach)
