@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 VENDOR_DIRS := admin/static/vendor kiosk/static/vendor
 TEST_VENDOR := tests/vendor
 
-.PHONY: setup demo test test-fast mutate bench dist system-deps test-deps browser-deps node-deps clean \
+.PHONY: setup demo lint test test-fast mutate bench dist system-deps test-deps browser-deps node-deps clean \
         translations translations-extract translations-update translations-init
 
 setup: $(VENV)/.installed vendor translations
@@ -101,10 +101,14 @@ browser-deps:
 demo: setup system-deps
 	$(PY) demo.py
 
-test: setup system-deps test-deps browser-deps
+# ruff: pyflakes, bugbear and import order, as configured in pyproject.toml.
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+test: setup system-deps test-deps browser-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: setup
+test-fast: setup lint
 	$(PY) -m pytest -m 'not slow and not browser' $(PYTEST_ARGS)
 
 # Mutation testing of the rule modules with their fast unit tests ([tool.mutmut] in

@@ -68,8 +68,25 @@ def create_app(config=None):
     forms.init_app(app)
     # The staff site speaks one language, Dutch unless ADMIN_LANGUAGE says otherwise.
     init_babel(app, "admin", lambda: language_or_default(app.config["ADMIN_LANGUAGE"]))
-    from . import (account, api, audit, auth, board, cancellations, cli, db, excuses, followup, intake, login,
-                   manage, outcomes, participant, privacy, sync)
+    from . import (
+        account,
+        api,
+        audit,
+        auth,
+        board,
+        cancellations,
+        cli,
+        db,
+        excuses,
+        followup,
+        intake,
+        login,
+        manage,
+        outcomes,
+        participant,
+        privacy,
+        sync,
+    )
     db.init_app(app)
     auth.init_app(app)
     app.register_blueprint(api.bp)

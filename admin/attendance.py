@@ -8,8 +8,16 @@ from zoneinfo import ZoneInfo
 
 from common.clock import iso, parse_iso
 from common.db import all_of, database, get_meta
-from common.schedule import (EARLY_MINUTES, Group, Slot, attendance_status, cancelled_on, first_checkins, parse_hhmm,
-                             sessions_on)
+from common.schedule import (
+    EARLY_MINUTES,
+    Group,
+    Slot,
+    attendance_status,
+    cancelled_on,
+    first_checkins,
+    parse_hhmm,
+    sessions_on,
+)
 from common.vocabulary import ACTIVE_STATUSES
 
 from .cancellations import changes_for

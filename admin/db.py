@@ -10,7 +10,6 @@ from common import db as common_db
 from common.clock import stamp, utc_now
 from common.migrations import NewerDatabase
 
-
 _thread = threading.local()
 
 

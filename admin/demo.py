@@ -5,14 +5,12 @@ import random
 import uuid
 from datetime import timedelta
 
-from common.clock import utc_now
+from common.clock import iso, utc_now
 from common.db import get_meta, set_meta, transaction
-from common.schedule import local_date
+from common.schedule import local_date, sessions_on
 
 from . import programme
 from .attendance import load_groups
-from common.clock import iso
-from common.schedule import sessions_on
 from .auth import SYSTEM, hash_password
 from .db import now_iso
 

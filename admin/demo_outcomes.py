@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from . import goals as goal_rules
 from . import outcomes, programme
-from .auth import Actor, SYSTEM
+from .auth import SYSTEM, Actor
 from .db import now_iso
 
 GOALS = [("physical", "de trap op naar de derde verdieping zonder te stoppen"),
@@ -60,7 +60,7 @@ def seed_outcomes(conn, today, coaches, physio, running_groups):
                  json.dumps({"scale": {"driver": "tanita-bc418", "device_model": "BC-418", "device_serial": "BC418-0042"}}),
                  at, at, at))
         dropped = i in (5, 11)
-        for n, (domain, text) in enumerate(rng.sample(GOALS, 2 if i % 3 else 3)):
+        for domain, text in rng.sample(GOALS, 2 if i % 3 else 3):
             goal = goal_rules.add_goal(conn, trainer, pid, {"domain": domain, "text": text})
             final = rng.choices((-1, 0, 1, 2), weights=(8, 50, 32, 10))[0]
             for week in range(1, 7 if dropped else 13):

@@ -5,8 +5,7 @@ nobody picks it up in time."""
 from datetime import date, timedelta
 
 import click
-from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
 from common.clock import stamp, utc_now
 from common.db import all_of, transaction

@@ -3,9 +3,9 @@ validation errors shown next to their field."""
 from typing import NamedTuple
 
 from flask import redirect, render_template
-from markupsafe import Markup
 from flask_htmx import HTMX
 from flask_htmx.responses import HTMXResponseClientRedirect
+from markupsafe import Markup
 
 htmx = HTMX()
 

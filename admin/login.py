@@ -3,8 +3,20 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from common.db import transaction
 
-from .auth import (COOKIE, DEVICE_COOKIE, DEVICE_MAX_AGE, LOGIN_WINDOW, SESSION_ABSOLUTE, attempt_login,
-                   client_key, cookie_secure, device_cookie, end_session, login_throttled, start_session)
+from .auth import (
+    COOKIE,
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
+    LOGIN_WINDOW,
+    SESSION_ABSOLUTE,
+    attempt_login,
+    client_key,
+    cookie_secure,
+    device_cookie,
+    end_session,
+    login_throttled,
+    start_session,
+)
 from .db import get_db
 
 bp = Blueprint("login", __name__)

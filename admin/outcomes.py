@@ -213,8 +213,9 @@ def _latest_values(conn, participant_id):
 def handover(conn, participant_id):
     """Everything the LifeCoach needs at week 12: attendance per week, goals with their
     trajectory, biometrics and load tests at intake, week 6 and week 12, the closing note."""
-    from . import attendance as attendance_rules
     from common.clock import utc_now
+
+    from . import attendance as attendance_rules
     person = _participant(conn, participant_id)
     history = attendance_rules.participant_history(conn, participant_id, utc_now())
     tests = {r["moment"]: dict(r) for r in conn.execute("SELECT * FROM load_tests WHERE participant_id = ?",
@@ -716,8 +717,9 @@ def programme_form(participant_id, form):
     except Invalid as exc:
         return render_template("outcomes/programme.html", error={"form": form, "message": exc.message()},
                                **_programme_context(conn, participant_id)), 422
-    from .forms import see_other
     from flask import url_for
+
+    from .forms import see_other
     return see_other(url_for("outcomes.programme_page", participant_id=participant_id) + f"#{form}")
 
 

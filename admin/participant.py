@@ -6,14 +6,23 @@ import csv
 import io
 import json
 
-from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 
 from common.clock import utc_now
 from common.db import all_of
 from common.schedule import local_date
-from common.vocabulary import (ATTENDANCE_STATUSES, COACH_ROLES, FOLLOW_UP_ROLES, HEALTH_ROLES, MANAGER_ROLES,
-                               MEASUREMENT_FIELDS, MOMENTS, PARTICIPANT_STATUSES, ROLES, SEXES)
+from common.vocabulary import (
+    ATTENDANCE_STATUSES,
+    COACH_ROLES,
+    FOLLOW_UP_ROLES,
+    HEALTH_ROLES,
+    MANAGER_ROLES,
+    MEASUREMENT_FIELDS,
+    MOMENTS,
+    PARTICIPANT_STATUSES,
+    ROLES,
+    SEXES,
+)
 
 from . import attendance as attendance_rules
 from . import programme

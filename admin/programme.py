@@ -356,6 +356,7 @@ def add_kiosk(conn, name, location, role="checkin"):
     shown once and stored hashed. Its token is good for that place and role only."""
     import secrets
     import uuid
+
     from .auth import token_hash
     body = {"name": name, "location": location}
     name, location = _text(body, "name", 60), _text(body, "location")

@@ -12,8 +12,7 @@ from types import SimpleNamespace
 import requests
 
 # Processes, PASSWORD, TZ and wait_for are used by the benchmark modules through this one.
-from tests.support.live import (BIN, CHROMIUM, CHROMIUM_ARGS, PASSWORD, TZ, Kiosk, LiveAdmin,  # noqa: F401
-                                Processes, wait_for)
+from tests.support.live import BIN, CHROMIUM, CHROMIUM_ARGS, PASSWORD, TZ, Kiosk, LiveAdmin, Processes, wait_for  # noqa: F401
 
 # As systemd/fitwerk-admin.service runs it.
 ADMIN_GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "16"]

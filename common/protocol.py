@@ -278,7 +278,7 @@ def _record(raw, index):
         if rec["taken_by"] is not None:
             rec["taken_by"] = _whole(raw, "taken_by", where, 1)
         values = _need(raw, "values", dict, where)
-        for name, value in values.items():
+        for name in values:
             if name not in MEASUREMENT_FIELDS:
                 raise ProtocolError(f"{where}: unknown measurement field '{name}'")
             _num(values, name, where, *MEASUREMENT_LIMITS[name])

@@ -71,10 +71,9 @@ def list_readers() -> int:
 def read(args: argparse.Namespace) -> int:
     """Wait for one valid measurement and print it as one JSON object; 1 when none came in time."""
     from devices.instrument import OK, Instrument
+    from devices.personal import ECHO_REJECTED
     from devices.registry import driver_class
     from devices.spec import config_from_arguments
-
-    from devices.personal import ECHO_REJECTED
 
     try:
         config = config_from_arguments(args)

@@ -137,7 +137,7 @@ class Driver(abc.ABC):
             raise ValueError(f"{cls.name} does not take personal data")
         return []
 
-    def expect(self, data: dict) -> None:
+    def expect(self, data: dict) -> None:  # noqa: B027 - a hook: most devices echo nothing
         """Personal data the next measurement must echo; only analysers that take it check it."""
 
     def queue_commands(self, commands: list[bytes], now: float) -> None:

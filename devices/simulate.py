@@ -125,10 +125,10 @@ class _Device(abc.ABC):
         """Send a frame damaged in transit (cut off)."""
         self.sim.send_frame(cut(self.frame({})[0], self.rng))
 
-    def receive(self, data: bytes) -> None:
+    def receive(self, data: bytes) -> None:  # noqa: B027 - a hook: pushed devices ignore the host
         """Bytes from the host; pushed devices ignore them."""
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float) -> None:  # noqa: B027 - a hook: most devices do nothing of their own
         """Time passes."""
 
 
@@ -183,7 +183,7 @@ class _Tanita(_Device):
         else:
             self.sim.send_frame(cut(bytes(frame), self.rng))
 
-    def receive(self, data: bytes) -> None:
+    def receive(self, data: bytes) -> None:  # noqa: B027 - a hook: pushed devices ignore the host
         """PC mode: echo each code, keep personal data, measure on G."""
         self._commands.extend(data)
         while b"\n" in self._commands:
@@ -213,7 +213,7 @@ class _Tanita(_Device):
             return
         self.sim.send_frame(command[:2].encode("ascii") + b"\r\n")
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float) -> None:  # noqa: B027 - a hook: most devices do nothing of their own
         if self._measure_at is not None and now >= self._measure_at:
             self._measure_at = None
             sent = {"height_cm": self._personal["D3"], "age": int(self._personal["D4"]),
@@ -326,7 +326,7 @@ class _AndTM2657(_Device):
         """The next result the host reads is malformed."""
         self._stored = and_tm2657.HEADER + bytes([and_tm2657.STX]) + b"TM2657\x1e99\x1eRB" + bytes([and_tm2657.ETX])
 
-    def receive(self, data: bytes) -> None:
+    def receive(self, data: bytes) -> None:  # noqa: B027 - a hook: pushed devices ignore the host
         self._commands.extend(data)
         for command in and_tm2657.parse_commands(self._commands):
             if command == "ST":
@@ -341,7 +341,7 @@ class _AndTM2657(_Device):
             else:
                 self.sim.send_frame(and_tm2657.NAK_FRAME)
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float) -> None:  # noqa: B027 - a hook: most devices do nothing of their own
         if self._measuring_until is not None and now >= self._measuring_until:
             self._measuring_until = None
             if self.sim.errors and self.rng.random() < 0.3:

@@ -10,8 +10,7 @@ import re
 from typing import ClassVar
 
 from devices import personal
-from devices.driver import (FrameError, FrameRejected, LineDriver, LineSettings, NOISE_BYTES,
-                            local_iso, parse_number)
+from devices.driver import NOISE_BYTES, FrameError, FrameRejected, LineDriver, LineSettings, local_iso, parse_number
 
 LB_TO_KG = 0.45359237
 KJ_PER_KCAL = 4.184

@@ -5,8 +5,17 @@ import time
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, Response, current_app, jsonify, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 

@@ -10,9 +10,9 @@ from datetime import date, datetime
 from common import clock
 from common.db import database, get_meta, transaction
 from common.hashing import check_secret
-from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS, UNLOCK_ROLES, instrument_fields
+from common.intake import contraindicated
 from common.protocol import MEASUREMENT_LIMITS
-from common.intake import QUESTIONS, contraindicated
+from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS, UNLOCK_ROLES, instrument_fields
 from devices import personal
 
 from . import intake, store

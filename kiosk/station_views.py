@@ -5,10 +5,9 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from common.intake import ANSWERS, ARMS, CUFFS, QUESTIONS, STATES
 from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS
 from devices import DRIVERS, parse_instrument_spec
-
-from common.intake import ANSWERS, ARMS, CUFFS, QUESTIONS, STATES
 
 from . import htmx, intake, station
 from .db import get_db

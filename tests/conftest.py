@@ -8,6 +8,8 @@ import pytest
 from tests.support.live import CHROMIUM, CHROMIUM_ARGS, ROOT, Kiosk, LiveAdmin, Processes, free_port, make_staff
 from tests.support.site import Inbox, make_site, ram_dir
 
+pytest_plugins = ["tests.pcscd"]  # the pcscd fixture, with the virtual smart-card reader behind it
+
 
 @pytest.fixture
 def admin_app(tmp_path):

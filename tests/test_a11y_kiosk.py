@@ -11,8 +11,16 @@ from common.i18n import LANGUAGES
 from devices.card import CardProcess
 from devices.nfc import DEBOUNCE_SECONDS
 from tests.a11y import assert_accessible
-from tests.support.live import (TZ, Kiosk, LiveAdmin, Processes, passed_grace_slot, screenshot,
-                                session_slot_now, wait_for)
+from tests.support.live import (
+    TZ,
+    Kiosk,
+    LiveAdmin,
+    Processes,
+    passed_grace_slot,
+    screenshot,
+    session_slot_now,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 STAFF_BADGE = "0102030405060AAA"

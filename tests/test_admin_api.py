@@ -200,6 +200,7 @@ def test_every_measurement_view_is_in_the_audit_trail(client, tokens, group_id):
 
 def test_the_audit_log_cannot_be_changed_or_deleted(admin_app, client, tokens, group_id):
     import sqlite3
+
     from common.db import connect
     client.post("/api/v1/participants", json={"first_name": "A", "last_name": "X", "group_id": group_id},
                 headers=auth(tokens["admin"]))

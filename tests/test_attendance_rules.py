@@ -5,8 +5,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from common.schedule import (Group, Slot, attendance_status, first_checkins, local_date, next_session, parse_hhmm,
-                             session_at, sessions_on)
+from common.schedule import (
+    Group,
+    Slot,
+    attendance_status,
+    first_checkins,
+    local_date,
+    next_session,
+    parse_hhmm,
+    session_at,
+    sessions_on,
+)
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MONDAY = date(2026, 11, 2)  # a Monday in winter time (UTC+1)

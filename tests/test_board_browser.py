@@ -29,7 +29,7 @@ def start_admin(procs, tmp_path, people=PEOPLE, **env):
     coach = conn.execute("SELECT id FROM staff WHERE email = 'coach@example.test'").fetchone()[0]
     conn.execute("UPDATE staff SET phone = '010-5550001' WHERE id = ?", (coach,))
     conn.execute("UPDATE staff SET name = 'Beheer' WHERE email = 'beheer@example.test'")
-    for i, (name, person) in enumerate(admin.people.items()):
+    for i, person in enumerate(admin.people.values()):
         conn.execute("UPDATE participants SET lifecoach_id = ?, phone = ?, last_name = ?, "
                      "created_at = '2000-01-01T00:00:00+00:00' WHERE id = ?",
                      (coach, f"06-1234{i:04d}", ["Ramdin", "El Amrani", "Bouzid", "de Vries", "Jansen", "Kalloe"][i],

@@ -10,8 +10,8 @@ import pytest
 
 from admin.auth import new_api_token
 from common.schedule import CalendarChange, Group, Slot, cancelled_on, sessions_on
-from tests.support.site import Site, ram_dir
 from tests.support.live import auth, session_slot_now, tap, wait_for
+from tests.support.site import Site, ram_dir
 
 MONDAY = date(2026, 11, 30)
 

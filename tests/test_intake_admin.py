@@ -3,12 +3,12 @@ instruments, a blood-pressure series) is validated strictly and stored; what is 
 what is left per participant and per group; invalidating without deleting; device checks
 reach the station's roster, and no check-in kiosk ever gets any of it."""
 import uuid
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import pytest
 
-from tests.support.site import Site, post, ram_dir
 from tests.support.live import auth
+from tests.support.site import Site, post, ram_dir
 
 SERIES = {"readings": 3, "averaged": 2, "interval_s": 60, "rest_s": 300, "arm": "left", "cuff": "M"}
 READINGS = [{"at": f"2026-11-09T08:0{i}:00+00:00", "arm": "left", "cuff": "M", "counted": i > 0,

@@ -2,7 +2,7 @@
 contraindications, repeated weighings, what must be said when an instrument is not used,
 warning ranges, device checks — on a real kiosk database, no processes."""
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 import pytest
 

@@ -1,8 +1,8 @@
 """`make mutate`'s plan agrees with mutmut's configuration, and picks each mutant's tests."""
 import tomllib
 
-from tests.support.live import ROOT
 from tests.mutation_plan import PLAN, plan_for
+from tests.support.live import ROOT
 
 
 def test_the_plan_covers_exactly_the_mutated_modules_and_the_selected_tests():

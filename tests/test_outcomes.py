@@ -421,6 +421,7 @@ def test_due_aftercare_check_ins_appear_in_the_lifecoachs_list(site):
 @pytest.mark.browser
 def test_the_outcome_report_and_the_handover_print_to_pdf_that_renders(site, tmp_path):
     import subprocess
+
     from tests.support.live import ARTIFACTS
     group, _ids = cohort(site, [("completed", 90.0, 88.0, [1, 0])] * 6, date.today() - timedelta(days=200))
     client = site.login("coordinator@example.test")

@@ -11,7 +11,6 @@ import pytest
 
 from devices.pcsc import NO_PCSCD, PcscReader
 from devices.reader import open_reader
-from tests.pcscd import pcscd  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 ANNA = "A1B2C3D4"  # a MIFARE Classic's 4-byte UID

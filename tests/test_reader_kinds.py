@@ -16,7 +16,6 @@ from devices.wedge import WedgeReader
 from kiosk import store
 from kiosk.reader import TapRecorder
 from tests.support.live import Kiosk, screenshot, wait_for
-from tests.pcscd import pcscd  # noqa: F401 - fixture
 from tests.test_wedge_reader import ReplayedDevice, typed
 
 ANNA_UID = "A1B2C3D4"  # a MIFARE Classic: what PC/SC's Get Data and nfcpy report
@@ -239,7 +238,7 @@ def test_wedge_reader_process_on_a_real_input_device(live_admin, anna, make_kios
                     "process was not run on a kernel input device here, only its loop on key events")
     keys = [getattr(e, f"KEY_{d}") for d in range(10)] + [e.KEY_ENTER]
     with evdev.UInput({e.EV_KEY: keys}, name="fitwerk test wedge reader") as device:
-        kiosk = start(make_kiosk(live_admin, extra_env={"KIOSK_READER": f"wedge:{device.device.path}"}), badges=3)
+        start(make_kiosk(live_admin, extra_env={"KIOSK_READER": f"wedge:{device.device.path}"}), badges=3)
         for kind, code, value, _ in typed(f"{ANNA_TYPED}\n"):
             if kind == e.EV_KEY:
                 device.write(kind, code, value)

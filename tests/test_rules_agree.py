@@ -85,11 +85,11 @@ def test_a_real_tap_at_exactly_start_plus_grace_is_on_time_at_the_kiosk_and_pres
             kiosk.start_reader(env={"FITWERK_CLOCK_FROZEN_AT": at.isoformat(), "FITWERK_CLOCK_SYNCED": "1"})
             kiosk.wait_reader_ok()
             card.tap(admin.people[name]["uid"])
-            wait_for(lambda: kiosk.db_rows("SELECT result, at FROM local_checkins WHERE first_name = ?", name),
+            wait_for(lambda name=name: kiosk.db_rows("SELECT result, at FROM local_checkins WHERE first_name = ?", name),
                      message=f"{name}'s tap on the kiosk")
             (row,) = kiosk.db_rows("SELECT result, at FROM local_checkins WHERE first_name = ?", name)
             assert row["result"] == kiosk_says and datetime.fromisoformat(row["at"]) == at
-            wait_for(lambda: attendance(admin, day).get((name, "09:00")) == admin_says, timeout=20,
+            wait_for(lambda name=name, says=admin_says: attendance(admin, day).get((name, "09:00")) == says, timeout=20,
                      message=f"{name} {admin_says} on the admin")
             kiosk.stop_reader()
             conn = connect(admin.db)

@@ -7,8 +7,8 @@ from common.hashing import hash_secret
 from devices import Simulator
 from devices.card import CardProcess
 from kiosk import station, store
-from tests.support.live import Kiosk, screenshot, wait_for
 from tests.station_helpers import answer_questions, skip
+from tests.support.live import Kiosk, screenshot, wait_for
 
 PHYSIO_BADGE = "0102030405060AAA"
 PHYSIO_PIN = "2468"

@@ -5,8 +5,8 @@ import pytest
 
 from devices import Simulator
 from devices.card import CardProcess
-from tests.support.live import Kiosk, screenshot, wait_for
 from tests.station_helpers import PHYSIO_PIN, answer_questions, unlock
+from tests.support.live import Kiosk, screenshot, wait_for
 
 PHYSIO_BADGE = "0102030405060AAA"
 FATMA_BADGE = "01010501B00AF001"

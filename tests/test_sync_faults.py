@@ -9,8 +9,8 @@ from datetime import datetime
 import pytest
 
 from kiosk import store
-from tests.support.live import TZ, LiveAdmin, passed_grace_slot, tap, wait_for
 from tests.faultproxy import FaultProxy
+from tests.support.live import TZ, LiveAdmin, passed_grace_slot, tap, wait_for
 
 FAST = {"KIOSK_HTTP_TIMEOUT_S": "2", "KIOSK_HEARTBEAT_S": "1"}
 

@@ -93,8 +93,8 @@ def instrument():
         return port, recorder
 
     yield make
-    for stop, thread in running:
+    for stop, _thread in running:
         stop.set()
-    for stop, thread in running:
+    for _stop, thread in running:
         thread.join(timeout=2)
         assert not thread.is_alive(), "Instrument.run did not stop"

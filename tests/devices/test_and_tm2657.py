@@ -1,8 +1,23 @@
 """A&D TM-2657: command frames, reply parsing, and the host-side protocol that never reports an old result."""
 import pytest
 
-from devices.and_tm2657 import (ACK_FRAME, ERRORS, ETX, HEADER, NAK_FRAME, READ, RS, START, STOP, STX,
-                                AndTM2657, build_command, build_result_block, parse_commands, parse_result)
+from devices.and_tm2657 import (
+    ACK_FRAME,
+    ERRORS,
+    ETX,
+    HEADER,
+    NAK_FRAME,
+    READ,
+    RS,
+    START,
+    STOP,
+    STX,
+    AndTM2657,
+    build_command,
+    build_result_block,
+    parse_commands,
+    parse_result,
+)
 from devices.driver import FrameError, FrameRejected
 
 OLD = {"systolic_mmhg": 131, "mean_arterial_mmhg": 99, "diastolic_mmhg": 83, "pulse_bpm": 66,

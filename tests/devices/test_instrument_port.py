@@ -8,9 +8,9 @@ import time
 import pytest
 
 from devices.instrument import Instrument
+from devices.omron import build_hbp9030_frame
 from devices.simulate import Simulator
 from devices.spec import parse_instrument_spec
-from devices.omron import build_hbp9030_frame
 from devices.tanita import build_frame
 
 PUSHED = ["tanita", "tanita-bc418", "and-scale", "omron-hbp9030", "omron-hbp9020"]

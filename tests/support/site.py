@@ -43,6 +43,7 @@ class Site:
     def flask(self, *args, env=None):
         """`flask --app admin ARGS` in a process of its own on this database; the CompletedProcess."""
         import subprocess
+
         from tests.support.live import BIN, ROOT
         return subprocess.run([str(BIN / "flask"), "--app", "admin", *args], cwd=ROOT, capture_output=True,
                               text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "ADMIN_DB": str(self.db),
