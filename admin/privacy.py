@@ -150,9 +150,21 @@ def erase(conn, actor, participant_id, reason):
     return removed
 
 
+# Rows that refer to a person's rows by a foreign key go first (an invalidation names its
+# measurement): table → (dependent table, its column pointing at the table's id).
+DEPENDENTS = {"measurements": ("measurement_invalidations", "measurement_id")}
+
+
+def _remove_dependents(conn, table, where, args):
+    if table in DEPENDENTS:
+        dependent, column = DEPENDENTS[table]
+        conn.execute(f"DELETE FROM [{dependent}] WHERE [{column}] IN (SELECT id FROM [{table}] WHERE {where})", args)
+
+
 def _remove_rows(conn, participant_id, tables):
     counts = {}
     for table in tables:
+        _remove_dependents(conn, table, "participant_id = ?", (participant_id,))
         counts[table] = conn.execute(f"DELETE FROM [{table}] WHERE participant_id = ?", (participant_id,)).rowcount
     return counts
 
@@ -250,6 +262,7 @@ def _count_or_remove(conn, table, people, dry_run):
     marks = ",".join("?" * len(people))
     if dry_run:
         return conn.execute(f"SELECT COUNT(*) FROM [{table}] WHERE participant_id IN ({marks})", people).fetchone()[0]
+    _remove_dependents(conn, table, f"participant_id IN ({marks})", people)
     return conn.execute(f"DELETE FROM [{table}] WHERE participant_id IN ({marks})", people).rowcount
 
 

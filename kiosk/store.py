@@ -188,6 +188,7 @@ def forget_person(conn, participant_id):
                                          (participant_id,)) if r[0] not in uids]
     conn.execute("DELETE FROM roster_badges WHERE participant_id = ?", (participant_id,))
     conn.execute("DELETE FROM local_checkins WHERE participant_id = ?", (participant_id,))
+    conn.execute("DELETE FROM bp_series WHERE participant_id = ?", (participant_id,))
     conn.execute("UPDATE station_state SET participant_id = NULL, first_name = NULL, identified_at = NULL "
                  "WHERE participant_id = ?", (participant_id,))
     for uid in uids:

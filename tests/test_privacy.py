@@ -335,3 +335,14 @@ def test_retention_cuts_the_audit_log_at_a_signed_checkpoint_and_the_chain_still
     # A checkpoint signed with another key is not trusted.
     result = site.flask("verify-audit", env={"AUDIT_KEY": "another key"})
     assert result.returncode == 1 and "signature does not match" in result.stderr
+
+
+def test_an_invalidated_measurement_is_erased_with_its_invalidation(site):
+    with_history(site)
+    measurement = site.sql("SELECT id FROM measurements WHERE participant_id = ?", site.pid)[0]["id"]
+    site.sql("INSERT INTO measurement_invalidations(measurement_id, reason, by_staff, at) VALUES (?, ?, ?, ?)",
+             measurement, "weegschaal niet op nul", site.physio_id, "2026-11-20T10:00:00+00:00")
+    r = api(site, "POST", f"/participants/{site.pid}/erase", json={"reason": "verzoek"})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert site.sql("SELECT COUNT(*) AS n FROM measurement_invalidations")[0]["n"] == 0
+    assert b"weegschaal niet op nul" not in file_bytes(site.db)
