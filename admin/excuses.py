@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 
 from common.clock import utc_now
 from common.schedule import local_date
-from common.vocabulary import FOLLOW_UP_ROLES
+from common.vocabulary import ACTIVE_STATUSES, FOLLOW_UP_ROLES
 
 from . import programme
 from .audit import audit
@@ -27,8 +27,8 @@ def _context(conn, error=None, saved=False, form=None):
         (today, *args)).fetchall()
     people = conn.execute(
         "SELECT p.id, p.first_name, p.last_name, gr.name AS group_name FROM participants p "
-        f"JOIN groups gr ON gr.id = p.group_id WHERE p.status IN ('intake', 'active') AND {own} "
-        "ORDER BY gr.name, p.first_name, p.last_name", args).fetchall()
+        f"JOIN groups gr ON gr.id = p.group_id WHERE p.status IN ({','.join('?' * len(ACTIVE_STATUSES))}) "
+        f"AND {own} ORDER BY gr.name, p.first_name, p.last_name", (*ACTIVE_STATUSES, *args)).fetchall()
     return {"upcoming": upcoming, "people": people, "today": today, "error": error, "saved": saved,
             "form": form or {}}
 

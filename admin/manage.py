@@ -7,7 +7,7 @@ from flask_babel import gettext
 from common.badge_formats import FORMATS, shown_as
 from common.clock import utc_now
 from common.db import transaction
-from common.vocabulary import ATTENDANCE_STATUSES, MANAGER_ROLES, PARTICIPANT_STATUSES, ROLES
+from common.vocabulary import ACTIVE_STATUSES, ATTENDANCE_STATUSES, MANAGER_ROLES, PARTICIPANT_STATUSES, ROLES
 
 from . import attendance as attendance_rules
 from . import programme
@@ -53,7 +53,8 @@ def _slot_form_rows(form=None, slots=None):
 def _groups(conn):
     rows = conn.execute(
         "SELECT gr.*, (SELECT count(*) FROM participants p WHERE p.group_id = gr.id "
-        "AND p.status IN ('intake', 'active')) AS members FROM groups gr ORDER BY gr.location, gr.name").fetchall()
+        f"AND p.status IN ({','.join('?' * len(ACTIVE_STATUSES))})) AS members FROM groups gr "
+        "ORDER BY gr.location, gr.name", ACTIVE_STATUSES).fetchall()
     slots = {}
     for slot in conn.execute("SELECT * FROM schedule_slots ORDER BY weekday, start"):
         slots.setdefault(slot["group_id"], []).append(slot)
@@ -162,8 +163,9 @@ def _badges_context(conn, error=None, saved=None):
     people = conn.execute(
         "SELECT p.id, p.first_name, p.last_name, gr.name AS group_name, "
         "EXISTS (SELECT 1 FROM badges b WHERE b.participant_id = p.id AND b.revoked_at IS NULL) AS has_badge "
-        "FROM participants p JOIN groups gr ON gr.id = p.group_id WHERE p.status IN ('intake', 'active') "
-        "ORDER BY has_badge, gr.name, p.first_name").fetchall()
+        "FROM participants p JOIN groups gr ON gr.id = p.group_id "
+        f"WHERE p.status IN ({','.join('?' * len(ACTIVE_STATUSES))}) ORDER BY has_badge, gr.name, p.first_name",
+        ACTIVE_STATUSES).fetchall()
     return {"queue": queue, "active": active, "people": people, "error": error, "saved": saved,
             "formats": FORMATS, "shown_as": shown_as}
 

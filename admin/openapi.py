@@ -1,6 +1,7 @@
 """The OpenAPI description of /api/v1/, served at /api/v1/openapi.json."""
 from common.badge_formats import FORMATS
 from common.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from common.vocabulary import PARTICIPANT_STATUSES
 
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _DATE = {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}}
@@ -93,7 +94,7 @@ def spec():
                     "badge_format": {"enum": list(FORMATS), "default": "hex",
                                      "description": "how badge_uid is written (a wedge reader's or a fob's number)"},
                     "phone": {"type": "string"}, "lifecoach_id": {"type": "integer"},
-                    "status": {"enum": ["intake", "active", "completed", "withdrawn", "referred"]},
+                    "status": {"enum": list(PARTICIPANT_STATUSES)},
                     "language": {"enum": list(LANGUAGES), "default": DEFAULT_LANGUAGE,
                                  "description": "the kiosk greets the participant in it"},
                     "sex": {"enum": ["male", "female", None]},
