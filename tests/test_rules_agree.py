@@ -15,6 +15,16 @@ AFTERNOON = {"weekday": 0, "start": "13:00", "end": "16:00"}
 GRACE = 10
 
 
+def registered_long_ago(admin):
+    """The kiosk was added before the programme began: a synced clock from two weeks back is
+    then believable (a record from before its kiosk existed is flagged and never counts)."""
+    conn = connect(admin.db)
+    try:
+        conn.execute("UPDATE kiosks SET created_at = '2000-01-01T00:00:00.000+00:00'")
+    finally:
+        conn.close()
+
+
 def a_past_monday():
     """A Monday inside the programme LiveAdmin sets up (it started 14 days ago)."""
     first = datetime.now(TZ).date() - timedelta(days=14)
@@ -50,6 +60,7 @@ TAPS = [
 def test_kiosk_and_admin_judge_the_same_taps_the_same_way(procs, tmp_path, monkeypatch):
     admin = LiveAdmin(procs, tmp_path).setup_programme(people=[t[0] for t in TAPS], grace=GRACE,
                                                        sessions=[MORNING, AFTERNOON])
+    registered_long_ago(admin)
     day = a_past_monday()
     conn = store.open_db(tmp_path / "kiosk.sqlite")
     syncer = Syncer(conn, admin.url, admin.kiosk_token)
@@ -74,6 +85,7 @@ def test_a_real_tap_at_exactly_start_plus_grace_is_on_time_at_the_kiosk_and_pres
     clock stands at start + grace exactly, then one second later for the second person."""
     admin = LiveAdmin(procs, tmp_path).setup_programme(people=("Anoeshka", "Mohamed"), grace=GRACE,
                                                        sessions=[MORNING])
+    registered_long_ago(admin)
     day = a_past_monday()
     kiosk = make_kiosk(admin)
     kiosk.start_sync()
