@@ -92,3 +92,56 @@ def test_the_database_finds_a_group_exactly_on_the_days_its_programme_runs(db):
         for shift in (-1, 0, 1):
             on = day + timedelta(days=shift)
             assert bool(load_groups(db, day=on)) == (group.starts_on <= on <= group.ends_on), on
+
+
+def checkin_row(db, seq, participant_id, at):
+    db.execute("INSERT INTO checkins(id, kiosk_id, generation, seq, badge_uid, participant_id, result, at, "
+               "local_date, time_source, kiosk_wall_at, clock_synced, boot_id, boot_s, received_at) "
+               "SELECT ?, id, 'g', ?, '0101', ?, 'on_time', ?, substr(?, 1, 10), 'synced', '', 1, 'b', 1.0, '' "
+               "FROM kiosks", (f"c{seq}", seq, participant_id, at, at))
+
+
+def test_a_participants_history_gives_each_session_since_enrolment_its_status_and_reason(db):
+    from admin.attendance import participant_history, weekly_summary
+    db.execute("UPDATE participants SET created_at = '2026-10-01T00:00:00+00:00' WHERE first_name = 'Anoeshka'")
+    db.execute("UPDATE participants SET created_at = '2026-11-05T10:00:00+00:00' WHERE first_name = 'Mohamed'")
+    db.execute("UPDATE kiosks SET watermark_at = '2026-11-16T12:00:00.000+00:00'")
+    checkin_row(db, 1, 1, "2026-11-02T08:05:00.000+00:00")   # Anoeshka 09:05: present
+    checkin_row(db, 2, 2, "2026-11-02T08:30:00.000+00:00")   # Mohamed, before he was enrolled: not his session
+    checkin_row(db, 3, 2, "2026-11-16T08:25:00.000+00:00")   # Mohamed 09:25: late
+    db.execute("INSERT INTO excuses(participant_id, date, reason, created_at) VALUES (1, '2026-11-09', 'ziek', '')")
+    case = db.execute("INSERT INTO follow_ups(participant_id, session_date, session_start, opened_at, updated_at, "
+                      "reason, excused) VALUES (2, '2026-11-09', '09:00', '', '', 'bus', 1)").lastrowid
+    now = datetime(2026, 11, 16, 8, 5, tzinfo=timezone.utc)  # 09:05 on the third Monday: not yet late
+    blank = {"start": "09:00", "end": "12:00", "checked_in_at": None, "reason": "", "excused_afterwards": False,
+             "case_id": None}
+    assert participant_history(db, 1, now) == [
+        {**blank, "date": "2026-11-02", "week": 1, "status": "present", "checked_in_at": "2026-11-02T08:05:00+00:00"},
+        {**blank, "date": "2026-11-09", "week": 2, "status": "excused", "reason": "ziek"},
+        {**blank, "date": "2026-11-16", "week": 3, "status": "expected"}]
+    later = now + timedelta(hours=1)
+    assert participant_history(db, 2, later) == [
+        {**blank, "date": "2026-11-09", "week": 2, "status": "absent", "reason": "bus", "excused_afterwards": True,
+         "case_id": case},
+        {**blank, "date": "2026-11-16", "week": 3, "status": "late", "checked_in_at": "2026-11-16T08:25:00+00:00"}]
+    assert participant_history(db, 1, datetime(2026, 11, 2, 7, 59, tzinfo=timezone.utc)) == []  # before the start
+    assert participant_history(db, 999, now) == []
+    assert weekly_summary(participant_history(db, 2, later)) == [
+        {"week": 2, "sessions": 1, "attended": 0, "late": 0, "excused": 1, "absent": 0, "open": 0, "reasons": ["bus"],
+         "pct": None},
+        {"week": 3, "sessions": 1, "attended": 1, "late": 1, "excused": 0, "absent": 0, "open": 0, "reasons": [],
+         "pct": 100}]
+
+
+def test_a_weeks_percentage_counts_attended_against_attended_and_absent():
+    from admin.attendance import weekly_summary
+
+    def entry(status, week=1, reason="", afterwards=False):
+        return {"week": week, "status": status, "reason": reason, "excused_afterwards": afterwards}
+    history = [entry("present"), entry("late"), entry("absent", reason="verslapen"), entry("excused", reason="ziek"),
+               entry("unknown"), entry("absent", week=2, reason="bus", afterwards=True), entry("expected", week=2)]
+    assert weekly_summary(history) == [
+        {"week": 1, "sessions": 5, "attended": 2, "late": 1, "excused": 1, "absent": 1, "open": 1,
+         "reasons": ["verslapen", "ziek"], "pct": 67},
+        {"week": 2, "sessions": 2, "attended": 0, "late": 0, "excused": 1, "absent": 0, "open": 1,
+         "reasons": ["bus"], "pct": None}]
