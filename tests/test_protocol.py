@@ -137,3 +137,71 @@ def test_a_measurement_takes_whole_and_fractional_numbers_and_negative_seq_is_ne
     values = {"weight_kg": 80, "fat_pct": 21.5, "bmr_kcal": 1650}
     assert parse_push(body([measurement(values=values)]))["records"][0]["values"] == values
     assert parse_push(body([checkin(seq=1)]))["records"][0]["seq"] == 1
+
+
+SOURCES_OK = {"scale": {"driver": "tanita-bc418", "device_model": "BC-418", "device_serial": "S" * 64,
+                        "measured_at": "2026-11-09T08:02", "weight_only": "no_echo",
+                        "inputs": {"sex": "female", "body_type": "athlete", "age": 99, "height_cm": 90, "tare_kg": 0}},
+              "bp": {"manual": True, "reason": "r" * 200}}
+
+
+def test_sources_carry_provenance_or_a_manual_reason_and_the_scales_inputs():
+    record = parse_push(body([measurement(sources=SOURCES_OK)]))["records"][0]
+    assert record["sources"] == SOURCES_OK
+    for inputs in ({"age": 5}, {"height_cm": 250.0}, {"tare_kg": 10}, {"sex": "male", "body_type": "standard"}):
+        parse_push(body([measurement(sources={"scale": {"inputs": inputs}})]))
+    for reason in ("no_sex_or_age", "contraindicated"):
+        parse_push(body([measurement(sources={"scale": {"weight_only": reason}})]))
+
+
+@pytest.mark.parametrize("sources, reason", [
+    ({"thermometer": {}}, "records[0]: unknown instrument 'thermometer' in sources"),
+    ({"bp": "omron"}, "records[0].sources.bp: must be an object"),
+    ({"bp": {"driver": "d" * 65}}, "records[0].sources.bp: 'driver' must be text of at most 64 characters"),
+    ({"bp": {"device_serial": 4711}}, "records[0].sources.bp: 'device_serial' must be text of at most 64 characters"),
+    ({"bp": {"manual": 1}}, "records[0].sources.bp: 'manual' must be true"),
+    ({"bp": {"manual": True, "reason": "r" * 201}},
+     "records[0].sources.bp: 'reason' must be text of at most 200 characters"),
+    ({"bp": {"weight_only": "no_echo"}}, "records[0].sources.bp: unknown key 'weight_only'"),
+    ({"bp": {"inputs": {"sex": "female"}}}, "records[0].sources.bp: unknown key 'inputs'"),
+    ({"scale": {"colour": "red"}}, "records[0].sources.scale: unknown key 'colour'"),
+    ({"scale": {"weight_only": "lazy"}}, "records[0].sources.scale: unknown 'weight_only' reason"),
+    ({"scale": {"inputs": {}}}, "records[0].sources.scale: 'inputs' must be an object"),
+    ({"scale": {"inputs": ["male"]}}, "records[0].sources.scale: 'inputs' must be an object"),
+    ({"scale": {"inputs": {"shoe_size": 42}}}, "records[0].sources.scale: unknown scale input 'shoe_size'"),
+    ({"scale": {"inputs": {"sex": "x"}}}, "records[0].sources.scale: 'sex' must be one of male, female"),
+    ({"scale": {"inputs": {"age": 4}}}, "records[0].sources.scale: 'age' must be a number from 5 to 99"),
+    ({"scale": {"inputs": {"age": 100}}}, "records[0].sources.scale: 'age' must be a number from 5 to 99"),
+    ({"scale": {"inputs": {"age": 30.5}}}, "records[0].sources.scale: 'age' must be a number from 5 to 99"),
+    ({"scale": {"inputs": {"age": True}}}, "records[0].sources.scale: 'age' must be a number from 5 to 99"),
+    ({"scale": {"inputs": {"height_cm": 89.9}}},
+     "records[0].sources.scale: 'height_cm' must be a number from 90 to 250"),
+    ({"scale": {"inputs": {"tare_kg": 10.1}}}, "records[0].sources.scale: 'tare_kg' must be a number from 0 to 10"),
+])
+def test_wrong_sources_are_refused_with_the_exact_reason(sources, reason):
+    assert refused(body([measurement(sources=sources)])) == reason
+
+
+@pytest.mark.parametrize("values, reason", [
+    ({"weight_kg": -0.1}, "records[0]: 'weight_kg' must be between 0 and 650"),
+    ({"weight_kg": 650.1}, "records[0]: 'weight_kg' must be between 0 and 650"),
+    ({"pulse_bpm": float("nan")}, "records[0]: 'pulse_bpm' must be a finite number (not NaN or Infinity)"),
+    ({"pulse_bpm": float("inf")}, "records[0]: 'pulse_bpm' must be a finite number (not NaN or Infinity)"),
+    ({"fat_pct": 100.5}, "records[0]: 'fat_pct' must be between 0 and 100"),
+])
+def test_a_value_beyond_what_a_body_can_be_is_refused(values, reason):
+    assert refused(body([measurement(values=values)])) == reason
+
+
+def test_the_limits_themselves_are_values():
+    values = {"weight_kg": 650, "fat_pct": 0, "bmr_kcal": 20000, "pulse_bpm": 400, "systolic_mmhg": 0.0}
+    assert parse_push(body([measurement(values=values)]))["records"][0]["values"] == values
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"boot_s": -1}, "body: 'boot_s' must be between 0 and 6.3072e+08"),
+    ({"clock": "1969-12-31T23:59:59+00:00"}, "body: 'clock' is before 1970"),
+    ({"pending": -1}, f"body: 'pending' must be a whole number from 0 to {2 ** 63 - 1}"),
+])
+def test_the_body_has_limits_too(change, reason):
+    assert refused(body(**change)) == reason
