@@ -209,3 +209,16 @@ def test_the_local_date_follows_the_zone():
     late_evening = datetime(2026, 11, 2, 23, 30, tzinfo=timezone.utc)  # 00:30 on Tuesday in Amsterdam
     assert local_date(late_evening, "Europe/Amsterdam") == date(2026, 11, 3)
     assert local_date(late_evening, "UTC") == date(2026, 11, 2)
+
+
+def test_a_session_on_the_programmes_last_day_still_counts_and_times_are_utc():
+    sunday = Group(5, "Zondag", "Zuid", MONDAY, 12, 10, slots=(Slot(6, "10:00", "12:00"),))
+    assert sunday.ends_on == MONDAY + timedelta(weeks=12, days=-1) and sunday.ends_on.weekday() == 6
+    (last,) = sessions_on(sunday, sunday.ends_on)
+    assert sessions_on(sunday, sunday.ends_on + timedelta(days=7)) == []
+    assert last.start.tzinfo is timezone.utc and last.end.tzinfo is timezone.utc
+
+
+def test_a_bad_time_of_day_says_what_it_got():
+    with pytest.raises(ValueError, match=r"^not HH:MM: '9:00'$"):
+        parse_hhmm("9:00")

@@ -102,3 +102,15 @@ def test_the_admin_enrols_a_badge_in_the_one_form_and_refuses_a_phone(client, to
         assert [r[0] for r in conn.execute("SELECT uid FROM badges")] == ["01010501B00A0001"]
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("text, message", [
+    (None, "badge uid must be a string"),
+    ("A1B2C3", "badge uid must be 8-20 hex digits"),
+    ("A1B2C3D4E", "badge uid must be whole bytes: an even number of hex digits"),
+    ("01FE0102030405FF", "a uid starting 01FE is a phone's random ID, not a badge"),
+])
+def test_the_reasons_are_said_plainly(text, message):
+    with pytest.raises(BadgeUidError) as caught:
+        normalise_uid(text)
+    assert str(caught.value) == message
