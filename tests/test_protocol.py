@@ -205,3 +205,17 @@ def test_the_limits_themselves_are_values():
 ])
 def test_the_body_has_limits_too(change, reason):
     assert refused(body(**change)) == reason
+
+
+def test_ids_start_at_one_and_the_boot_clock_at_zero():
+    push = parse_push(body([measurement(participant_id=1, taken_by=1, boot_s=0)], boot_s=0,
+                           captured_through={"boot_s": 0}))
+    record = push["records"][0]
+    assert (record["participant_id"], record["taken_by"], record["boot_s"]) == (1, 1, 0.0)
+    assert push["boot_s"] == 0.0 and push["captured_through_boot_s"] == 0.0
+    assert refused(body([measurement(participant_id=0)])).startswith("records[0]: 'participant_id' must be a whole")
+    assert refused(body([measurement(taken_by=0)])).startswith("records[0]: 'taken_by' must be a whole")
+    assert refused(body([without(measurement(), "moment")])) == "records[0]: missing 'moment'"
+    assert refused(without(body(), "boot_s")) == "body: missing 'boot_s'"
+    assert refused(body(captured_through={"clock": "x"})) == "captured_through: missing 'boot_s'"
+    assert parse_push(body(clock="1970-01-01T00:00:00+00:00"))["clock"].year == 1970
