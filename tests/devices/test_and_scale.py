@@ -99,3 +99,13 @@ def test_the_sign_of_the_weight_is_read():
     assert parse_weight(b"US,+00070.50 kg") == ("US", 70.5)
     assert parse_weight(b"ST,-00155.00 lb") == ("ST", -70.31)
     assert parse_weight(b"OL,+9999E+19 kg") == ("OL", None)
+
+
+def test_the_plausible_range_and_the_new_person_step_include_their_edges():
+    assert AndScale().feed(b"ST,+00020.00 kg\r\n") == [{"weight_kg": 20.0, "driver": "and-scale"}]
+    assert AndScale().feed(b"ST,+00300.00 kg\r\n") == [{"weight_kg": 300.0, "driver": "and-scale"}]
+    assert AndScale().feed(b"ST,+00019.99 kg\r\nST,+00300.01 kg\r\n") == [
+        FrameError("weight_kg outside plausible range 20–300")]
+    # 0.5 kg from the last weight taken is a new person; less is the same one swaying.
+    assert [m["weight_kg"] for m in AndScale().feed(lines("ST,+00070.50 kg", "ST,+00070.99 kg", "ST,+00071.00 kg"))] \
+        == [70.5, 71.0]
