@@ -219,3 +219,8 @@ def test_ids_start_at_one_and_the_boot_clock_at_zero():
     assert refused(without(body(), "boot_s")) == "body: missing 'boot_s'"
     assert refused(body(captured_through={"clock": "x"})) == "captured_through: missing 'boot_s'"
     assert parse_push(body(clock="1970-01-01T00:00:00+00:00"))["clock"].year == 1970
+
+
+def test_a_sequence_number_may_be_as_large_as_sqlite_stores():
+    assert parse_push(body([checkin(seq=2 ** 63 - 1)]))["records"][0]["seq"] == 2 ** 63 - 1
+    assert refused(body([checkin(seq=2 ** 63)])).startswith("records[0]: 'seq' must be a whole number")
