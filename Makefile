@@ -119,8 +119,9 @@ test-fast: setup lint
 MUTATE_CHILDREN ?= 2
 mutate: setup $(VENV)/.mutate
 	@# mutmut copies the tree into mutants/ once and never refreshes a file it does not
-	@# mutate: keep only its results (*.meta, stats) so every other file is copied anew.
-	@if [ -d mutants ]; then find mutants -type f ! -name '*.meta' ! -name mutmut-stats.json -delete; fi
+	@# mutate, and maps tests to functions anew only for new tests: keep only the verdicts
+	@# (*.meta), so every file is copied and every test traced again.
+	@if [ -d mutants ]; then find mutants -type f ! -name '*.meta' -delete; fi
 	nice -n 19 $(PY) -m mutmut run --max-children $(MUTATE_CHILDREN)
 	$(PY) tests/mutation_score.py --survivors
 
