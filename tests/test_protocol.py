@@ -51,7 +51,7 @@ def test_a_valid_push_comes_out_typed_and_normalised():
     assert second == {"id": ID, "seq": 2, "kind": "measurement", "clock_synced": False, "boot_id": "boot-1",
                       "boot_s": 100.0, "wall_at": first["wall_at"], "participant_id": 7, "moment": "week6",
                       "taken_by": 3, "values": {"weight_kg": 80.5, "pulse_bpm": 61},
-                      "sources": {"scale": {"driver": "tanita"}}}
+                      "sources": {"scale": {"driver": "tanita"}}, "details": {}}
 
 
 def test_optional_parts_may_be_left_out():
@@ -109,7 +109,7 @@ def test_optional_parts_may_be_left_out():
     (body([measurement(moment="someday")]), "records[0]: unknown moment"),
     (body([measurement(taken_by="fysio")]), "records[0]: 'taken_by' has the wrong type"),
     (body([measurement(values=[80])]), "records[0]: 'values' has the wrong type"),
-    (body([measurement(values={})]), "records[0]: a measurement needs values"),
+    (body([measurement(values={})]), "records[0]: a measurement needs values (or the instruments skipped, with why)"),
     (body([measurement(values={"iq": 120})]), "records[0]: unknown measurement field 'iq'"),
     (body([measurement(values={"weight_kg": "80"})]), "records[0]: 'weight_kg' must be a number"),
     (body([measurement(values={"weight_kg": True})]), "records[0]: 'weight_kg' must be a number"),
