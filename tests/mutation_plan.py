@@ -4,7 +4,7 @@ the tests of that mutant's module, so a survivor costs seconds, not the whole se
 import os
 
 PLAN = {
-    "common/schedule.py": ("tests/test_attendance_rules.py",),
+    "common/schedule.py": ("tests/test_attendance_rules.py", "tests/test_calendar.py"),
     "common/badge.py": ("tests/test_badge_uid.py",),
     "common/protocol.py": ("tests/test_protocol.py", "tests/test_badge_uid.py"),
     "admin/attendance.py": ("tests/test_attendance_rules.py", "tests/test_attendance_cache.py"),
