@@ -82,6 +82,7 @@ def lagging_kiosk(kiosks, moment):
 _CACHE_SIZE = 32
 _cache = OrderedDict()
 _cache_lock = threading.Lock()
+_compute_lock = threading.Lock()
 
 
 def attendance(conn, day, now, group_id=None):
@@ -101,6 +102,18 @@ def attendance(conn, day, now, group_id=None):
         cached = _cache.get(key)
     if cached is not None and cached[0] == data and cached[1] == _moment(cached[3], cached[4], now, kiosks):
         return cached[2]
+    # One computation at a time: when a tap changes the board, every open board asks at
+    # once; the others wait for the first and take its answer instead of all computing it.
+    with _compute_lock:
+        with _cache_lock:
+            cached = _cache.get(key)
+        if cached is not None and cached[0] == data and cached[1] == _moment(cached[3], cached[4], now, kiosks):
+            return cached[2]
+        return _compute_and_keep(conn, key, data, kiosks, day, now, group_id)
+
+
+def _compute_and_keep(conn, key, data, kiosks, day, now, group_id):
+    """Compute and cache the answer (under the compute lock)."""
     result, deadlines = _compute(conn, day, now, group_id)
     has_unknown = any(p["status"] == "unknown" for s in result for p in s["participants"])
     with _cache_lock:

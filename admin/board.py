@@ -65,6 +65,7 @@ _CACHE_SIZE = 64
 _layouts = OrderedDict()     # id(sessions) -> (sessions, tz, layout)
 _fragments = OrderedDict()   # (version, locale, script root) -> rendered #live fragment
 _cache_lock = threading.Lock()
+_render_lock = threading.Lock()
 
 
 def _remember(cache, key, value):
@@ -83,6 +84,16 @@ def _layout(sessions, tz):
         cached = _layouts.get(id(sessions))
     if cached is not None and cached[0] is sessions and cached[1] == tz:
         return cached[2]
+    with _render_lock:   # the first of the boards asking at once lays it out, the others wait
+        with _cache_lock:
+            cached = _layouts.get(id(sessions))
+        if cached is not None and cached[0] is sessions and cached[1] == tz:
+            return cached[2]
+        return _lay_out(sessions, tz)
+
+
+def _lay_out(sessions, tz):
+    """_layout's work, under the render lock."""
     zone = ZoneInfo(tz)
     absent, locations = [], {}
     for session in sorted(sessions, key=lambda s: (s["location"], s["start"], s["group_name"])):
@@ -199,10 +210,15 @@ def _live(view, version):
     key = (version, str(get_locale()), request.script_root)
     with _cache_lock:
         html = _fragments.get(key)
-    if html is None:
-        html = render_template("board/_live.html", version=version, poll=POLL_SECONDS, labels=ATTENDANCE_STATUSES,
-                               case_labels=followup.STATE_LABELS, **view)
-        _remember(_fragments, key, html)
+    if html is not None:
+        return html
+    with _render_lock:   # rendered by the first board that asks, reused by the others
+        with _cache_lock:
+            html = _fragments.get(key)
+        if html is None:
+            html = render_template("board/_live.html", version=version, poll=POLL_SECONDS,
+                                   labels=ATTENDANCE_STATUSES, case_labels=followup.STATE_LABELS, **view)
+            _remember(_fragments, key, html)
     return html
 
 
