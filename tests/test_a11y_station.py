@@ -7,6 +7,7 @@ import pytest
 from devices import Simulator
 from devices.card import CardProcess
 from tests.a11y import assert_accessible
+from tests.station_helpers import answer_questions
 from tests.support.live import Kiosk, LiveAdmin, Processes, screenshot, wait_for
 
 pytestmark = pytest.mark.browser
@@ -93,6 +94,8 @@ def test_every_station_state_is_accessible_and_keeps_save_and_lock_on_screen(sta
     check(page, "found", size)
     page.click("ul.found button:has-text('Mohamed')")
     page.wait_for_selector("h1:has-text('Mohamed')")
+    check(page, "questions", size)   # the contraindication questions come first
+    answer_questions(page)
     check(page, "measuring", size)
 
     scale.send_measurement()  # every field a Tanita in PC mode reports
