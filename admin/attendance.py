@@ -93,8 +93,11 @@ def attendance(conn, day, now, group_id=None):
     has passed, and which deadlines each location's kiosks have delivered up to. Treat
     the answer as read-only: it may be shared with the next request."""
     key = (conn.execute("PRAGMA database_list").fetchone()[2], day, group_id)
-    data = (get_meta(conn, "generation"), get_meta(conn, "attendance_version", "0"),
-            conn.execute("SELECT max(rowid) FROM checkins").fetchone()[0])
+    # The newest check-in that can count: unknown badges and flagged taps (another
+    # location's kiosk) change nobody's status, so they need no recomputation.
+    newest = conn.execute("SELECT rowid FROM checkins WHERE participant_id IS NOT NULL AND flag IS NULL "
+                          "ORDER BY rowid DESC LIMIT 1").fetchone()
+    data = (get_meta(conn, "generation"), get_meta(conn, "attendance_version", "0"), newest and newest[0])
     kiosks = conn.execute("SELECT location, name, watermark_at, last_heard_at FROM kiosks "
                           "WHERE revoked_at IS NULL AND coalesce(role, 'checkin') = 'checkin' "
                           "ORDER BY location, name").fetchall()
