@@ -15,6 +15,7 @@ from devices.card import CardProcess
 from devices.wedge import WedgeReader
 from kiosk import store
 from kiosk.reader import TapRecorder
+from tests.station_helpers import answer_questions
 from tests.support.live import Kiosk, screenshot, wait_for
 from tests.test_wedge_reader import ReplayedDevice, typed
 
@@ -112,6 +113,7 @@ def test_pcsc_reader_at_the_station_unlocks_identifies_and_the_measurement_reach
         page.wait_for_selector("text=Wie meten we?", timeout=10000)
         pcscd.card(live_admin.people["Anoeshka"]["uid"]).hold(1.5)
         page.wait_for_selector("h1:has-text('Anoeshka')", timeout=10000)
+        answer_questions(page)   # the contraindication questions come before any value counts
         scale.send_measurement(weight_kg=82.7, fat_pct=18.6)
         page.wait_for_selector("[data-field=weight_kg]:has-text('82.7')", timeout=10000)
         page.check("input[value=intake]")
@@ -194,6 +196,7 @@ def test_wedge_reader_at_the_station_unlocks_with_an_em4100_fob_and_identifies_a
         page.wait_for_selector("text=Wie meten we?", timeout=10000)
         card.type(f"{live_admin.people['Mohamed']['uid']}\n")
         page.wait_for_selector("h1:has-text('Mohamed')", timeout=10000)
+        answer_questions(page)   # the contraindication questions come before any value counts
         scale.send_measurement(weight_kg=91.4, fat_pct=22.0)
         page.wait_for_selector("[data-field=weight_kg]:has-text('91.4')", timeout=10000)
         page.check("input[value=intake]")
