@@ -11,6 +11,7 @@ Adding a kind of reader: write ``devices/<kind>.py`` with a :class:`Reader` subc
 """
 from __future__ import annotations
 
+import abc
 import importlib
 import logging
 import threading
@@ -101,8 +102,9 @@ class Presence:
             del self._last_seen[uid]
 
 
-class Reader:
-    """Base of every reader kind: callbacks, state reporting and the tap debounce."""
+class Reader(abc.ABC):
+    """Base of every reader kind: callbacks, state reporting and the tap debounce; each kind
+    (nfc, pcsc, wedge) supplies `run`."""
 
     def __init__(self, on_tap: Callable[[str], None], on_status: Callable[[str, str], None] | None = None,
                  *, on_round: Callable[[], None] | None = None,
@@ -113,9 +115,9 @@ class Reader:
         self._on_round = on_round or (lambda: None)
         self._presence = Presence(debounce_seconds)
 
+    @abc.abstractmethod
     def run(self, stop: threading.Event) -> None:
         """Read badges until *stop* is set; never returns early, never raises."""
-        raise NotImplementedError
 
     def _report_tap(self, uid: str) -> None:
         log.info("badge …%s tapped", uid[-4:])
