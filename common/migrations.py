@@ -148,23 +148,27 @@ def _measurement_details(db):
 
 # --- the kiosk database --------------------------------------------------------------
 
+def add_roster_columns(db, table, *columns):
+    """Add (column, declaration) pairs a kiosk roster table lacks; when any was missing, pull
+    the whole roster again (version 0), so the rows already held come down with the new fields."""
+    if not db[table].exists():
+        return
+    missing = [(column, declaration) for column, declaration in columns if column not in db[table].columns_dict]
+    for column, declaration in missing:
+        add_column(db, table, column, declaration)
+    if missing:
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")
+
+
 @kiosk(name="0001_roster_people_language")
 def _roster_people_language(db):
-    if db["roster_people"].exists() and "language" not in db["roster_people"].columns_dict:
-        add_column(db, "roster_people", "language", "TEXT NOT NULL DEFAULT 'nl'")
-        # The roster is pulled by changes since a version: start again from 0, so the
-        # people already held come down once more with their language.
-        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")
+    add_roster_columns(db, "roster_people", ("language", "TEXT NOT NULL DEFAULT 'nl'"))
 
 
 @kiosk(name="0002_roster_sex_and_birth_year")
 def _roster_sex_and_birth_year(db):
     # A station's roster carries them for the scale; a check-in kiosk's leaves them NULL.
-    if db["roster_people"].exists() and "sex" not in db["roster_people"].columns_dict:
-        add_column(db, "roster_people", "sex", "TEXT")
-        add_column(db, "roster_people", "birth_year", "INTEGER")
-        # Pull the whole roster again, so the people already held come down with them.
-        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")
+    add_roster_columns(db, "roster_people", ("sex", "TEXT"), ("birth_year", "INTEGER"))
 
 
 @kiosk(name="0003_station_pin")
@@ -173,23 +177,16 @@ def _station_pin(db):
     add_column(db, "station_state", "pin_staff_role", "TEXT")
     add_column(db, "station_state", "pin_uid", "TEXT")
     add_column(db, "station_state", "pin_epoch", "REAL")
-    if db["roster_badges"].exists() and "pin_hash" not in db["roster_badges"].columns_dict:
-        add_column(db, "roster_badges", "pin_hash", "TEXT")
-        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")  # staff badges again, with PINs
+    add_roster_columns(db, "roster_badges", ("pin_hash", "TEXT"))   # staff badges again, with PINs
 
 
 @kiosk(name="0004_roster_groups_calendar")
 def _roster_groups_calendar(db):
-    # Cancelled and moved sessions come down with the roster; a kiosk that had its groups
-    # before pulls them again (roster version 0) so it learns their calendars.
-    if db["roster_groups"].exists() and "calendar_json" not in db["roster_groups"].columns_dict:
-        add_column(db, "roster_groups", "calendar_json", "TEXT NOT NULL DEFAULT '[]'")
-        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")
+    # Cancelled and moved sessions come down with the roster.
+    add_roster_columns(db, "roster_groups", ("calendar_json", "TEXT NOT NULL DEFAULT '[]'"))
 
 
 @kiosk(name="0005_roster_station_facts")
 def _roster_station_facts(db):
-    # What is done per moment and the standing answers; pull the whole roster again for them.
-    if db["roster_people"].exists() and "station_json" not in db["roster_people"].columns_dict:
-        add_column(db, "roster_people", "station_json", "TEXT NOT NULL DEFAULT '{}'")
-        db.execute("UPDATE meta SET value = '0' WHERE key = 'roster_version'")
+    # What is done per moment and the standing answers.
+    add_roster_columns(db, "roster_people", ("station_json", "TEXT NOT NULL DEFAULT '{}'"))
