@@ -59,6 +59,8 @@ def test_a_reader_killed_right_after_a_tap_loses_nothing_and_a_new_one_goes_on(l
         kiosk.procs.stop("reader-checkin", signal.SIGKILL)
         kiosk.start_reader()
         wait_for(lambda: live_admin.status_of("Anoeshka") == "present", message="the tap before the kill delivered")
-        card.tap(live_admin.people["Mohamed"]["uid"])
+        # Held long enough for the new reader process to start up (imports, opening the
+        # udp: link) on a loaded machine: it has to see the badge put down.
+        card.tap(live_admin.people["Mohamed"]["uid"], hold=6.0)
     wait_for(lambda: live_admin.status_of("Mohamed") == "present", message="the new reader's tap delivered")
     assert len(live_admin.checkins()) == 2
