@@ -492,16 +492,13 @@ def add_checkin(site, participant_id, at):
 
 
 def test_the_attendance_history_gives_a_percentage_per_week_with_reasons(site):
-    # The group's one weekly session is today's slot; it started two weeks ago, so:
-    # week 1 present, week 2 excused ahead ("tandarts"), week 3 (today) absent.
-    slot_start = datetime.now(AMS).replace(second=0, microsecond=0) - timedelta(minutes=30)
-    if slot_start.date() != datetime.now(AMS).date():
-        pytest.skip("too close to midnight for a session that started 30 minutes ago")
-    start = (datetime.now(AMS) - timedelta(days=14)).date().isoformat()
-    site.sql("UPDATE groups SET starts_on = ?", start)
-    (slot,) = site.sql("SELECT start FROM schedule_slots")
-    hours, minutes = map(int, slot["start"].split(":"))
-    first = (datetime.now(AMS) - timedelta(days=14)).replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    # The group meets once a week, on yesterday's weekday at 10:00, and started 15 days ago, so
+    # all three sessions are past whatever the time of day: week 1 present, week 2 excused ahead
+    # ("tandarts"), week 3 (yesterday) absent.
+    today = datetime.now(AMS).date()
+    site.sql("UPDATE schedule_slots SET weekday = ?, start = '10:00', end = '13:00'", (today - timedelta(days=1)).weekday())
+    site.sql("UPDATE groups SET starts_on = ?", (today - timedelta(days=15)).isoformat())
+    first = datetime.combine(today - timedelta(days=15), datetime.min.time(), AMS).replace(hour=10)
     add_checkin(site, site.anoeshka, first - timedelta(minutes=5))
     site.sql("INSERT INTO excuses(participant_id, date, reason, created_at) VALUES (?, ?, 'tandarts', 'x')",
              site.anoeshka, (first + timedelta(days=7)).date().isoformat())
