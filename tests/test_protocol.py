@@ -224,3 +224,180 @@ def test_ids_start_at_one_and_the_boot_clock_at_zero():
 def test_a_sequence_number_may_be_as_large_as_sqlite_stores():
     assert parse_push(body([checkin(seq=2 ** 63 - 1)]))["records"][0]["seq"] == 2 ** 63 - 1
     assert refused(body([checkin(seq=2 ** 63)])).startswith("records[0]: 'seq' must be a whole number")
+
+
+# --- how a measurement was taken (intake): the scale's weights, the blood-pressure series,
+# device checks, contraindication answers, skipped instruments, readings, confirmations ---
+
+READING = {"at": "2026-11-09T08:01:00Z", "arm": "left", "cuff": "M", "counted": True, "systolic_mmhg": 400,
+           "diastolic_mmhg": 0, "pulse_bpm": 61, "mean_arterial_mmhg": 350, "flags": {"irregular": True, "ihb": "2"}}
+SERIES = {"readings": 10, "averaged": 10, "interval_s": 3600, "rest_s": 0, "arm": "right", "cuff": "XL"}
+CHECK = {"kind": "reference_weight", "checked_on": "2026-11-01", "passed": True, "overdue": False}
+DETAILS = {"screening": {"scale": {"answers": {"implant": "no", "pregnant": "unknown"}, "observed": "o" * 200},
+                         "bp": {"answers": {"arm_right": "yes", "arm_left": "no"}}},
+           "skipped": {"bp": {"reason": "r" * 200, "contraindicated": ["arm_right", "arm_left"]}},
+           "bp_readings": [READING] * 12, "confirmed": ["weight_kg", "pulse_bpm"]}
+
+
+def test_the_details_of_a_measurement_come_through_whole_and_at_their_limits():
+    sources = {"scale": {"weights": [0, 650, 80.5, 81, 80], "device_check": {**CHECK, "kind": "validation"}},
+               "bp": {"series": SERIES, "arm": "left", "device_check": without(CHECK, "overdue")}}
+    record = parse_push(body([measurement(sources=sources, **DETAILS)]))["records"][0]
+    assert record["details"] == DETAILS and record["sources"] == sources
+    one = {"readings": 1, "averaged": 1, "interval_s": 0.0, "rest_s": 3600.0, "arm": "left", "cuff": "S"}
+    assert parse_push(body([measurement(sources={"bp": {"series": one}, "scale": {"weights": [70]}})]))
+
+
+def test_only_the_parts_given_are_kept_in_the_details():
+    kept = parse_push(body([measurement(screening={}, skipped={}, bp_readings=[], confirmed=["fat_pct"])]))
+    assert kept["records"][0]["details"] == {"confirmed": ["fat_pct"]}
+    skipped_only = measurement(values={}, skipped={"scale": {"reason": "rolstoel"}})
+    assert parse_push(body([skipped_only]))["records"][0]["details"] == {"skipped": {"scale": {"reason": "rolstoel"}}}
+    assert parse_push(body([measurement(skipped={"scale": {"reason": "x", "contraindicated": []}})]))
+
+
+@pytest.mark.parametrize("sources, reason", [
+    ({"scale": {"weights": []}}, "records[0].sources.scale: 'weights' must be a list of 1 to 5 weights"),
+    ({"scale": {"weights": [80] * 6}}, "records[0].sources.scale: 'weights' must be a list of 1 to 5 weights"),
+    ({"scale": {"weights": 80}}, "records[0].sources.scale: 'weights' must be a list of 1 to 5 weights"),
+    ({"scale": {"weights": [650.1]}}, "records[0].sources.scale: 'weights' must be a number from 0 to 650"),
+    ({"scale": {"weights": [-1]}}, "records[0].sources.scale: 'weights' must be a number from 0 to 650"),
+    ({"scale": {"weights": ["80"]}}, "records[0].sources.scale: 'weights' must be a number from 0 to 650"),
+    ({"scale": {"weights": [True]}}, "records[0].sources.scale: 'weights' must be a number from 0 to 650"),
+    ({"bp": {"weights": [80]}}, "records[0].sources.bp: unknown key 'weights'"),
+    ({"scale": {"series": SERIES}}, "records[0].sources.scale: unknown key 'series'"),
+    ({"scale": {"arm": "left"}}, "records[0].sources.scale: unknown key 'arm'"),
+    ({"bp": {"arm": "middle"}}, "records[0].sources.bp: 'arm' must be one of right, left"),
+    ({"bp": {"arm": ["left"]}}, "records[0].sources.bp: 'arm' must be one of right, left"),
+    ({"bp": {"series": without(SERIES, "cuff")}},
+     "records[0].sources.bp: 'series' needs readings, averaged, interval_s, rest_s, arm and cuff"),
+    ({"bp": {"series": {**SERIES, "extra": 1}}},
+     "records[0].sources.bp: 'series' needs readings, averaged, interval_s, rest_s, arm and cuff"),
+    ({"bp": {"series": [SERIES]}},
+     "records[0].sources.bp: 'series' needs readings, averaged, interval_s, rest_s, arm and cuff"),
+    ({"bp": {"series": {**SERIES, "readings": 0, "averaged": 0}}},
+     "records[0].sources.bp: 'readings' must be a number from 1 to 10"),
+    ({"bp": {"series": {**SERIES, "readings": 11}}}, "records[0].sources.bp: 'readings' must be a number from 1 to 10"),
+    ({"bp": {"series": {**SERIES, "readings": 2.0}}}, "records[0].sources.bp: 'readings' must be a number from 1 to 10"),
+    ({"bp": {"series": {**SERIES, "readings": 3, "averaged": 4}}},
+     "records[0].sources.bp: 'averaged' must be a number from 1 to 3"),
+    ({"bp": {"series": {**SERIES, "averaged": 0}}}, "records[0].sources.bp: 'averaged' must be a number from 1 to 10"),
+    ({"bp": {"series": {**SERIES, "interval_s": 3600.5}}},
+     "records[0].sources.bp: 'interval_s' must be a number from 0 to 3600"),
+    ({"bp": {"series": {**SERIES, "interval_s": -1}}},
+     "records[0].sources.bp: 'interval_s' must be a number from 0 to 3600"),
+    ({"bp": {"series": {**SERIES, "rest_s": 3601}}}, "records[0].sources.bp: 'rest_s' must be a number from 0 to 3600"),
+    ({"bp": {"series": {**SERIES, "rest_s": -0.5}}}, "records[0].sources.bp: 'rest_s' must be a number from 0 to 3600"),
+    ({"bp": {"series": {**SERIES, "rest_s": None}}}, "records[0].sources.bp: 'rest_s' must be a number from 0 to 3600"),
+    ({"bp": {"series": {**SERIES, "arm": "leg"}}}, "records[0].sources.bp: unknown arm or cuff"),
+    ({"bp": {"series": {**SERIES, "cuff": "XXL"}}}, "records[0].sources.bp: unknown arm or cuff"),
+    ({"bp": {"series": {**SERIES, "cuff": ["M"]}}}, "records[0].sources.bp: unknown arm or cuff"),
+    ({"bp": {"series": {**SERIES, "arm": {"left": 1}}}}, "records[0].sources.bp: unknown arm or cuff"),
+    ({"bp": {"device_check": "ok"}}, "records[0].sources.bp: 'device_check' has unknown keys"),
+    ({"bp": {"device_check": {**CHECK, "by": "Anna"}}}, "records[0].sources.bp: 'device_check' has unknown keys"),
+    ({"bp": {"device_check": {**CHECK, "kind": "calibration"}}},
+     "records[0].sources.bp: 'device_check' needs a kind and passed"),
+    ({"bp": {"device_check": {**CHECK, "kind": ["validation"]}}},
+     "records[0].sources.bp: 'device_check' needs a kind and passed"),
+    ({"bp": {"device_check": without(CHECK, "kind")}}, "records[0].sources.bp: 'device_check' needs a kind and passed"),
+    ({"bp": {"device_check": {**CHECK, "passed": 1}}}, "records[0].sources.bp: 'device_check' needs a kind and passed"),
+    ({"bp": {"device_check": without(CHECK, "passed")}},
+     "records[0].sources.bp: 'device_check' needs a kind and passed"),
+    ({"bp": {"device_check": without(CHECK, "checked_on")}},
+     "records[0].sources.bp: 'checked_on' must be text of at most 10 characters"),
+    ({"bp": {"device_check": {**CHECK, "checked_on": "2026-11-01T"}}},
+     "records[0].sources.bp: 'checked_on' must be text of at most 10 characters"),
+    ({"bp": {"device_check": {**CHECK, "overdue": "no"}}}, "records[0].sources.bp: 'overdue' must be true or false"),
+    ({"scale": {"weight_only": ["no_echo"]}}, "records[0].sources.scale: unknown 'weight_only' reason"),
+    ({"scale": {"inputs": {"sex": ["female"]}}}, "records[0].sources.scale: 'sex' must be one of male, female"),
+])
+def test_wrong_intake_sources_are_refused_with_the_exact_reason(sources, reason):
+    assert refused(body([measurement(sources=sources)])) == reason
+
+
+@pytest.mark.parametrize("details, reason", [
+    ({"screening": []}, "records[0]: 'screening' is per instrument"),
+    ({"screening": {"eyes": {}}}, "records[0]: 'screening' is per instrument"),
+    ({"screening": {"scale": "no"}}, "records[0]: screening.scale holds answers and observed only"),
+    ({"screening": {"scale": {"notes": "x"}}}, "records[0]: screening.scale holds answers and observed only"),
+    ({"screening": {"scale": {"answers": ["no"]}}}, "records[0]: screening.scale: unknown question or answer"),
+    ({"screening": {"scale": {"answers": {"arm_left": "no"}}}},
+     "records[0]: screening.scale: unknown question or answer"),
+    ({"screening": {"bp": {"answers": {"arm_left": "maybe"}}}},
+     "records[0]: screening.bp: unknown question or answer"),
+    ({"screening": {"bp": {"answers": {"arm_left": ["no"]}}}},
+     "records[0]: screening.bp: unknown question or answer"),
+    ({"screening": {"bp": {"answers": {"arm_left": {"no": 1}}}}},
+     "records[0]: screening.bp: unknown question or answer"),
+    ({"screening": {"scale": {"observed": "o" * 201}}},
+     "records[0]: 'observed' must be text of at most 200 characters"),
+    ({"screening": {"scale": {"observed": None}}}, "records[0]: 'observed' must be text of at most 200 characters"),
+    ({"skipped": ["scale"]}, "records[0]: 'skipped' is per instrument"),
+    ({"skipped": {"eyes": {"reason": "x"}}}, "records[0]: 'skipped' is per instrument"),
+    ({"skipped": {"scale": "kapot"}}, "records[0]: skipped.scale needs a reason"),
+    ({"skipped": {"scale": {}}}, "records[0]: skipped.scale needs a reason"),
+    ({"skipped": {"scale": {"reason": ""}}}, "records[0]: skipped.scale needs a reason"),
+    ({"skipped": {"scale": {"reason": "x", "by": "Anna"}}}, "records[0]: skipped.scale needs a reason"),
+    ({"skipped": {"scale": {"reason": "r" * 201}}}, "records[0]: 'reason' must be text of at most 200 characters"),
+    ({"skipped": {"scale": {"reason": 5}}}, "records[0]: 'reason' must be text of at most 200 characters"),
+    ({"skipped": {"scale": {"reason": "x", "contraindicated": "implant"}}},
+     "records[0]: skipped.scale: unknown contraindication"),
+    ({"skipped": {"scale": {"reason": "x", "contraindicated": ["arm_left"]}}},
+     "records[0]: skipped.scale: unknown contraindication"),
+    ({"skipped": {"scale": {"reason": "x", "contraindicated": [["implant"]]}}},
+     "records[0]: skipped.scale: unknown contraindication"),
+    ({"bp_readings": {}}, "records[0]: 'bp_readings' must be a list of at most 12 readings"),
+    ({"bp_readings": [READING] * 13}, "records[0]: 'bp_readings' must be a list of at most 12 readings"),
+    ({"bp_readings": ["120/80"]},
+     "records[0].bp_readings[0]: a reading holds at, arm, cuff, counted, flags and pressures only"),
+    ({"bp_readings": [READING, {**READING, "weight_kg": 80}]},
+     "records[0].bp_readings[1]: a reading holds at, arm, cuff, counted, flags and pressures only"),
+    ({"bp_readings": [without(READING, "at")]}, "records[0].bp_readings[0]: missing 'at'"),
+    ({"bp_readings": [{**READING, "at": "gisteren"}]}, "records[0].bp_readings[0]: 'at' is not an ISO-8601 time"),
+    ({"bp_readings": [{**READING, "arm": "leg"}]},
+     "records[0].bp_readings[0]: a reading needs its arm, cuff and whether it counted"),
+    ({"bp_readings": [{**READING, "arm": ["left"]}]},
+     "records[0].bp_readings[0]: a reading needs its arm, cuff and whether it counted"),
+    ({"bp_readings": [{**READING, "cuff": "XXL"}]},
+     "records[0].bp_readings[0]: a reading needs its arm, cuff and whether it counted"),
+    ({"bp_readings": [without(READING, "counted")]},
+     "records[0].bp_readings[0]: a reading needs its arm, cuff and whether it counted"),
+    ({"bp_readings": [{**READING, "counted": "yes"}]},
+     "records[0].bp_readings[0]: a reading needs its arm, cuff and whether it counted"),
+    ({"bp_readings": [{**READING, "systolic_mmhg": 400.5}]},
+     "records[0].bp_readings[0]: 'systolic_mmhg' must be between 0 and 400"),
+    ({"bp_readings": [{**READING, "diastolic_mmhg": -1}]},
+     "records[0].bp_readings[0]: 'diastolic_mmhg' must be between 0 and 300"),
+    ({"bp_readings": [{**READING, "pulse_bpm": "61"}]}, "records[0].bp_readings[0]: 'pulse_bpm' must be a number"),
+    ({"bp_readings": [{**READING, "mean_arterial_mmhg": float("nan")}]},
+     "records[0].bp_readings[0]: 'mean_arterial_mmhg' must be a finite number (not NaN or Infinity)"),
+    ({"bp_readings": [{**READING, "flags": ["irregular"]}]},
+     "records[0].bp_readings[0]: 'flags' must be an object of at most 4 flags"),
+    ({"bp_readings": [{**READING, "flags": {"a": True, "b": True, "c": True, "d": True, "e": True}}]},
+     "records[0].bp_readings[0]: 'flags' must be an object of at most 4 flags"),
+    ({"bp_readings": [{**READING, "flags": {"f" * 21: True}}]},
+     "records[0].bp_readings[0]: 'flag name' must be text of at most 20 characters"),
+    ({"bp_readings": [{**READING, "flags": {"ihb": "12345"}}]},
+     "records[0].bp_readings[0]: 'ihb' must be text of at most 4 characters"),
+    ({"bp_readings": [{**READING, "flags": {"ihb": 2}}]},
+     "records[0].bp_readings[0]: 'ihb' must be text of at most 4 characters"),
+    ({"confirmed": "weight_kg"}, "records[0]: 'confirmed' lists measurement fields"),
+    ({"confirmed": ["iq"]}, "records[0]: 'confirmed' lists measurement fields"),
+    ({"confirmed": [["weight_kg"]]}, "records[0]: 'confirmed' lists measurement fields"),
+])
+def test_wrong_details_are_refused_with_the_exact_reason(details, reason):
+    assert refused(body([measurement(**details)])) == reason
+
+
+def test_a_reading_at_its_limits_and_with_four_flags_is_fine():
+    flags = {"f" * 20: True, "ihb": "1234", "c": False, "d": ""}
+    reading = {**READING, "flags": flags, "systolic_mmhg": 0, "diastolic_mmhg": 300, "pulse_bpm": 400}
+    record = parse_push(body([measurement(bp_readings=[reading, without(without(READING, "flags"), "pulse_bpm")])]))
+    assert record["records"][0]["details"]["bp_readings"][0]["flags"] == flags
+
+
+def test_an_instrument_skipped_without_values_must_say_why():
+    assert refused(body([measurement(values={}, skipped={})])) == (
+        "records[0]: a measurement needs values (or the instruments skipped, with why)")
+    assert refused(body([measurement(values={}, screening={"scale": {"answers": {"implant": "yes"}}})])) == (
+        "records[0]: a measurement needs values (or the instruments skipped, with why)")

@@ -83,6 +83,10 @@ def test_a_revoked_kiosk_can_no_longer_sync(client, runner, kiosk_token):
     (push_body([measurement(sources={"scale": {"inputs": {"height_cm": True}}})]), "'height_cm' must be a number"),
     (push_body([measurement(sources={"scale": {"inputs": {"iq": 1}}})]), "unknown scale input"),
     (push_body([measurement(sources={"scale": {"weight_only": "guessed"}})]), "weight_only"),
+    # A list where a name belongs cannot be looked up (unhashable): still a 400, never a 500.
+    (push_body([measurement(sources={"bp": {"arm": ["left"]}})]), "'arm' must be one of"),
+    (push_body([measurement(screening={"bp": {"answers": {"arm_left": ["no"]}}})]), "unknown question or answer"),
+    (push_body([measurement(confirmed=[["weight_kg"]])]), "'confirmed' lists measurement fields"),
 ])
 def test_an_invalid_push_is_refused_with_a_reason_and_stores_nothing(client, kiosk_token, admin_app, body, message):
     r = client.post("/api/v1/sync/push", json=body, headers=auth(kiosk_token))
