@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_te
 
 from common.clock import stamp, utc_now
 from common.db import all_of, transaction
+from common.protocol import one_of
 from common.schedule import local_date
 from common.vocabulary import FOLLOW_UP_ROLES
 
@@ -212,8 +213,8 @@ def update_case(conn, actor, case_id, changes):
             raise Invalid(None, "case_closed")
         merged = {k: case[k] for k in ("contacted", "reason", "excused", "note", "next_step")}
         if "contacted" in changes:
-            contacted = changes["contacted"] or None
-            if contacted is not None and contacted not in CONTACTED:
+            contacted = None if changes["contacted"] in (None, "") else changes["contacted"]
+            if contacted is not None and not one_of(contacted, CONTACTED):
                 raise Invalid("contacted", "choice", choices="reached, not_reached or empty")
             merged["contacted"] = contacted
         if "excused" in changes:

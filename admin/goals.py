@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, g, jsonify, render_template, request, url_for
 
 from common.db import transaction
+from common.protocol import one_of
 from common.vocabulary import GOAL_ROLES
 
 from .audit import audit
@@ -59,7 +60,7 @@ def add_goal(conn, actor, participant_id, body):
     if not isinstance(body, dict):
         raise Invalid(None, "not_an_object")
     domain = body.get("domain")
-    if domain not in DOMAINS:
+    if not one_of(domain, DOMAINS):
         raise Invalid("domain", "choice", choices=", ".join(DOMAINS))
     text = _text(body, "text", 300)
     baseline = _score(body.get("baseline", -1))

@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from common.db import all_of, transaction
+from common.protocol import one_of
 from common.schedule import sessions_on
 from common.vocabulary import HEALTH_ROLES, SCREENING_ROLES
 
@@ -73,7 +74,7 @@ def _number(body, key, low, high, integer=False):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)) \
-            or not math.isfinite(value) or not low <= value <= high:
+            or (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
         raise Invalid(key, "whole_number" if integer else "number_range", low=low, high=high)
     return value
 
@@ -121,7 +122,7 @@ def record_load_test(conn, actor, participant_id, body):
               "grip_left_kg": _number(body, "grip_left_kg", 0, 120),
               "grip_right_kg": _number(body, "grip_right_kg", 0, 120)}
     capacity = body.get("load_capacity")
-    if capacity is not None and capacity not in LOAD_CAPACITY:
+    if capacity is not None and not one_of(capacity, LOAD_CAPACITY):
         raise Invalid("load_capacity", "choice", choices=", ".join(LOAD_CAPACITY))
     if all(v is None for v in values.values()) and capacity is None:
         raise Invalid(None, "test_or_capacity")
@@ -143,7 +144,7 @@ def record_load_test(conn, actor, participant_id, body):
 def record_placement(conn, actor, participant_id, body):
     """Work or education found after the programme; returns its id."""
     kind = body.get("kind")
-    if kind not in PLACEMENT_KINDS:
+    if not one_of(kind, PLACEMENT_KINDS):
         raise Invalid("kind", "choice", choices=", ".join(PLACEMENT_KINDS))
     starts, ends = _date(body, "starts_on"), _date(body, "ends_on", required=False)
     if ends is not None and ends < starts:
@@ -162,7 +163,7 @@ def record_placement(conn, actor, participant_id, body):
 def record_rung(conn, actor, participant_id, body):
     """The participation-ladder rung at a moment (the same moment again replaces it)."""
     moment = body.get("moment")
-    if moment not in LADDER_MOMENTS:
+    if not one_of(moment, LADDER_MOMENTS):
         raise Invalid("moment", "choice", choices=", ".join(LADDER_MOMENTS))
     rung = _number(body, "rung", 1, 6, integer=True)
     if rung is None:

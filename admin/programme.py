@@ -7,6 +7,7 @@ from common.badge import BadgeUidError, normalise_uid
 from common.badge_formats import format_of_uid, to_uid
 from common.db import database, transaction
 from common.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from common.protocol import MAX_INT, one_of
 from common.schedule import parse_hhmm
 from common.vocabulary import COACH_ROLES, PARTICIPANT_STATUSES, SEXES
 
@@ -34,7 +35,7 @@ def _int(body, key, low, high, default=None):
 
 
 def _language(value):
-    if value not in LANGUAGES:
+    if not one_of(value, LANGUAGES):
         raise Invalid("language", "choice", choices=", ".join(LANGUAGES))
     return value
 
@@ -150,7 +151,7 @@ def create_participant(conn, actor, body):
     group_id = _int(body, "group_id", 1, 2 ** 62)
     badge = None if body.get("badge_uid") is None else _badge(body["badge_uid"], body.get("badge_format"), "badge_uid")
     status = body.get("status", "active")
-    if status not in PARTICIPANT_STATUSES:
+    if not one_of(status, PARTICIPANT_STATUSES):
         raise Invalid("status", "choice", choices=", ".join(PARTICIPANT_STATUSES))
     phone = _text(body, "phone", 30, required=False) or ""
     language = _language(body.get("language", DEFAULT_LANGUAGE))
@@ -211,7 +212,7 @@ def revoke_badge(conn, actor, participant_id):
 
 def set_status(conn, actor, participant_id, status):
     """Change a participant's programme status (kiosks forget people who left)."""
-    if status not in PARTICIPANT_STATUSES:
+    if not one_of(status, PARTICIPANT_STATUSES):
         raise Invalid("status", "choice", choices=", ".join(PARTICIPANT_STATUSES))
     with transaction(conn):
         _require_participant(conn, participant_id)
@@ -259,7 +260,7 @@ def _lifecoach(conn, value):
     """A LifeCoach's staff id from a body, or None when none is given."""
     if value in (None, ""):
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or conn.execute(
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_INT or conn.execute(
             f"SELECT 1 FROM staff WHERE id = ? AND active = 1 AND role IN ({','.join('?' * len(COACH_ROLES))})",
             (value, *COACH_ROLES)).fetchone() is None:
         raise Invalid("lifecoach_id", "not_a_lifecoach")
@@ -280,7 +281,7 @@ def update_participant(conn, actor, participant_id, body):
             raise Invalid("phone", "too_long", max=30) if phone else Invalid("phone", "text")
         changes["phone"] = phone.strip()
     if "status" in body:
-        if body["status"] not in PARTICIPANT_STATUSES:
+        if not one_of(body["status"], PARTICIPANT_STATUSES):
             raise Invalid("status", "choice", choices=", ".join(PARTICIPANT_STATUSES))
         changes["status"] = body["status"]
     if "group_id" in body:

@@ -101,7 +101,7 @@ def _short_text(value, where, key, limit=200):
     return value
 
 
-def _one_of(value, allowed):
+def one_of(value, allowed):
     """Whether `value` is one of the names `allowed`; a list or object is none of them
     (and cannot be looked up in a dict: it is unhashable)."""
     return isinstance(value, str) and value in allowed
@@ -122,7 +122,7 @@ def _scale_inputs(raw, where):
             raise ProtocolError(f"{where}: unknown scale input '{key}'")
         if len(rule) == 3:
             _number_in(value, *rule, where, key)
-        elif not _one_of(value, rule):
+        elif not one_of(value, rule):
             raise ProtocolError(f"{where}: '{key}' must be one of {', '.join(rule)}")
     return raw
 
@@ -134,14 +134,14 @@ def _series(raw, where):
     _number_in(raw["averaged"], 1, raw["readings"], int, where, "averaged")
     _number_in(raw["interval_s"], 0, 3600, (int, float), where, "interval_s")
     _number_in(raw["rest_s"], 0, 3600, (int, float), where, "rest_s")
-    if not _one_of(raw["arm"], ARMS) or not _one_of(raw["cuff"], CUFFS):
+    if not one_of(raw["arm"], ARMS) or not one_of(raw["cuff"], CUFFS):
         raise ProtocolError(f"{where}: unknown arm or cuff")
 
 
 def _device_check(raw, where):
     if not isinstance(raw, dict) or set(raw) - {"kind", "checked_on", "passed", "overdue"}:
         raise ProtocolError(f"{where}: 'device_check' has unknown keys")
-    if not _one_of(raw.get("kind"), ("reference_weight", "validation")) or not isinstance(raw.get("passed"), bool):
+    if not one_of(raw.get("kind"), ("reference_weight", "validation")) or not isinstance(raw.get("passed"), bool):
         raise ProtocolError(f"{where}: 'device_check' needs a kind and passed")
     _short_text(raw.get("checked_on"), where, "checked_on", 10)
     if not isinstance(raw.get("overdue", False), bool):
@@ -162,7 +162,7 @@ def _bp_reading(raw, where):
                                                  "diastolic_mmhg", "pulse_bpm", "mean_arterial_mmhg"}:
         raise ProtocolError(f"{where}: a reading holds at, arm, cuff, counted, flags and pressures only")
     _time(raw, "at", where)
-    if not _one_of(raw.get("arm"), ARMS) or not _one_of(raw.get("cuff"), CUFFS) or not isinstance(raw.get("counted"), bool):
+    if not one_of(raw.get("arm"), ARMS) or not one_of(raw.get("cuff"), CUFFS) or not isinstance(raw.get("counted"), bool):
         raise ProtocolError(f"{where}: a reading needs its arm, cuff and whether it counted")
     for key in ("systolic_mmhg", "diastolic_mmhg", "pulse_bpm", "mean_arterial_mmhg"):
         if key in raw:
@@ -181,7 +181,7 @@ def _details(raw, where):
         if not isinstance(given, dict) or set(given) - {"answers", "observed"}:
             raise ProtocolError(f"{where}: screening.{instrument} holds answers and observed only")
         answers = given.get("answers", {})
-        if not isinstance(answers, dict) or any(code not in QUESTIONS[instrument] or not _one_of(answer, ANSWERS)
+        if not isinstance(answers, dict) or any(code not in QUESTIONS[instrument] or not one_of(answer, ANSWERS)
                                                 for code, answer in answers.items()):
             raise ProtocolError(f"{where}: screening.{instrument}: unknown question or answer")
         if "observed" in given:
@@ -194,7 +194,7 @@ def _details(raw, where):
             raise ProtocolError(f"{where}: skipped.{instrument} needs a reason")
         _short_text(why["reason"], where, "reason")
         codes = why.get("contraindicated", [])
-        if not isinstance(codes, list) or any(not _one_of(code, QUESTIONS[instrument]) for code in codes):
+        if not isinstance(codes, list) or any(not one_of(code, QUESTIONS[instrument]) for code in codes):
             raise ProtocolError(f"{where}: skipped.{instrument}: unknown contraindication")
     readings = raw.get("bp_readings", [])
     if not isinstance(readings, list) or len(readings) > 12:
@@ -202,7 +202,7 @@ def _details(raw, where):
     for i, reading in enumerate(readings):
         _bp_reading(reading, f"{where}.bp_readings[{i}]")
     confirmed = raw.get("confirmed", [])
-    if not isinstance(confirmed, list) or any(not _one_of(field, MEASUREMENT_FIELDS) for field in confirmed):
+    if not isinstance(confirmed, list) or any(not one_of(field, MEASUREMENT_FIELDS) for field in confirmed):
         raise ProtocolError(f"{where}: 'confirmed' lists measurement fields")
     for key, value in (("screening", screening), ("skipped", skipped), ("bp_readings", readings),
                        ("confirmed", confirmed)):
@@ -230,7 +230,7 @@ def _sources(raw, where):
             elif key == "reason":
                 _short_text(value, here, key)
             elif key == "weight_only" and name == "scale":
-                if not _one_of(value, WEIGHT_ONLY_REASONS):
+                if not one_of(value, WEIGHT_ONLY_REASONS):
                     raise ProtocolError(f"{here}: unknown 'weight_only' reason")
             elif key == "inputs" and name == "scale":
                 _scale_inputs(value, here)
@@ -242,7 +242,7 @@ def _sources(raw, where):
             elif key == "series" and name == "bp":
                 _series(value, here)
             elif key == "arm" and name == "bp":
-                if not _one_of(value, ARMS):
+                if not one_of(value, ARMS):
                     raise ProtocolError(f"{here}: 'arm' must be one of {', '.join(ARMS)}")
             elif key == "device_check":
                 _device_check(value, here)
