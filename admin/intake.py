@@ -94,6 +94,16 @@ def invalidate(conn, actor, measurement_id, reason):
     return row["participant_id"]
 
 
+def _kg(value):
+    """A weight as the API (a number) or the page (text) gives it; None when it is neither."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def record_check(conn, actor, body, today=None):
     """Log a device check: a scale on a reference weight, or a monitor's validation date."""
     if not isinstance(body, dict):
@@ -112,18 +122,17 @@ def record_check(conn, actor, body, today=None):
         raise Invalid("'checked_on' lies in the future")
     reference = measured = None
     if kind == "reference_weight":
-        try:
-            reference, measured = float(body.get("reference_kg")), float(body.get("measured_kg"))
-        except (TypeError, ValueError):
-            raise Invalid("'reference_kg' and 'measured_kg' are required (numbers)") from None
+        reference, measured = _kg(body.get("reference_kg")), _kg(body.get("measured_kg"))
+        if reference is None or measured is None:
+            raise Invalid("'reference_kg' and 'measured_kg' are required (numbers)")
         if not (0 < reference <= 300 and 0 < measured <= 300):
             raise Invalid("'reference_kg' and 'measured_kg' must be weights from 0 to 300 kg")
         passed = abs(reference - measured) <= REFERENCE_TOLERANCE_KG
     else:
         passed = True
-    note = body.get("note") or ""
+    note = "" if body.get("note") is None else body["note"]
     if not isinstance(note, str) or len(note) > 500:
-        raise Invalid("'note' is longer than 500 characters")
+        raise Invalid("'note' must be text of at most 500 characters")
     with transaction(conn):
         check_id = conn.execute(
             "INSERT INTO device_checks(device_serial, kind, checked_on, reference_kg, measured_kg, passed, note, "
