@@ -1,0 +1,301 @@
+"""Untrusted input, table-driven: every JSON endpoint of the admin API, the staff site's form
+posts and the station's form posts get a valid body with each field in turn replaced by a
+wrong-typed or out-of-range value, and bodies that are not objects. None answers 500; a
+refusal is a 4xx (JSON {"error"} on the API) and writes nothing; the valid body is accepted."""
+import hashlib
+import json
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from admin.auth import new_api_token
+from tests.support.live import auth
+from tests.support.site import KioskPusher, Site, post, ram_dir
+
+MISSING = object()   # the field left out
+RAW = "@@raw@@"      # stands for JSON text json.dumps cannot write (1e309)
+
+# A value that stands for itself in JSON; the labels name them in failure messages.
+WRONG = {"null": None, "[]": [], "{}": {}, '["x"]': ["x"], '{"a": 1}': {"a": 1}, "true": True, '""': "",
+         "x*10000": "x" * 10000, "10**400": 10 ** 400, "NaN": float("nan"), "Infinity": float("inf"),
+         "1e309": RAW, "-1": -1, "0": 0, "missing": MISSING}
+NOT_OBJECTS = ["[]", '["x"]', '"text"', "null", "1", "true", "NaN", "{", ""]
+# What a form field can carry: text only, but any text, or the field twice, or none.
+WRONG_TEXT = {'""': "", "x*10000": "x" * 10000, "NaN": "NaN", "inf": "inf", "1e309": "1e309", "-1": "-1",
+              "0": "0", "9*400": "9" * 400, "9*5000": "9" * 5000, "²": "²", "NUL": "a\x00b", "[x]": '["x"]',
+              "twice": ["1", "x"], "missing": MISSING}
+HUGE_ID = "9" * 30   # a path id far beyond SQLite's integers
+
+
+def json_text(body):
+    text = json.dumps(body)
+    return text.replace(json.dumps(RAW), "1e309")
+
+
+def paths(value, prefix=()):
+    """Every place in a body a value sits: keys of objects, indexes of lists, at any depth."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        yield prefix + (key,)
+        yield from paths(child, prefix + (key,))
+
+
+def valid_at(body, path):
+    for key in path:
+        body = body[key]
+    return body
+
+
+def replaced(body, path, new):
+    """A deep copy of `body` with the value at `path` replaced by `new` (MISSING: left out)."""
+    body = json.loads(json.dumps(body))
+    *parents, last = path
+    holder = body
+    for key in parents:
+        holder = holder[key]
+    if new is MISSING:
+        del holder[last]
+    else:
+        holder[last] = new
+    return body
+
+
+def snapshot(site):
+    """A digest of every row of every table: a refused request must leave it as it was."""
+    conn = site.conn()
+    try:
+        digest = hashlib.sha256()
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+            for row in conn.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 (names from sqlite_master)
+                digest.update(repr((table, tuple(row))).encode())
+        return digest.hexdigest()
+    finally:
+        conn.close()
+
+
+# --- the admin: its site and the API ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def site():
+    with ram_dir() as tmp:
+        s = Site(tmp)
+        s.ids = {role: s.staff(f"{role}@example.test", role, name=role.title())
+                 for role in ("admin", "coordinator", "lifecoach", "physio", "trainer", "doctor")}
+        conn = s.conn()
+        s.tokens = {role: new_api_token(conn, staff_id) for role, staff_id in s.ids.items()}
+        conn.close()
+        s.group_id = s.group()
+        s.pid = s.participant("Anoeshka", s.group_id, lifecoach_id=s.ids["lifecoach"])
+        s.kiosk_id, s.kiosk_token = s.kiosk()
+        s.station_id, s.station_token = s._with_request(
+            lambda conn: __import__("admin.programme").programme.add_kiosk(conn, "station-1", "Rotterdam-Zuid",
+                                                                            "station"))
+        s.clients = {}
+        yield s
+
+
+def api(site, role, method, path, text):
+    token = site.kiosk_token if role == "kiosk" else site.tokens[role]
+    return site.app.test_client().open(f"/api/v1{path}", method=method, data=text, headers=auth(token),
+                                       content_type="application/json")
+
+
+def goal(site):
+    r = api(site, "admin", "POST", f"/participants/{site.pid}/goals",
+            json_text({"domain": "physical", "text": "de trap op"}))
+    assert r.status_code == 201, r.get_data(as_text=True)
+    return r.get_json()["id"]
+
+
+def open_case(site):
+    conn = site.conn()
+    try:
+        now = datetime.now(timezone.utc).isoformat()
+        return conn.execute("INSERT INTO follow_ups(participant_id, session_date, session_start, lifecoach_id, "
+                            "opened_at, updated_at, group_id) VALUES (?, ?, '09:00', ?, ?, ?, ?)",
+                            (site.pid, date.today().isoformat(), site.ids["lifecoach"], now, now,
+                             site.group_id)).lastrowid
+    finally:
+        conn.close()
+
+
+def measurement_id(site):
+    site.measurement(site.pid, site.kiosk_id, datetime.now(timezone.utc).isoformat(), {"weight_kg": 80.0})
+    return site.sql("SELECT id FROM measurements ORDER BY rowid DESC LIMIT 1")[0]["id"]
+
+
+def sync_body(site):
+    pusher = KioskPusher(None, site.kiosk_token)
+    body = pusher._body([{"id": str(uuid.uuid4()), "seq": 1, "kind": "checkin",
+                          "wall_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                          "clock_synced": True, "boot_id": pusher.boot_id, "boot_s": 900.0,
+                          "badge_uid": "01010501B00A0001", "result": "on_time"}])
+    return body
+
+
+DAY = (date.today() + timedelta(days=3)).isoformat()
+GROUP = {"name": "Groep C", "location": "Zuid", "starts_on": "2026-11-02", "weeks": 12, "grace_minutes": 10,
+         "sessions": [{"weekday": 2, "start": "09:00", "end": "12:00"}]}
+
+# name: (role, method, path(site, state), body(site, state), success status, setup(site) -> state)
+# A field whose wrong value is a valid input (an optional field left out or cleared) is named
+# in `accepts` with those values: that answer is a success, checked like the valid body.
+API = {
+    "create group": dict(role="admin", method="POST", path="/groups", body=lambda s, st: GROUP, ok=201,
+                         accepts={("weeks",): {"missing"}, ("grace_minutes",): {"missing", "0"},
+                                  ("sessions", 0, "weekday"): {"0"}}),
+    "create participant": dict(
+        role="admin", method="POST", path="/participants", ok=201,
+        body=lambda s, st: {"first_name": "Fatma", "last_name": "Yilmaz", "group_id": s.group_id,
+                            "badge_uid": None, "phone": "06-1", "lifecoach_id": s.ids["lifecoach"],
+                            "status": "active", "language": "nl", "sex": "female", "birth_date": "1985-03-01"},
+        accepts={("badge_uid",): {"null", "missing"}, ("phone",): {"null", "missing"},
+                 ("lifecoach_id",): {"null", "missing", '""'}, ("status",): {"missing"},
+                 ("language",): {"missing"}, ("sex",): {"null", "missing"}, ("birth_date",): {"null", "missing"}}),
+    "assign badge": dict(role="admin", method="PUT", path=lambda s, st: f"/participants/{s.pid}/badge",
+                         body=lambda s, st: {"uid": "04497622D93881", "format": None}, ok=200,
+                         accepts={("format",): {"null", "missing", '""'}}),
+    "add excuse": dict(role="admin", method="POST", path=lambda s, st: f"/participants/{s.pid}/excuses",
+                       body=lambda s, st: {"date": DAY, "reason": "tandarts"}, ok=201),
+    "invalidate measurement": dict(role="physio", method="POST", setup=measurement_id, once=True,
+                                   path=lambda s, st: f"/measurements/{st}/invalidate",
+                                   body=lambda s, st: {"reason": "weegschaal stond scheef"}, ok=201),
+    "device check": dict(role="physio", method="POST", path="/device-checks", ok=201,
+                         body=lambda s, st: {"device_serial": "TAN-7", "kind": "reference_weight",
+                                             "checked_on": "2026-11-01", "reference_kg": 20.0, "measured_kg": 20.1,
+                                             "note": "ok"},
+                         accepts={("note",): {"null", "missing", '""'}}),
+    "cancel a group's session": dict(
+        role="admin", method="POST", path=lambda s, st: f"/groups/{s.group_id}/cancellations", ok=201,
+        body=lambda s, st: {"date": DAY, "reason": "zaal dicht", "moved_start": "13:00", "moved_end": "14:00"},
+        accepts={("moved_start",): set(), ("moved_end",): set()}),
+    "cancel a location's sessions": dict(
+        role="admin", method="POST", path="/locations/Rotterdam-Zuid/cancellations", ok=201,
+        body=lambda s, st: {"date": DAY, "reason": "zaal dicht"}),
+    "set a goal": dict(role="admin", method="POST", path=lambda s, st: f"/participants/{s.pid}/goals", ok=201,
+                       body=lambda s, st: {"domain": "social", "text": "iemand bellen", "baseline": -1,
+                                           "levels": {"-2": "nooit", "2": "elke dag"}},
+                       accepts={("baseline",): {"missing", "-1", "0"}, ("levels",): {"missing", "{}"},
+                                ("levels", "-2"): {"missing", '""'}, ("levels", "2"): {"missing", '""'}}),
+    "adjust a goal": dict(role="admin", method="PUT", setup=goal, path=lambda s, st: f"/goals/{st}", ok=200,
+                          body=lambda s, st: {"text": "twee keer per week bellen"}),
+    "score a week": dict(role="admin", method="PUT", setup=goal, path=lambda s, st: f"/goals/{st}/evaluations/3",
+                         ok=200, body=lambda s, st: {"score": 1, "note": "beter"},
+                         accepts={("score",): {"-1", "0"}, ("note",): {"missing", '""'}}),
+    "screening": dict(role="admin", method="POST", path=lambda s, st: f"/participants/{s.pid}/screening", ok=201,
+                      body=lambda s, st: {"date": "2026-11-02", "decision": "not_eligible", "reason": "eerst zorg",
+                                          "referred_to": "huisarts"},
+                      accepts={("referred_to",): {"missing", '""'}}),
+    "load tests": dict(role="physio", method="POST", path=lambda s, st: f"/participants/{s.pid}/load-tests",
+                       ok=201, body=lambda s, st: {"moment": "intake", "date": "2026-09-01", "walk_6min_m": 410,
+                                                   "chair_stands_30s": 9, "grip_left_kg": 24.5, "grip_right_kg": 27,
+                                                   "load_capacity": "moderate", "note": "goed"},
+                       accepts={(k,): {"null", "missing", "0"} for k in ("chair_stands_30s", "grip_left_kg",
+                                                                          "grip_right_kg")}
+                       | {("walk_6min_m",): {"null", "missing"}, ("load_capacity",): {"null", "missing"},
+                          ("note",): {"missing", '""'}}),
+    "placement": dict(role="admin", method="POST", path=lambda s, st: f"/participants/{s.pid}/placements", ok=201,
+                      body=lambda s, st: {"kind": "volunteer", "starts_on": "2027-03-01", "ends_on": "2027-06-01",
+                                          "hours_per_week": 8},
+                      accepts={("ends_on",): {"null", "missing"}, ("hours_per_week",): {"null", "missing", "0"}}),
+    "ladder": dict(role="admin", method="POST", path=lambda s, st: f"/participants/{s.pid}/ladder", ok=201,
+                   body=lambda s, st: {"moment": "m3", "rung": 4}),
+    "follow-up case": dict(role="admin", method="PATCH", setup=open_case, path=lambda s, st: f"/follow-ups/{st}",
+                           ok=200, body=lambda s, st: {"contacted": "reached", "excused": False,
+                                                       "reason": "verslapen", "note": "belt terug",
+                                                       "next_step": "volgende week"},
+                           accepts={("contacted",): {"null", "missing", '""'},
+                                    ("excused",): {"null", "missing", "true"},
+                                    **{(k,): {"missing", '""', "null"} for k in ("reason", "note", "next_step")}}),
+    # The audit log keeps the first 200 characters of the reason.
+    "erase": dict(role="admin", method="POST", once=True, setup=lambda s: s.participant("Wim", s.group_id),
+                  path=lambda s, st: f"/participants/{st}/erase", ok=200, body=lambda s, st: {"reason": "verzoek"},
+                  accepts={("reason",): {"x*10000"}}),
+    # A heartbeat is written whenever a push is taken; "role" and captured_through's clock are
+    # ignored, captured_through is optional, no records is a heartbeat.
+    "kiosk push": dict(role="kiosk", method="POST", path="/sync/push", ok=200, body=lambda s, st: sync_body(s),
+                       accepts={("role",): set(WRONG), ("captured_through",): {"null", "missing"},
+                                ("captured_through", "clock"): set(WRONG), ("records",): {"[]"},
+                                ("records", 0): {"missing"}, ("boot_s",): {"0"},
+                                ("captured_through", "boot_s"): {"0"}, ("records", 0, "boot_s"): {"0"}}),
+}
+
+
+class Raised:
+    """What a request that raised answers in production: a 500."""
+
+    status_code = 500
+
+    def __init__(self, exc):
+        self.text = f"raised {exc!r}"[:300]
+
+    def get_data(self, as_text=True):
+        return self.text
+
+    def get_json(self, silent=True):
+        return None
+
+
+def call_api(site, spec, state, text):
+    path = spec["path"](site, state) if callable(spec["path"]) else spec["path"]
+    try:
+        return api(site, spec["role"], spec["method"], path, text)
+    except Exception as exc:  # noqa: BLE001 (the test client passes the app's exceptions on)
+        return Raised(exc)
+
+
+def problems_of(response, before, site, refusals):
+    """What is wrong with the answer to a body that must be refused."""
+    status = response.status_code
+    if status not in refusals:
+        return f"answered {status}: {response.get_data(as_text=True)[:200]}"
+    body = response.get_json(silent=True)
+    if not (isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"]):
+        return f"no JSON error: {response.get_data(as_text=True)[:200]}"
+    if snapshot(site) != before:
+        return "wrote to the database"
+    return None
+
+
+@pytest.mark.parametrize("name", API)
+def test_an_api_endpoint_refuses_wrong_values_with_a_json_4xx_and_writes_nothing(site, name):
+    spec = API[name]
+    refusals = spec.get("refusals", {400})
+    state = spec["setup"](site) if "setup" in spec else None
+    valid = spec["body"](site, state)
+    if not spec.get("once"):
+        r = call_api(site, spec, state, json_text(valid))
+        assert r.status_code == spec["ok"], r.get_data(as_text=True)
+    failures = []
+    for text in NOT_OBJECTS:
+        before = snapshot(site)
+        problem = problems_of(call_api(site, spec, state, text), before, site, refusals)
+        if problem:
+            failures.append(f"body {text!r}: {problem}")
+    for path in paths(valid):
+        for label, value in WRONG.items():
+            body = replaced(valid, path, value)
+            if body == replaced(valid, path, valid_at(valid, path)):
+                continue  # the valid value itself (0 where 0 is given)
+            before = snapshot(site)
+            r = call_api(site, spec, state, json_text(body))
+            if label in spec.get("accepts", {}).get(path, ()):
+                if r.status_code >= 500:
+                    failures.append(f"{'.'.join(map(str, path))} = {label}: {r.get_data(as_text=True)[:200]}")
+                elif spec.get("once") and r.status_code < 300:
+                    state = spec["setup"](site)  # that one is done: a fresh one for the next body
+                continue
+            problem = problems_of(r, before, site, refusals)
+            if problem:
+                failures.append(f"{'.'.join(map(str, path))} = {label}: {problem}")
+    before = snapshot(site)
+    r = call_api(site, spec, state, json_text({**valid, "unexpected": ["x"]}))
+    if r.status_code >= 500 or (r.status_code >= 400 and problems_of(r, before, site, refusals)):
+        failures.append(f"an unknown key: answered {r.status_code}")
+    if spec.get("once") and r.status_code < 300:
+        state = spec["setup"](site)
+    r = call_api(site, spec, state, json_text(valid))
+    if r.status_code != spec["ok"]:  # the same state still takes the valid body
+        failures.append(f"the valid body at the end: answered {r.status_code}: {r.get_data(as_text=True)[:200]}")
+    assert not failures, "\n".join(failures)
