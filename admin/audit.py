@@ -4,6 +4,7 @@ and the admin's page to read it."""
 import hmac
 
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from common.chain import GENESIS, checkpoint_signature, entry_hash
 from common.db import all_of, transaction
@@ -13,7 +14,7 @@ from .db import get_db, now_iso
 from .forms import wants_fragment
 
 bp = Blueprint("audit", __name__)
-ACTIONS = {"view": "ingezien", "export": "geëxporteerd", "change": "gewijzigd"}
+ACTIONS = {"view": _l("ingezien"), "export": _l("geëxporteerd"), "change": _l("gewijzigd")}  # the page's words
 PAGE_SIZE = 200
 
 

@@ -4,6 +4,7 @@ words, and its lines differ in dash and marker shape as well as colour."""
 import math
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 COLOURS = ("#12324a", "#b3261e", "#1f7a3f", "#8a5300")
@@ -55,20 +56,24 @@ def summary(title, unit, series, tz="Europe/Amsterdam"):
         numbers = [v for _, v in values]
         name = f"{label[:1].upper()}{label[1:]}: " if len(series) > 1 else ""
         if len(values) == 1:
-            parts.append(f"{name}één meting, {numbers[0]:g} {unit} op {day[0]}.")
+            value = f"{numbers[0]:g}"
+            parts.append(name + _("één meting, %(value)s %(unit)s op %(day)s.", value=value, unit=unit, day=day[0]))
         else:
-            parts.append(f"{name}{len(values)} metingen van {day[0]} tot {day[1]}, van {numbers[0]:g} naar "
-                         f"{numbers[-1]:g} {unit} (laagste {min(numbers):g}, hoogste {max(numbers):g}).")
+            shown = {"first": f"{numbers[0]:g}", "last": f"{numbers[-1]:g}", "low": f"{min(numbers):g}",
+                     "high": f"{max(numbers):g}"}
+            parts.append(name + _("%(num)s metingen van %(first_day)s tot %(last_day)s, van %(first)s naar %(last)s "
+                                  "%(unit)s (laagste %(low)s, hoogste %(high)s).", num=len(values),
+                                  first_day=day[0], last_day=day[1], unit=unit, **shown))
     if not parts:
-        return f"{title}: nog geen metingen."
+        return _("%(title)s: nog geen metingen.", title=title)
     return f"{title}{'. ' if len(series) > 1 else ': '}" + " ".join(parts)
 
 
-def line_chart(title, unit, series, tz="Europe/Amsterdam"):
+def line_chart(name, title, unit, series, tz="Europe/Amsterdam"):
     """A figure with an SVG line chart and, as its caption, the same in words (the screen
-    reader's text alternative). `series` is {label: [(aware datetime, value), ...]} in time
-    order; returns Markup (every text escaped)."""
-    ident = "chart-" + "".join(c if c.isalnum() else "-" for c in title.lower())
+    reader's text alternative). `name` makes its ids (the same in every language), `series`
+    is {label: [(aware datetime, value), ...]} in time order; returns Markup (every text escaped)."""
+    ident = "chart-" + "".join(c if c.isalnum() else "-" for c in name.lower())
     caption = f'<figcaption id="{ident}-summary" class="chart-summary">{escape(summary(title, unit, series, tz))}</figcaption>'
     return Markup(f'<figure class="chart-figure">{_svg(title, unit, series, tz, ident)}{caption}</figure>')
 
@@ -80,8 +85,8 @@ def _svg(title, unit, series, tz, ident):
             f'<title>{escape(title)}</title>'
             f'<text x="{LEFT}" y="16" class="chart-title">{escape(title)} ({escape(unit)})</text>')
     if not points:
-        return head + (f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="chart-empty">'
-                       'Nog geen metingen</text></svg>')
+        empty = escape(_("Nog geen metingen"))
+        return head + f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="chart-empty">{empty}</text></svg>'
     zone = ZoneInfo(tz)
     t0 = min(t for t, _ in points).timestamp()
     t1 = max(t for t, _ in points).timestamp()
@@ -115,7 +120,9 @@ def _svg(title, unit, series, tz, ident):
             parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"{dashed}/>')
         for t, v in values:
             when = t.astimezone(zone).strftime("%d-%m-%Y")
-            parts.append(_marker(index, x(t), y(v), colour, f"{label} {v:g} {unit} op {when}"))
+            value = f"{v:g}"
+            parts.append(_marker(index, x(t), y(v), colour,
+                                 _("%(label)s %(value)s %(unit)s op %(day)s", label=label, value=value, unit=unit, day=when)))
         if len(series) > 1:  # the legend shows each line's dash and shape next to its name
             lx = WIDTH - RIGHT - LEGEND_WIDTH * (len(series) - index)
             parts.append(f'<line x1="{lx}" x2="{lx + 18}" y1="12" y2="12" stroke="{colour}" stroke-width="2"{dashed}/>'

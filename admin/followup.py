@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import click
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from common.clock import stamp, utc_now
 from common.db import all_of, transaction
@@ -25,11 +26,13 @@ api_bp = Blueprint("followup_api", __name__, url_prefix="/api/v1/follow-ups")
 
 ALL_CASES_ROLES = ("admin", "coordinator")
 LOOKBACK_DAYS = 1  # absences of today and yesterday open cases; older days are history
-CONTACTED = {"reached": "bereikt", "not_reached": "niet bereikt"}
-RESOLUTIONS = {"handled": "afgehandeld", "checked_in": "alsnog ingecheckt", "excused": "alsnog afgemeld"}
-MAIL_LABELS = {"opted_out": "uitgezet door de LifeCoach", "no_lifecoach": "geen LifeCoach gekoppeld",
-               "no_address": "geen actief e-mailadres", "closed": "niet nodig, al gesloten", "demo": "demodata"}
-VIEWS = {"open": "Open", "escalated": "Geëscaleerd", "closed": "Gesloten", "all": "Alle"}
+# Labels shown on the pages, translated when shown; the API answers with the codes.
+CONTACTED = {"reached": _l("bereikt"), "not_reached": _l("niet bereikt")}
+RESOLUTIONS = {"handled": _l("afgehandeld"), "checked_in": _l("alsnog ingecheckt"), "excused": _l("alsnog afgemeld")}
+MAIL_LABELS = {"opted_out": _l("uitgezet door de LifeCoach"), "no_lifecoach": _l("geen LifeCoach gekoppeld"),
+               "no_address": _l("geen actief e-mailadres"), "closed": _l("niet nodig, al gesloten"),
+               "demo": _l("demodata")}
+VIEWS = {"open": _l("Open"), "escalated": _l("Geëscaleerd"), "closed": _l("Gesloten"), "all": _l("Alle")}
 VIEW_FILTERS = {"open": ("f.closed_at IS NULL",), "closed": ("f.closed_at IS NOT NULL",), "all": None,
                 "escalated": ("f.closed_at IS NULL AND f.escalated_at IS NOT NULL AND f.picked_up_at IS NULL",)}
 TEXT_LIMITS = {"reason": 500, "note": 2000, "next_step": 500}
@@ -183,7 +186,8 @@ def case_state(case):
     return "escalated" if case["escalated_at"] else "open"
 
 
-STATE_LABELS = {"open": "open", "escalated": "geëscaleerd", "picked_up": "in behandeling", "closed": "gesloten"}
+STATE_LABELS = {"open": _l("open"), "escalated": _l("geëscaleerd"), "picked_up": _l("in behandeling"),
+                "closed": _l("gesloten")}
 
 
 def _clean_text(value, key):

@@ -6,6 +6,7 @@ import math
 from datetime import date
 
 from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from common.db import transaction
 from common.protocol import one_of
@@ -20,9 +21,10 @@ from .forms import see_other, wants_fragment
 bp = Blueprint("goals", __name__)
 api_bp = Blueprint("goals_api", __name__, url_prefix="/api/v1")
 
-DOMAINS = {"physical": "lichamelijk", "mental": "mentaal", "social": "sociaal"}
-SCORES = {-2: "veel minder dan verwacht", -1: "minder dan verwacht", 0: "verwacht",
-          1: "meer dan verwacht", 2: "veel meer dan verwacht"}
+# Codes in the API, labels on the pages (translated when shown).
+DOMAINS = {"physical": _l("lichamelijk"), "mental": _l("mentaal"), "social": _l("sociaal")}
+SCORES = {-2: _l("veel minder dan verwacht"), -1: _l("minder dan verwacht"), 0: _l("verwacht"),
+          1: _l("meer dan verwacht"), 2: _l("veel meer dan verwacht")}
 WEEKS = range(0, 13)      # 0 is the baseline, set with the goal
 LAST_WEEK = 12
 RHO = 0.3                 # Kiresuk–Sherman: the assumed correlation between goals' scores

@@ -1,8 +1,10 @@
 """Programme management pages: groups and their schedules, the badge enrolment queue,
 kiosks (token shown once), and staff accounts. Validation lives in programme.py, shared
 with the JSON API."""
+from babel.dates import get_day_names
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 
 from common.badge_formats import FORMATS, shown_as
 from common.clock import utc_now
@@ -20,8 +22,7 @@ from .forms import form_error, htmx, int_or_none, page_or_fragment, see_other
 from .participant import csv_response
 
 bp = Blueprint("manage", __name__)
-WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-KIOSK_ROLE_LABELS = {"checkin": "check-in", "station": "intakestation"}
+KIOSK_ROLE_LABELS = {"checkin": _l("check-in"), "station": _l("intakestation")}
 SLOT_ROWS = 3  # the programme meets three half-days a week
 
 
@@ -64,7 +65,7 @@ def _groups(conn):
 def _groups_page(conn, error=None, form=None, status=200):
     rows, slots = _groups(conn)
     return page_or_fragment("manage/groups.html", "manage/_groups.html", status=status, groups=rows, slots=slots,
-                            weekdays=WEEKDAYS, error=error, form=form, slot_form_rows=_slot_form_rows(form))
+                            weekdays=weekdays(), error=error, form=form, slot_form_rows=_slot_form_rows(form))
 
 
 @bp.get("/groups")
@@ -102,7 +103,7 @@ def _group_context(conn, group_id, form=None, **extra):
         "LEFT JOIN staff c ON c.id = p.lifecoach_id WHERE p.group_id = ? ORDER BY p.first_name, p.last_name",
         (group_id,)).fetchall()
     group = attendance_rules.load_groups(conn, group_id)[0]
-    return {"group": group_row, "slots": slots, "members": members, "weekdays": WEEKDAYS, "statuses": PARTICIPANT_STATUSES,
+    return {"group": group_row, "slots": slots, "members": members, "weekdays": weekdays(), "statuses": PARTICIPANT_STATUSES,
             "ends_on": group.ends_on, "slot_form_rows": _slot_form_rows(form, slots), "error": None,
             "saved": False, "form": form, **extra}
 
@@ -146,7 +147,7 @@ def group_attendance_csv(group_id):
         for entry in attendance_rules.participant_history(conn, person["id"], now):
             table.append([person["id"], person["first_name"], person["last_name"], entry["week"], entry["date"],
                           entry["start"], gettext(ATTENDANCE_STATUSES[entry["status"]]), entry["checked_in_at"] or "",
-                          entry["reason"], "ja" if entry["excused_afterwards"] else ""])
+                          entry["reason"], gettext("ja") if entry["excused_afterwards"] else ""])
         audit(conn, g.actor, person["id"], "export", f"attendance CSV of group {group_id}")
     return csv_response(table, f"aanwezigheid-groep-{group_id}.csv")
 
@@ -352,10 +353,16 @@ def update_staff(staff_id):
     return _staff_page(conn, saved=f"Account {row['email']} bijgewerkt.")
 
 
+def weekdays():
+    """The weekday names, Monday first, in the staff site's language (Babel's, lower case in Dutch)."""
+    names = get_day_names("wide", locale=get_locale())
+    return [names[day] for day in range(7)]
+
+
 @bp.app_template_filter("weekday")
 def weekday_name(number):
-    """Dutch weekday name of 0-6 (Monday 0)."""
-    return WEEKDAYS[int(number)]
+    """The weekday name of 0-6 (Monday 0)."""
+    return weekdays()[int(number)]
 
 
 @bp.app_template_filter("role_label")

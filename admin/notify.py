@@ -11,6 +11,9 @@ from datetime import date, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from flask_babel import format_date
+from flask_babel import gettext as _
+
 from common.clock import stamp, utc_now
 from common.db import connect
 
@@ -19,7 +22,6 @@ from . import followup
 log = logging.getLogger("fitwerk.admin.notify")
 CLAIM_STALE = timedelta(minutes=10)  # a sender that crashed mid-send; try again after this
 MAX_AGE = timedelta(days=1)          # older cases are not mailed any more
-WEEKDAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
 _sender = threading.Lock()
 
 
@@ -52,30 +54,36 @@ def case_link(config, case_id):
 
 def _when(case):
     day = date.fromisoformat(case["session_date"])
-    return f"{WEEKDAYS[day.weekday()]} {day.strftime('%d-%m-%Y')} om {case['session_start']}"
+    # TRANSLATORS: a Babel date pattern, e.g. "ma 30-11-2026" (EEE is the short weekday).
+    shown = format_date(day, _("EEE dd-MM-yyyy"))
+    return _("%(day)s om %(time)s", day=shown, time=case["session_start"])
 
 
+# The mails speak the staff site's language (ADMIN_LANGUAGE), like the pages they link to.
 def lifecoach_mail(config, case):
     """(subject, body) of the mail to the LifeCoach when a case opens."""
-    subject = f"Opvolging nodig: afwezig zonder afmelding (casus {case['id']})"
-    body = (f"Hallo {case['coach_name'] or ''},\n\n"
-            f"{case['first_name']} was niet bij de sessie van {case['group_name'] or 'de groep'} "
-            f"({_when(case)}) en had zich niet afgemeld.\n\n"
-            f"Wil je zo snel mogelijk contact opnemen en het gesprek vastleggen in de casus:\n"
-            f"{case_link(config, case['id'])}\n\n"
-            f"Je krijgt dit bericht omdat je de LifeCoach bent. E-mailmeldingen zet je uit onder 'Mijn account'.\n")
+    subject = _("Opvolging nodig: afwezig zonder afmelding (casus %(id)s)", id=case["id"])
+    body = _("Hallo %(name)s,\n\n"
+             "%(first_name)s was niet bij de sessie van %(group)s (%(when)s) en had zich niet afgemeld.\n\n"
+             "Wil je zo snel mogelijk contact opnemen en het gesprek vastleggen in de casus:\n"
+             "%(link)s\n\n"
+             "Je krijgt dit bericht omdat je de LifeCoach bent. E-mailmeldingen zet je uit onder 'Mijn account'.\n",
+             name=case["coach_name"] or "", first_name=case["first_name"],
+             group=case["group_name"] or _("de groep"), when=_when(case), link=case_link(config, case["id"]))
     return subject, body
 
 
 def escalation_mail(config, case, coordinator_name):
     """(subject, body) of the mail to a coordinator when a case is escalated."""
-    subject = f"Geëscaleerd: opvolging niet opgepakt (casus {case['id']})"
-    coach = case["coach_name"] or "(geen LifeCoach gekoppeld)"
-    body = (f"Hallo {coordinator_name or ''},\n\n"
-            f"De opvolging van de afwezigheid van {case['first_name']} ({case['group_name'] or 'groep'}, "
-            f"{_when(case)}) is niet op tijd opgepakt. LifeCoach: {coach}.\n\n"
-            f"Casus: {case_link(config, case['id'])}\n\n"
-            f"E-mailmeldingen zet je uit onder 'Mijn account'.\n")
+    subject = _("Geëscaleerd: opvolging niet opgepakt (casus %(id)s)", id=case["id"])
+    body = _("Hallo %(name)s,\n\n"
+             "De opvolging van de afwezigheid van %(first_name)s (%(group)s, %(when)s) is niet op tijd opgepakt. "
+             "LifeCoach: %(coach)s.\n\n"
+             "Casus: %(link)s\n\n"
+             "E-mailmeldingen zet je uit onder 'Mijn account'.\n",
+             name=coordinator_name or "", first_name=case["first_name"], group=case["group_name"] or _("groep"),
+             when=_when(case), coach=case["coach_name"] or _("(geen LifeCoach gekoppeld)"),
+             link=case_link(config, case["id"]))
     return subject, body
 
 
@@ -150,7 +158,8 @@ def send_due(conn, config, now):
 
 
 def _send_in_background(app):
-    with _sender:  # one sender per process at a time; the claims guard between processes
+    # The app context gives the mails the staff site's language (Flask-Babel needs one).
+    with _sender, app.app_context():  # one sender per process at a time; the claims guard between processes
         conn = connect(app.config["ADMIN_DB"])
         try:
             send_due(conn, app.config, utc_now())

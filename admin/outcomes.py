@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from common.db import all_of, transaction
 from common.protocol import one_of
@@ -26,16 +27,17 @@ from .errors import Invalid
 bp = Blueprint("outcomes", __name__)
 api_bp = Blueprint("outcomes_api", __name__, url_prefix="/api/v1")
 
-PLACEMENT_KINDS = {"volunteer": "vrijwilligerswerk", "supported_work": "betaald werk met ondersteuning",
-                   "paid_work": "betaald werk", "education": "opleiding", "none": "geen"}
+# Codes in the API and the CSV, labels on the pages and in the PDFs (translated when shown).
+PLACEMENT_KINDS = {"volunteer": _l("vrijwilligerswerk"), "supported_work": _l("betaald werk met ondersteuning"),
+                   "paid_work": _l("betaald werk"), "education": _l("opleiding"), "none": _l("geen")}
 WORKING = ("volunteer", "supported_work", "paid_work")
-LADDER = {1: "geïsoleerd", 2: "sociale contacten buiten de deur", 3: "deelname aan georganiseerde activiteiten",
-          4: "onbetaald werk", 5: "betaald werk met ondersteuning", 6: "betaald werk"}
-LADDER_MOMENTS = {"intake": "intake", "end": "einde programma", "m3": "3 maanden", "m6": "6 maanden",
-                  "m12": "12 maanden", "m15": "15 maanden"}
+LADDER = {1: _l("geïsoleerd"), 2: _l("sociale contacten buiten de deur"), 3: _l("deelname aan georganiseerde activiteiten"),
+          4: _l("onbetaald werk"), 5: _l("betaald werk met ondersteuning"), 6: _l("betaald werk")}
+LADDER_MOMENTS = {"intake": _l("intake"), "end": _l("einde programma"), "m3": _l("3 maanden"), "m6": _l("6 maanden"),
+                  "m12": _l("12 maanden"), "m15": _l("15 maanden")}
 FOLLOW_MONTHS = (3, 6, 12, 15)
 LOAD_TEST_MOMENTS = ("intake", "week6", "week12")
-LOAD_CAPACITY = {"good": "goed belastbaar", "moderate": "matig belastbaar", "limited": "beperkt belastbaar"}
+LOAD_CAPACITY = {"good": _l("goed belastbaar"), "moderate": _l("matig belastbaar"), "limited": _l("beperkt belastbaar")}
 SMALL = 5                 # a cell describing fewer people than this is shown as "<5"
 PLACEMENT_ROLES = ("admin", "coordinator", "lifecoach")
 REPORT_ROLES = ("admin", "coordinator")

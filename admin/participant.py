@@ -7,6 +7,8 @@ import io
 import json
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from common.clock import utc_now
 from common.db import all_of
@@ -36,8 +38,8 @@ from .forms import form_error, htmx, int_or_none, page_or_fragment, see_other
 
 bp = Blueprint("participant", __name__)
 ALL_ROLES = tuple(ROLES)   # each sees only the sections of their role (page)
-TIME_SOURCES = {"synced": "kioskklok gesynchroniseerd", "boot_offset": "tijd gecorrigeerd (klok liep niet gelijk)",
-                "uncorrected": "tijd onzeker (klok niet gesynchroniseerd)"}
+TIME_SOURCES = {"synced": _l("kioskklok gesynchroniseerd"), "boot_offset": _l("tijd gecorrigeerd (klok liep niet gelijk)"),
+                "uncorrected": _l("tijd onzeker (klok niet gesynchroniseerd)")}
 # The columns of the measurement table, and the fields of the physio's CSV export.
 TABLE_FIELDS = ("weight_kg", "fat_pct", "bmi", "muscle_mass_kg", "systolic_mmhg", "diastolic_mmhg", "pulse_bpm")
 EXPORT_FIELDS = ("weight_kg", "height_cm", "bmi", "fat_pct", "fat_mass_kg", "muscle_mass_kg", "water_pct",
@@ -120,10 +122,10 @@ def _measurement_context(conn, participant_id):
     fat = series_from(valid, "fat_pct")
     pressure = series_from(valid, "systolic_mmhg", "diastolic_mmhg")
     charts = [
-        line_chart("Gewicht", "kg", {"gewicht": weight["weight_kg"]}, tz),
-        line_chart("Vetpercentage", "%", {"vet": fat["fat_pct"]}, tz),
-        line_chart("Bloeddruk", "mmHg", {"bovendruk": pressure["systolic_mmhg"],
-                                         "onderdruk": pressure["diastolic_mmhg"]}, tz),
+        line_chart("gewicht", gettext("Gewicht"), "kg", {gettext("gewicht"): weight["weight_kg"]}, tz),
+        line_chart("vetpercentage", gettext("Vetpercentage"), "%", {gettext("vet"): fat["fat_pct"]}, tz),
+        line_chart("bloeddruk", gettext("Bloeddruk"), "mmHg", {gettext("bovendruk"): pressure["systolic_mmhg"],
+                                                              gettext("onderdruk"): pressure["diastolic_mmhg"]}, tz),
     ]
     columns = [MEASUREMENT_FIELDS[f] for f in TABLE_FIELDS if any(m.get(f) is not None for m in rows)]
     return {"measurements": rows, "charts": charts, "kiosk_names": kiosks, "columns": columns,

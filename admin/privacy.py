@@ -10,6 +10,8 @@ from datetime import date, timedelta
 import click
 from flask import Blueprint, current_app, g, jsonify, make_response, render_template, request
 from flask.cli import with_appcontext
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from common.db import transaction
 
@@ -309,7 +311,7 @@ def page(participant_id):
     try:
         person = _person(conn, participant_id)
     except LookupError:
-        return "Deelnemer niet gevonden", 404
+        return gettext("Deelnemer niet gevonden"), 404
     return render_template("privacy/page.html", person=person, error=None)
 
 
@@ -321,7 +323,7 @@ def export_page(participant_id):
     try:
         data = export(conn, participant_id)
     except LookupError:
-        return "Deelnemer niet gevonden", 404
+        return gettext("Deelnemer niet gevonden"), 404
     as_json = request.args.get("format") == "json"
     audit_log.audit(conn, g.actor, participant_id, "export", "everything held (art. 15)" + (" as JSON" if as_json else ""))
     if as_json:
@@ -362,13 +364,14 @@ def erase_page(participant_id):
     return render_template("privacy/page.html", person=person, error=error), 400
 
 
+# Headings of the readable export (the JSON export keeps the table names).
 TABLE_LABELS = {
-    "badges": "Passen", "checkins": "Aanmeldingen bij de kiosk", "excuses": "Afmeldingen vooraf",
-    "follow_ups": "Opvolging na afwezigheid", "measurements": "Metingen (met apparaat en serienummer)",
-    "screenings": "Medische screening", "load_tests": "Belastbaarheidstesten", "goals": "Doelen",
-    "goal_revisions": "Eerdere formuleringen van doelen", "goal_evaluations": "Wekelijkse scores van doelen",
-    "placements": "Werk en vrijwilligerswerk na het programma", "ladder_rungs": "Participatieladder",
-    "handover_notes": "Slotnotitie van de beweegadviseur", "outcome_snapshots": "Samenvatting voor de cijfers",
+    "badges": _l("Passen"), "checkins": _l("Aanmeldingen bij de kiosk"), "excuses": _l("Afmeldingen vooraf"),
+    "follow_ups": _l("Opvolging na afwezigheid"), "measurements": _l("Metingen (met apparaat en serienummer)"),
+    "screenings": _l("Medische screening"), "load_tests": _l("Belastbaarheidstesten"), "goals": _l("Doelen"),
+    "goal_revisions": _l("Eerdere formuleringen van doelen"), "goal_evaluations": _l("Wekelijkse scores van doelen"),
+    "placements": _l("Werk en vrijwilligerswerk na het programma"), "ladder_rungs": _l("Participatieladder"),
+    "handover_notes": _l("Slotnotitie van de beweegadviseur"), "outcome_snapshots": _l("Samenvatting voor de cijfers"),
 }
 
 

@@ -102,3 +102,109 @@ def test_every_word_a_template_shows_is_a_message_for_the_catalogues(app):
     unwrapped = {str(p.relative_to(REPO)): texts for p in sorted((REPO / app / "templates").rglob("*.html"))
                  if (texts := plain_texts(p))}
     assert unwrapped == {}, "wrap these in {{ _('…') }} and run make translations-update"
+
+
+# --- the staff site in English: labels defined in the admin modules, charts and e-mails --------
+
+def staff_site(path, smtp_port, language):
+    """Staff, a group in session now with two absent participants (cases opened, one closed as
+    excused, one being called), a measurement, a goal, load tests, work found and a ladder rung."""
+    from admin import goals, outcomes
+    from admin.auth import SYSTEM
+    from admin.followup import update_case
+    from tests.support.site import Site
+
+    s = Site(path, ADMIN_LANGUAGE=language, SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_port,
+             MAIL_FROM="fitwerk@example.test", ADMIN_BASE_URL="https://admin.fitwerk.test")
+    s.staff("admin@example.test", "admin", name="Ada Beheer")
+    coach = s.staff("coach@example.test", "lifecoach", name="Lars Visser")
+    quiet_coach = s.staff("samira@example.test", "lifecoach", name="Samira Ouali", notify=False)
+    s.group_id = s.group()
+    s.anoeshka = s.participant("Anoeshka", s.group_id, coach, badge_uid="01010501B00A0001")
+    s.mohamed = s.participant("Mohamed", s.group_id, quiet_coach, badge_uid="01010501B00A0002")
+    kiosk_id, _token = s.kiosk()
+    s.kiosk(name="station-1")
+    s.sql("UPDATE kiosks SET role = 'station' WHERE name = 'station-1'")
+    s.kiosk_delivered(kiosk_id)
+    s.measurement(s.anoeshka, kiosk_id, "2026-11-02T09:00:00+00:00", {"weight_kg": 93.4, "fat_pct": 31.0})
+    result = s.app.test_cli_runner().invoke(args=["follow-ups"])  # opens both cases, mails Lars
+    assert result.exit_code == 0, result.output
+    case = {r["participant_id"]: r["id"] for r in s.sql("SELECT id, participant_id FROM follow_ups")}
+    s.case_closed, s.case_called = case[s.anoeshka], case[s.mohamed]
+    s._with_request(update_case, SYSTEM, s.case_closed, {"contacted": "reached", "excused": True, "closed": True})
+    s._with_request(update_case, SYSTEM, s.case_called, {"contacted": "not_reached"})
+    goal = s._with_request(goals.add_goal, SYSTEM, s.anoeshka, {"domain": "physical", "text": "Trap oplopen"})
+    s._with_request(goals.score_week, SYSTEM, goal, 1, {"score": 2})
+    s._with_request(outcomes.record_load_test, SYSTEM, s.anoeshka,
+                    {"moment": "intake", "date": "2026-10-01", "walk_6min_m": 420, "load_capacity": "moderate"})
+    s._with_request(outcomes.record_placement, SYSTEM, s.anoeshka, {"kind": "volunteer", "starts_on": "2026-10-15"})
+    s._with_request(outcomes.record_rung, SYSTEM, s.anoeshka, {"moment": "intake", "rung": 1})
+    return s
+
+
+# (page, [(Dutch text, its English translation), ...]): each Dutch text comes from a label
+# table in an admin module, a chart or a format; none may show on the English staff site.
+STAFF_PAGES = [
+    ("/board", [("in behandeling", "in progress")]),
+    ("/participants/{anoeshka}", [("kioskklok gesynchroniseerd", "kiosk clock synchronised"),
+                                  ("Vetpercentage", "Body fat percentage"), ("één meting", "one measurement")]),
+    ("/follow-ups?view=all", [("Geëscaleerd", "Escalated"), ("niet bereikt", "not reached"),
+                              ("in behandeling", "in progress"), ("gesloten", "closed")]),
+    ("/follow-ups/{case_closed}", [("afgehandeld", "handled"), ("bereikt", "reached")]),
+    ("/follow-ups/{case_called}", [("uitgezet door de LifeCoach", "turned off by the LifeCoach")]),
+    ("/audit", [("gewijzigd", "changed")]),
+    ("/kiosks", [("intakestation", "intake station")]),
+    ("/groups/{group_id}", [("woensdag", "Wednesday"), ("Weekdag sessie 1", "Weekday session 1")]),
+    ("/groups/{group_id}/goals", [("lichamelijk", "physical"), ("veel meer dan verwacht", "much more than expected")]),
+    ("/reports/outcomes", [("geïsoleerd", "isolated"), ("einde programma", "end of programme"),
+                           ("mentaal", "mental")]),
+    ("/participants/{anoeshka}/programme", [("vrijwilligerswerk", "volunteer work"),
+                                            ("beperkt belastbaar", "limited load capacity"), ("15 maanden", "15 months")]),
+    ("/participants/{anoeshka}/handover", [("Lichamelijk", "Physical"), ("matig belastbaar", "moderate load capacity")]),
+    ("/participants/{anoeshka}/export", [("Afmeldingen vooraf", "Absences reported in advance"),
+                                         ("Wekelijkse scores van doelen", "Weekly scores of goals")]),
+]
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_staff_sites_labels_charts_and_mails_speak_admin_language(smtp_server, language):
+    import csv
+    import io
+
+    from tests.support.site import ram_dir
+    with ram_dir() as path:
+        s = staff_site(path, smtp_server.port, language)
+        admin = s.login("admin@example.test")
+        ids = {"anoeshka": s.anoeshka, "group_id": s.group_id, "case_closed": s.case_closed,
+               "case_called": s.case_called}
+        wrong = []
+        for url, pairs in STAFF_PAGES:
+            response = admin.get(url.format(**ids))
+            assert response.status_code == 200, url
+            page = response.get_data(as_text=True)
+            for dutch, english in pairs:
+                if language == "en" and (dutch in page or english not in page):
+                    wrong.append((url, dutch, english))
+                if language == "nl" and dutch not in page:
+                    wrong.append((url, dutch))
+        assert wrong == []
+
+        # The attendance CSV: Anoeshka's absence was excused afterwards.
+        table = list(csv.reader(io.StringIO(admin.get(f"/groups/{s.group_id}/attendance.csv").get_data(as_text=True)
+                                            .lstrip("\ufeff")), delimiter=";"))
+        assert {row[-1] for row in table[1:]} == {"", "yes" if language == "en" else "ja"}
+
+        # The LifeCoach's e-mail, sent over SMTP by the every-minute command.
+        (mail,) = smtp_server.to("coach@example.test")
+        subject, body = mail["subject"], mail["body"]
+        case_link = f"https://admin.fitwerk.test/follow-ups/{s.case_closed}"
+        assert case_link in body and "Anoeshka" in body and "Lars Visser" in body
+        if language == "en":
+            assert subject == f"Follow-up needed: absent without notice (case {s.case_closed})"
+            assert "Anoeshka was not at the session of Groep B (" in body and "had not called in" in body
+            assert re.search(r"\((Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d-\d\d-\d{4} at \d\d:\d\d\)", body)
+            assert not any(dutch in subject + body for dutch in ("Opvolging", "niet bij de sessie", " om ", "Hallo"))
+        else:
+            assert subject == f"Opvolging nodig: afwezig zonder afmelding (casus {s.case_closed})"
+            assert "Anoeshka was niet bij de sessie van Groep B (" in body
+            assert re.search(r"\((ma|di|wo|do|vr|za|zo) \d\d-\d\d-\d{4} om \d\d:\d\d\)", body)
