@@ -4,15 +4,11 @@ shown, Save and Lock stay on screen. Real kiosk processes, simulated instruments
 pseudo-terminals, an emulated badge, headless Chromium."""
 import pytest
 
-from devices import Simulator
-from devices.card import CardProcess
 from tests.a11y import assert_accessible
-from tests.station_helpers import answer_questions
-from tests.support.live import Kiosk, LiveAdmin, Processes, screenshot, wait_for
+from tests.station_helpers import PHYSIO_BADGE, PHYSIO_PIN, add_physio, answer_questions, running_station
+from tests.support.live import LiveAdmin, Processes, screenshot
 
 pytestmark = pytest.mark.browser
-PHYSIO_BADGE = "0102030405060AAA"
-PHYSIO_PIN = "2468"
 SIZES = ((800, 480), (1280, 800))
 
 
@@ -23,30 +19,9 @@ def station(tmp_path_factory):
     procs = Processes(tmp)
     try:  # a set-up that fails half-way still stops what it started
         admin = LiveAdmin(procs, tmp).setup_programme(people=("Anoeshka", "Mohamed"))
-        admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
-                    input="correct horse battery\n")
-        admin.flask("assign-staff-badge", "fysio@example.test", PHYSIO_BADGE)
-        admin.set_pin("fysio@example.test", PHYSIO_PIN)
-        scale = Simulator("tanita", link=str(tmp / "ttyScale"))
-        bp = Simulator("omron-hbp9030", link=str(tmp / "ttyBP"))
-        scale.start()
-        bp.start()
-        kiosk = Kiosk(procs, tmp, admin, role="station",
-                      extra_env={"KIOSK_SCALE": f"tanita {tmp / 'ttyScale'}", "KIOSK_BP": f"omron-hbp9030 {tmp / 'ttyBP'}"})
-        kiosk.start_sync()
-        kiosk.start_reader()
-        kiosk.start_screen()
-        kiosk.wait_roster(badges=3)
-        kiosk.wait_reader_ok()
-        wait_for(lambda: kiosk.db_rows("SELECT 1 FROM roster_badges WHERE uid = ? AND pin_hash IS NOT NULL",
-                                       PHYSIO_BADGE), message="the physio's PIN on the station")
-        wait_for(lambda: {k: v["state"] for k, v in kiosk.status()["instruments"].items()} == {"scale": "ok", "bp": "ok"},
-                 20, message="instruments ok")
-        card = CardProcess(kiosk.env["KIOSK_NFC"])
-        yield admin, kiosk, card, scale, bp
-        card.close()
-        scale.close()
-        bp.close()
+        add_physio(admin)
+        with running_station(procs, tmp, admin) as (kiosk, card, sims):
+            yield admin, kiosk, card, sims["scale"], sims["bp"]
     finally:
         procs.stop_all()
 

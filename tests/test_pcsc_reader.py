@@ -2,65 +2,20 @@
 reader driver, and an emulated card (devices.vcard) that answers Get Data with its UID."""
 import subprocess
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from devices.pcsc import NO_PCSCD, PcscReader
 from devices.reader import open_reader
+from tests.support.live import wait_for
+from tests.support.readers import Callbacks, running
 
 ROOT = Path(__file__).resolve().parent.parent
 ANNA = "A1B2C3D4"  # a MIFARE Classic's 4-byte UID
 BRAM = "04497622D93881"  # a 7-byte NXP UID
 FIRST, SECOND = "ACS ACR1252 Dual Reader PICC 00 00", "ACS ACR1252 Dual Reader PICC 00 01"
-
-
-class Kiosk:
-    """What the reader told its caller."""
-
-    def __init__(self):
-        self.taps, self.statuses, self.rounds = [], [], 0
-
-    def on_tap(self, uid):
-        self.taps.append(uid)
-
-    def on_status(self, state, detail):
-        self.statuses.append((state, detail))
-
-    def on_round(self):
-        self.rounds += 1
-
-    def wait_for_state(self, state, timeout=10.0, containing=""):
-        wait_for(lambda: self.statuses and self.statuses[-1][0] == state and containing in self.statuses[-1][1],
-                 timeout, f"state {state} {containing}")
-        return self.statuses[-1][1]
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-
-@contextmanager
-def running(reader):
-    stop = threading.Event()
-    thread = threading.Thread(target=reader.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stopped_at = time.monotonic()
-        stop.set()
-        thread.join(timeout=5)
-        assert not thread.is_alive(), "reader did not stop"
-        assert time.monotonic() - stopped_at < 2.5
 
 
 def reader_for(kiosk, spec="", **options):
@@ -74,53 +29,53 @@ def one_reader(pcscd):
 
 
 def test_a_card_on_the_reader_is_reported_once_with_its_uid(one_reader):
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(open_reader("pcsc", kiosk.on_tap, kiosk.on_status, on_round=kiosk.on_round)):
         assert kiosk.wait_for_state("ok") == f"lezer klaar: {FIRST}"
         one_reader.card(ANNA).hold(3.0)  # lies there for several of pcscd's polls
-        wait_for(lambda: kiosk.taps, what="a tap")
+        wait_for(lambda: kiosk.taps, message="a tap")
         time.sleep(0.5)
     assert kiosk.taps == [ANNA]
     assert [s for s, _ in kiosk.statuses] == ["ok"]
 
 
 def test_each_presentation_counts_and_a_wobble_does_not(one_reader):
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(reader_for(kiosk)):
         kiosk.wait_for_state("ok")
         one_reader.card(ANNA).hold(1.0)
-        wait_for(lambda: len(kiosk.taps) == 1, what="first tap")
+        wait_for(lambda: len(kiosk.taps) == 1, message="first tap")
         time.sleep(0.3)
         one_reader.card(ANNA).hold(1.0)  # put back at once: the same presentation
         time.sleep(2.0)
         assert kiosk.taps == [ANNA]
         one_reader.card(BRAM).hold(1.0)
         one_reader.card(ANNA).hold(1.0)  # ANNA away for > 1.5 s: a new tap
-        wait_for(lambda: len(kiosk.taps) == 3, what="two more taps")
+        wait_for(lambda: len(kiosk.taps) == 3, message="two more taps")
     assert kiosk.taps == [ANNA, BRAM, ANNA]
 
 
 def test_with_two_readers_the_one_named_is_used(pcscd):
     pcscd.start()
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(reader_for(kiosk, "picc 00 01")):
         assert kiosk.wait_for_state("ok") == f"lezer klaar: {SECOND}"
         pcscd.card(ANNA, slot=0).hold(1.5)  # on the other reader: not ours
         pcscd.card(BRAM, slot=1).hold(1.5)
-        wait_for(lambda: kiosk.taps, what="a tap on the named reader")
+        wait_for(lambda: kiosk.taps, message="a tap on the named reader")
         time.sleep(0.5)
     assert kiosk.taps == [BRAM]
 
 
 def test_a_name_no_reader_has_is_missing_and_says_which_readers_there_are(one_reader):
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(reader_for(kiosk, "uTrust")):
         detail = kiosk.wait_for_state("missing")
     assert detail == f"geen PC/SC-lezer met 'uTrust' in de naam (aangesloten: {FIRST}, {SECOND})"
 
 
 def test_pcscd_not_running_is_an_error_until_it_starts(pcscd):
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(reader_for(kiosk)):
         assert kiosk.wait_for_state("error") == NO_PCSCD
         rounds = kiosk.rounds
@@ -129,11 +84,11 @@ def test_pcscd_not_running_is_an_error_until_it_starts(pcscd):
         pcscd.start()
         kiosk.wait_for_state("ok")
         pcscd.card(ANNA).hold(1.5)
-        wait_for(lambda: kiosk.taps == [ANNA], what="a tap once pcscd runs")
+        wait_for(lambda: kiosk.taps == [ANNA], message="a tap once pcscd runs")
 
 
 def test_pcscd_stopping_while_waiting_is_reported_and_the_reader_comes_back(one_reader):
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(reader_for(kiosk)):
         kiosk.wait_for_state("ok")
         one_reader.stop()
@@ -141,7 +96,7 @@ def test_pcscd_stopping_while_waiting_is_reported_and_the_reader_comes_back(one_
         one_reader.start()
         kiosk.wait_for_state("ok")
         one_reader.card(ANNA).hold(1.5)
-        wait_for(lambda: kiosk.taps == [ANNA], what="a tap after pcscd came back")
+        wait_for(lambda: kiosk.taps == [ANNA], message="a tap after pcscd came back")
     assert [s for s, _ in kiosk.statuses] == ["ok", "error", "ok"]
 
 
@@ -149,7 +104,7 @@ def test_a_reader_unplugged_is_missing_and_works_again_when_plugged_back(pcscd):
     # vpcd readers cannot be hot-unplugged: pcscd restarts without, then with, the reader's
     # configuration, and lists the readers as it does when a USB reader is pulled and put back.
     pcscd.start()
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(reader_for(kiosk, "ACR1252")):
         kiosk.wait_for_state("ok")
         pcscd.stop()
@@ -161,19 +116,19 @@ def test_a_reader_unplugged_is_missing_and_works_again_when_plugged_back(pcscd):
         pcscd.start()
         assert kiosk.wait_for_state("ok") == f"lezer klaar: {FIRST}"
         pcscd.card(BRAM).hold(1.5)
-        wait_for(lambda: kiosk.taps == [BRAM], what="a tap on the replugged reader")
+        wait_for(lambda: kiosk.taps == [BRAM], message="a tap on the replugged reader")
 
 
 def test_no_reader_at_all_is_missing(pcscd):
     pcscd.unplug()
     pcscd.start()
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(reader_for(kiosk)):
         assert kiosk.wait_for_state("missing") == "geen PC/SC-lezer aangesloten"
 
 
 def test_a_card_that_refuses_get_data_is_ignored_and_the_reader_goes_on(one_reader):
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(reader_for(kiosk)):
         kiosk.wait_for_state("ok")
         refusing = one_reader.card(ANNA)
@@ -181,7 +136,7 @@ def test_a_card_that_refuses_get_data_is_ignored_and_the_reader_goes_on(one_read
         refusing.hold(1.5)
         assert refusing.apdus >= 1
         one_reader.card(BRAM).hold(1.5)
-        wait_for(lambda: kiosk.taps, what="the next card's tap")
+        wait_for(lambda: kiosk.taps, message="the next card's tap")
     assert kiosk.taps == [BRAM]
 
 

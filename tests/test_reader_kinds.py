@@ -15,14 +15,12 @@ from devices.card import CardProcess
 from devices.wedge import WedgeReader
 from kiosk import store
 from kiosk.reader import TapRecorder
-from tests.station_helpers import answer_questions
+from tests.station_helpers import PHYSIO_BADGE, PHYSIO_PIN, add_physio, answer_questions
 from tests.support.live import Kiosk, screenshot, wait_for
-from tests.test_wedge_reader import ReplayedDevice, typed
+from tests.support.readers import ReplayedDevice, typed
 
 ANNA_UID = "A1B2C3D4"  # a MIFARE Classic: what PC/SC's Get Data and nfcpy report
 ANNA_TYPED = "3569595041"  # the same card as a 13.56 MHz wedge reader types it (decimal, bytes reversed)
-PHYSIO_BADGE = "0102030405060AAA"
-PHYSIO_PIN = "2468"
 
 
 @pytest.fixture
@@ -93,10 +91,7 @@ def test_pcsc_reader_pcscd_stopping_is_shown_on_the_screen_and_taps_work_when_it
 @pytest.mark.browser
 def test_pcsc_reader_at_the_station_unlocks_identifies_and_the_measurement_reaches_the_admin(
         live_admin, procs, tmp_path, pcscd, page_at):
-    live_admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
-                     input="correct horse battery\n")
-    live_admin.flask("assign-staff-badge", "fysio@example.test", PHYSIO_BADGE)
-    live_admin.set_pin("fysio@example.test", PHYSIO_PIN)
+    add_physio(live_admin)
     scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
     scale.start()
     pcscd.start()
@@ -165,10 +160,7 @@ def test_wedge_reader_at_the_station_unlocks_with_an_em4100_fob_and_identifies_a
     # The physio's EM4100 fob is enrolled by the number printed on it; the participant's
     # badge is typed in hex by a second wedge reader. Both readers' loops run here on key
     # events and commit through the station's tap rules; screen, sync and admin are real.
-    live_admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
-                     input="correct horse battery\n")
-    live_admin.flask("assign-staff-badge", "fysio@example.test", "0012345678", "--format", "em4100")
-    live_admin.set_pin("fysio@example.test", PHYSIO_PIN)
+    add_physio(live_admin, "0012345678", "--format", "em4100")
     scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
     scale.start()
     kiosk = Kiosk(procs, tmp_path, live_admin, role="station",

@@ -4,59 +4,24 @@ physio saves, and the admin shows the measurement with its provenance."""
 import pytest
 
 from common.hashing import hash_secret
-from devices import Simulator
-from devices.card import CardProcess
 from kiosk import station, store
-from tests.station_helpers import answer_questions, skip
-from tests.support.live import Kiosk, screenshot, wait_for
+from tests.station_helpers import PHYSIO_BADGE, PHYSIO_PIN, add_physio, answer_questions, running_station, skip, unlock
+from tests.support.live import PASSWORD, screenshot, wait_for
 
-PHYSIO_BADGE = "0102030405060AAA"
-PHYSIO_PIN = "2468"
 COACH_BADGE = "0102030405060BBB"
 
 
 @pytest.fixture
 def setup(live_admin, procs, tmp_path):
     """Station kiosk with simulated instruments, a physio with a badge, a badge link."""
-    admin = live_admin
-    for email, role, badge in (("fysio@example.test", "physio", PHYSIO_BADGE),
-                               ("coach@example.test", "lifecoach", COACH_BADGE)):
-        admin.flask("create-user", email, "--role", role, "--password-stdin", input="correct horse battery\n")
-        admin.flask("assign-staff-badge", email, badge)
-    admin.set_pin("fysio@example.test", PHYSIO_PIN)
-    scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
-    bp = Simulator("omron-hbp9030", link=str(tmp_path / "ttyBP"))
-    scale.start()
-    bp.start()
-    kiosk = Kiosk(procs, tmp_path, admin, role="station",
-                  extra_env={"KIOSK_SCALE": f"tanita {tmp_path / 'ttyScale'}",
-                             "KIOSK_BP": f"omron-hbp9030 {tmp_path / 'ttyBP'}",
-                             # A series of one reading without rest: this file is about provenance.
-                             "KIOSK_BP_READINGS": "1", "KIOSK_BP_AVERAGE_LAST": "1", "KIOSK_BP_REST_S": "0"})
-    kiosk.start_sync()
-    kiosk.start_reader()
-    kiosk.start_screen()
-    kiosk.wait_roster(badges=4)
-    kiosk.wait_reader_ok()
-    wait_for(lambda: kiosk.db_rows("SELECT 1 FROM roster_badges WHERE uid = ? AND pin_hash IS NOT NULL",
-                                   PHYSIO_BADGE), message="the physio's PIN on the station")
-    wait_for(lambda: {k: v["state"] for k, v in kiosk.status()["instruments"].items()} == {"scale": "ok", "bp": "ok"},
-             20, message="instruments ok")
-    card = CardProcess(kiosk.env["KIOSK_NFC"])
-    yield admin, kiosk, card, scale, bp
-    card.close()
-    scale.close()
-    bp.close()
-
-
-def unlock(page, card):
-    """The physio's badge, then their PIN on the station's keypad."""
-    card.tap(PHYSIO_BADGE)
-    page.wait_for_selector("form.pin")
-    for digit in PHYSIO_PIN:
-        page.click(f"[data-pin-key='{digit}']")
-    page.click(".keypad .ok")
-    page.wait_for_selector("text=Wie meten we?")
+    add_physio(live_admin)
+    live_admin.flask("create-user", "coach@example.test", "--role", "lifecoach", "--password-stdin",
+                     input=PASSWORD + "\n")
+    live_admin.flask("assign-staff-badge", "coach@example.test", COACH_BADGE)
+    # A series of one reading without rest: this file is about provenance.
+    with running_station(procs, tmp_path, live_admin, badges=4, env={
+            "KIOSK_BP_READINGS": "1", "KIOSK_BP_AVERAGE_LAST": "1", "KIOSK_BP_REST_S": "0"}) as (kiosk, card, sims):
+        yield live_admin, kiosk, card, sims["scale"], sims["bp"]
 
 
 @pytest.mark.browser

@@ -7,51 +7,27 @@ import time
 
 import pytest
 
-from devices import Simulator
-from devices.card import CardProcess
-from tests.station_helpers import PHYSIO_PIN, answer_questions, unlock
-from tests.support.live import Kiosk, screenshot, wait_for
-
-PHYSIO_BADGE = "0102030405060AAA"
-FATMA_BADGE = "01010501B00AF001"
+from tests.station_helpers import (
+    FATMA_BADGE,
+    PHYSIO_BADGE,
+    add_fatma,
+    add_physio,
+    answer_questions,
+    running_station,
+    unlock,
+)
+from tests.support.live import screenshot, wait_for
 
 
 @pytest.fixture
 def station(live_admin, procs, tmp_path):
-    admin = live_admin
-    admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
-                input="correct horse battery\n")
-    admin.flask("assign-staff-badge", "fysio@example.test", PHYSIO_BADGE)
-    admin.set_pin("fysio@example.test", PHYSIO_PIN)
-    r = admin.api("POST", "/participants", json={"first_name": "Fatma", "last_name": "Yilmaz",
-                                                 "group_id": admin.group_id, "badge_uid": FATMA_BADGE,
-                                                 "sex": "female", "birth_date": "1985-03-14"})
-    assert r.status_code == 201, r.text
-    admin.people["Fatma"] = {"id": r.json()["id"], "uid": FATMA_BADGE}
-    scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
-    bp = Simulator("omron-hbp9030", link=str(tmp_path / "ttyBP"))
-    scale.start()
-    bp.start()
-    kiosk = Kiosk(procs, tmp_path, admin, role="station",
-                  extra_env={"KIOSK_SCALE": f"tanita {tmp_path / 'ttyScale'}",
-                             "KIOSK_BP": f"omron-hbp9030 {tmp_path / 'ttyBP'}",
-                             # Three readings a second apart after a one-second rest: a minute in the field.
-                             "KIOSK_BP_READINGS": "3", "KIOSK_BP_INTERVAL_S": "1", "KIOSK_BP_AVERAGE_LAST": "2",
-                             "KIOSK_BP_REST_S": "1"})
-    kiosk.start_sync()
-    kiosk.start_reader()
-    kiosk.start_screen()
-    kiosk.wait_roster(badges=4)
-    kiosk.wait_reader_ok()
-    wait_for(lambda: kiosk.db_rows("SELECT 1 FROM roster_badges WHERE uid = ? AND pin_hash IS NOT NULL",
-                                   PHYSIO_BADGE), message="the physio's PIN on the station")
-    wait_for(lambda: {k: v["state"] for k, v in kiosk.status()["instruments"].items()} == {"scale": "ok", "bp": "ok"},
-             20, message="instruments ok")
-    card = CardProcess(kiosk.env["KIOSK_NFC"])
-    yield admin, kiosk, card, scale, bp
-    card.close()
-    scale.close()
-    bp.close()
+    add_physio(live_admin)
+    add_fatma(live_admin)
+    # Three readings a second apart after a one-second rest: a minute in the field.
+    with running_station(procs, tmp_path, live_admin, badges=4, env={
+            "KIOSK_BP_READINGS": "3", "KIOSK_BP_INTERVAL_S": "1", "KIOSK_BP_AVERAGE_LAST": "2",
+            "KIOSK_BP_REST_S": "1"}) as (kiosk, card, sims):
+        yield live_admin, kiosk, card, sims["scale"], sims["bp"]
 
 
 @pytest.mark.browser

@@ -3,44 +3,26 @@ own sex and age (from the station's roster) with height, clothes tare and body t
 scale's echo, and without sex and age keeps the weight only. Real processes, a Tanita on a pty."""
 import pytest
 
-from devices import Simulator
-from devices.card import CardProcess
-from tests.station_helpers import PHYSIO_PIN, answer_questions, unlock
-from tests.support.live import Kiosk, screenshot, wait_for
-
-PHYSIO_BADGE = "0102030405060AAA"
-FATMA_BADGE = "01010501B00AF001"
+from tests.station_helpers import (
+    FATMA_BADGE,
+    PHYSIO_BADGE,
+    add_fatma,
+    add_physio,
+    answer_questions,
+    running_station,
+    unlock,
+)
+from tests.support.live import screenshot, wait_for
 
 
 @pytest.fixture
 def station(live_admin, procs, tmp_path):
     """A station kiosk (role decided on the server) with a Tanita in PC mode on a pty."""
-    admin = live_admin
-    admin.flask("create-user", "fysio@example.test", "--role", "physio", "--password-stdin",
-                input="correct horse battery\n")
-    admin.flask("assign-staff-badge", "fysio@example.test", PHYSIO_BADGE)
-    admin.set_pin("fysio@example.test", PHYSIO_PIN)
-    r = admin.api("POST", "/participants", json={"first_name": "Fatma", "last_name": "Yilmaz",
-                                                 "group_id": admin.group_id, "badge_uid": FATMA_BADGE,
-                                                 "sex": "female", "birth_date": "1985-03-14"})
-    assert r.status_code == 201, r.text
-    admin.people["Fatma"] = {"id": r.json()["id"], "uid": FATMA_BADGE}
-    scale = Simulator("tanita", link=str(tmp_path / "ttyScale"))
-    scale.start()
-    kiosk = Kiosk(procs, tmp_path, admin, role="station",
-                  extra_env={"KIOSK_SCALE": f"tanita {tmp_path / 'ttyScale'}", "KIOSK_CLOTHES_TARE_KG": "0.8"})
-    kiosk.start_sync()
-    kiosk.start_reader()
-    kiosk.start_screen()
-    kiosk.wait_roster(badges=4)
-    kiosk.wait_reader_ok()
-    wait_for(lambda: kiosk.db_rows("SELECT 1 FROM roster_badges WHERE uid = ? AND pin_hash IS NOT NULL",
-                                   PHYSIO_BADGE), message="the physio's PIN on the station")
-    wait_for(lambda: kiosk.status()["instruments"].get("scale", {}).get("state") == "ok", 20, message="scale ok")
-    card = CardProcess(kiosk.env["KIOSK_NFC"])
-    yield admin, kiosk, card, scale
-    card.close()
-    scale.close()
+    add_physio(live_admin)
+    add_fatma(live_admin)
+    with running_station(procs, tmp_path, live_admin, ("scale",), badges=4,
+                         env={"KIOSK_CLOTHES_TARE_KG": "0.8"}) as (kiosk, card, sims):
+        yield live_admin, kiosk, card, sims["scale"]
 
 
 def measurements(admin, name):

@@ -3,9 +3,7 @@ them, the reader loop, the badge formats (one card, one UID, whichever reader sa
 real evdev device through /dev/uinput where the kernel offers one."""
 import errno
 import os
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import evdev
@@ -16,25 +14,8 @@ from common.badge import BadgeUidError
 from common.badge_formats import FORMATS, format_of_uid, shown_as, to_uid
 from devices.reader import open_reader
 from devices.wedge import WedgeDecoder, WedgeReader, parse_spec
-
-KEYS = {**{str(d): getattr(e, f"KEY_{d}") for d in range(10)}, "\n": e.KEY_ENTER,
-        **{c: getattr(e, f"KEY_{c}") for c in "ABCDEF"}}
-SCANCODES = {**{str(d): 0x7001E + (d - 1) % 10 for d in range(10)}, "\n": 0x70028}
-
-
-def typed(text, start=100.0, gap=0.008, keypad=False, shift_letters=True):
-    """The events a HID wedge reader sends for *text*: per key MSC_SCAN, key down, SYN, then the
-    same for key up, `gap` seconds apart; letters with shift held."""
-    events, at = [], start
-    for char in text:
-        code = KEYS[char] if not (keypad and char.isdigit()) else getattr(e, f"KEY_KP{char}")
-        press = [(e.KEY_LEFTSHIFT, 1)] if char.isalpha() and shift_letters else []
-        release = [(e.KEY_LEFTSHIFT, 0)] if press else []
-        for key, value in press + [(code, 1), (code, 0)] + release:
-            events += [(e.EV_MSC, e.MSC_SCAN, SCANCODES.get(char, 0x70004), at), (e.EV_KEY, key, value, at),
-                       (e.EV_SYN, e.SYN_REPORT, 0, at)]
-            at += gap / 2
-    return events
+from tests.support.live import wait_for
+from tests.support.readers import KEYS, Callbacks, ReplayedDevice, running, typed
 
 
 def decode(events, decoder=None):
@@ -124,76 +105,15 @@ def test_every_format_has_a_dutch_label():
 
 # --- the reader loop (a replayed device where this kernel offers no real one) -----------
 
-class ReplayedDevice:
-    """Stands in for the kernel's input device: the events of `typed` through a pipe."""
-
-    def __init__(self, name="Sycreader RFID Technology Co., Ltd SYC ID&IC USB Reader"):
-        self.name = name
-        self.fd, self._write = os.pipe()
-        self._events, self.grabbed, self.closed = [], False, False
-
-    def type(self, text):
-        for kind, code, value, _ in typed(text):
-            now = time.time()
-            self._events.append(evdev.InputEvent(int(now), int(now % 1 * 1e6), kind, code, value))
-        os.write(self._write, b".")
-
-    def grab(self):
-        self.grabbed = True
-
-    def read(self):
-        os.read(self.fd, 4096)
-        events, self._events = self._events, []
-        return events
-
-    def close(self):
-        self.closed = True
-        os.close(self.fd)
-        os.close(self._write)
-
-
-class Kiosk:
-    def __init__(self):
-        self.taps, self.statuses = [], []
-
-    def on_tap(self, uid):
-        self.taps.append(uid)
-
-    def on_status(self, state, detail):
-        self.statuses.append((state, detail))
-
-
-def wait_for(predicate, timeout=5.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-
-@contextmanager
-def running(reader):
-    stop = threading.Event()
-    thread = threading.Thread(target=reader.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=3)
-        assert not thread.is_alive()
-
-
 def test_the_reader_grabs_the_device_and_reports_each_badge_once_as_its_uid():
-    device, kiosk = ReplayedDevice(), Kiosk()
+    device, kiosk = ReplayedDevice(), Callbacks()
     reader = WedgeReader("/dev/input/by-id/usb-reader-event-kbd", kiosk.on_tap, kiosk.on_status,
                          open_device=lambda path: device)
     with running(reader):
-        wait_for(lambda: kiosk.statuses, what="state")
+        wait_for(lambda: kiosk.statuses, message="state")
         assert device.grabbed
         device.type("3569595041\n")
-        wait_for(lambda: kiosk.taps, what="a tap")
+        wait_for(lambda: kiosk.taps, message="a tap")
         device.type("3569595041\n")  # readers that repeat while the card lies there: one tap
         time.sleep(0.3)
     assert kiosk.taps == ["A1B2C3D4"]
@@ -202,13 +122,13 @@ def test_the_reader_grabs_the_device_and_reports_each_badge_once_as_its_uid():
 
 
 def test_an_em4100_reader_gives_the_fobs_uid():
-    device, kiosk = ReplayedDevice(), Kiosk()
+    device, kiosk = ReplayedDevice(), Callbacks()
     reader = open_reader("wedge:em4100:/dev/input/by-id/usb-125khz-event-kbd", kiosk.on_tap, kiosk.on_status,
                          open_device=lambda path: device)
     with running(reader):
-        wait_for(lambda: kiosk.statuses, what="state")
+        wait_for(lambda: kiosk.statuses, message="state")
         device.type("0012345678\n")
-        wait_for(lambda: kiosk.taps, what="a tap")
+        wait_for(lambda: kiosk.taps, message="a tap")
     assert kiosk.taps == ["0000BC614E"]
 
 
@@ -218,14 +138,14 @@ def test_an_em4100_reader_gives_the_fobs_uid():
     (ImportError("No module named 'evdev'"), "error", "python-evdev ontbreekt"),
 ])
 def test_a_device_that_does_not_open_is_reported_and_retried(error, state, words):
-    kiosk, attempts = Kiosk(), []
+    kiosk, attempts = Callbacks(), []
 
     def fail(path):
         attempts.append(path)
         raise error
     with running(WedgeReader("/dev/input/by-id/x", kiosk.on_tap, kiosk.on_status, open_device=fail,
                              retry_seconds=0.1)):
-        wait_for(lambda: len(attempts) >= 2, what="a retry")
+        wait_for(lambda: len(attempts) >= 2, message="a retry")
     assert kiosk.statuses[0][0] == state and words in kiosk.statuses[0][1]
 
 
@@ -233,9 +153,9 @@ def test_a_device_grabbed_by_another_program_is_an_error():
     class Busy(ReplayedDevice):
         def grab(self):
             raise OSError(errno.EBUSY, "Device or resource busy")
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(WedgeReader("/dev/input/by-id/x", kiosk.on_tap, kiosk.on_status, open_device=lambda p: Busy())):
-        wait_for(lambda: kiosk.statuses, what="state")
+        wait_for(lambda: kiosk.statuses, message="state")
     assert kiosk.statuses[0] == ("error", "/dev/input/by-id/x is in gebruik door een ander programma en kan "
                                           "niet exclusief geopend worden: Device or resource busy")
 
@@ -267,9 +187,9 @@ def uinput_reader():
 
 def test_a_real_input_device_is_grabbed_and_read(uinput_reader):
     path = uinput_reader.device.path
-    kiosk = Kiosk()
+    kiosk = Callbacks()
     with running(open_reader(f"wedge:{path}", kiosk.on_tap, kiosk.on_status)):
-        wait_for(lambda: kiosk.statuses, what="state")
+        wait_for(lambda: kiosk.statuses, message="state")
         assert kiosk.statuses[-1][0] == "ok", kiosk.statuses
         other = evdev.InputDevice(path)
         with pytest.raises(OSError):
@@ -279,5 +199,5 @@ def test_a_real_input_device_is_grabbed_and_read(uinput_reader):
             if kind == e.EV_KEY:
                 uinput_reader.write(kind, code, value)
                 uinput_reader.syn()
-        wait_for(lambda: kiosk.taps, what="a tap")
+        wait_for(lambda: kiosk.taps, message="a tap")
     assert kiosk.taps == ["A1B2C3D4"]
