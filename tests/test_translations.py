@@ -78,7 +78,8 @@ def test_the_staff_site_speaks_dutch_unless_admin_language_says_otherwise(tmp_pa
 
 
 TOKEN = re.compile(r"(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<[^>]*>)", re.S)
-SHOWN_ATTRIBUTES = re.compile(r'\b(?:placeholder|aria-label|title|alt|hx-confirm)="([^"{}]*[^\W\d_][^"{}]*)"')
+SHOWN_ATTRIBUTES = re.compile(r'\b(?:placeholder|aria-label|title|alt|hx-confirm)="([^"]*)"')
+EXPRESSIONS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 # Names and sample values that read the same in every language.
 UNTRANSLATED = {"fitwerk", "fitwerk kiosk", "Fit aan het werk", "Rotterdam-Zuid", "04497622D93881", "KIOSK_TOKEN"}
 
@@ -93,14 +94,43 @@ def plain_texts(path):
             if re.search(r"[^\W\d_]", text) and text not in UNTRANSLATED and not re.search(r'[\w-]+="', text):
                 found.append(text)
         elif part.startswith("<") and not part.startswith(("<script", "<style", "<!--")):
-            found += [m for m in SHOWN_ATTRIBUTES.findall(part) if m not in UNTRANSLATED]
+            # Words around an expression ("Weekdag sessie {{ n }}") are as shown as the ones alone.
+            found += [m for m in SHOWN_ATTRIBUTES.findall(part)
+                      if re.search(r"[^\W\d_]", EXPRESSIONS.sub("", m)) and m not in UNTRANSLATED]
+    return found
+
+
+WORDS = re.compile(r"[^\W\d_]{2,}")
+CODE = re.compile(r"[a-z0-9_./%-]+")  # names, keys, endpoints, formats: not shown as words
+
+
+def literal_texts(path):
+    """String literals inside {{ }} and {% %} that read as words and are not inside _() / ngettext()."""
+    from jinja2 import Environment
+    tokens = [t for t in Environment(extensions=["jinja2.ext.i18n"]).lex(path.read_text()) if t[1] != "whitespace"]
+    found = []
+    for i, (_line, kind, value) in enumerate(tokens):
+        text = value[1:-1] if kind == "string" else ""
+        if not WORDS.search(text) or CODE.fullmatch(text) or text.startswith("<"):
+            continue
+        depth, j = 0, i - 1   # walk back to the call this literal is an argument of, if any
+        while j > 0 and tokens[j][1] not in ("variable_begin", "block_begin"):
+            if tokens[j][2] == ")":
+                depth += 1
+            elif tokens[j][2] == "(":
+                if depth == 0 and tokens[j - 1][2] in ("_", "gettext", "ngettext"):
+                    break
+                depth = max(depth - 1, 0)
+            j -= 1
+        else:
+            found.append(text)
     return found
 
 
 @pytest.mark.parametrize("app", ["admin", "kiosk"])
 def test_every_word_a_template_shows_is_a_message_for_the_catalogues(app):
     unwrapped = {str(p.relative_to(REPO)): texts for p in sorted((REPO / app / "templates").rglob("*.html"))
-                 if (texts := plain_texts(p))}
+                 if (texts := plain_texts(p) + literal_texts(p))}
     assert unwrapped == {}, "wrap these in {{ _('…') }} and run make translations-update"
 
 
@@ -157,10 +187,12 @@ STAFF_PAGES = [
     ("/groups/{group_id}", [("woensdag", "Wednesday"), ("Weekdag sessie 1", "Weekday session 1")]),
     ("/groups/{group_id}/goals", [("lichamelijk", "physical"), ("veel meer dan verwacht", "much more than expected")]),
     ("/reports/outcomes", [("geïsoleerd", "isolated"), ("einde programma", "end of programme"),
-                           ("mentaal", "mental")]),
+                           ("mentaal", "mental"), ("Uitgevallen", "Dropped out"),
+                           ("Zesminutenwandeltest (m)", "Six-minute walk test (m)")]),
     ("/participants/{anoeshka}/programme", [("vrijwilligerswerk", "volunteer work"),
                                             ("beperkt belastbaar", "limited load capacity"), ("15 maanden", "15 months")]),
-    ("/participants/{anoeshka}/handover", [("Lichamelijk", "Physical"), ("matig belastbaar", "moderate load capacity")]),
+    ("/participants/{anoeshka}/handover", [("Lichamelijk", "Physical"), ("matig belastbaar", "moderate load capacity"),
+                                           ("Nog geen slotnotitie.", "No closing note yet.")]),
     ("/participants/{anoeshka}/export", [("Afmeldingen vooraf", "Absences reported in advance"),
                                          ("Wekelijkse scores van doelen", "Weekly scores of goals")]),
 ]
