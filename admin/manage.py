@@ -3,7 +3,7 @@ kiosks (token shown once), and staff accounts. Validation lives in programme.py,
 with the JSON API."""
 from babel.dates import get_day_names
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, pgettext
 from flask_babel import lazy_gettext as _l
 
 from common.badge_formats import FORMATS, shown_as
@@ -139,8 +139,10 @@ def group_attendance_csv(group_id):
     conn = get_db()
     _group_or_404(conn, group_id)
     now = utc_now()
-    table = [["deelnemer_id", "voornaam", "achternaam", "week", "datum", "begin", "status", "ingecheckt_om",
-              "reden", "achteraf_verschoond"]]
+    # TRANSLATORS: CSV column names: one word each, lower case, words joined by "_".
+    table = [[pgettext("CSV", "deelnemer_id"), pgettext("CSV", "voornaam"), pgettext("CSV", "achternaam"),
+              pgettext("CSV", "week"), pgettext("CSV", "datum"), pgettext("CSV", "begin"), pgettext("CSV", "status"),
+              pgettext("CSV", "ingecheckt_om"), pgettext("CSV", "reden"), pgettext("CSV", "achteraf_verschoond")]]
     members = conn.execute("SELECT id, first_name, last_name FROM participants WHERE group_id = ? "
                            "ORDER BY first_name, last_name, id", (group_id,)).fetchall()
     for person in members:

@@ -7,7 +7,7 @@ import io
 import json
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 from flask_babel import lazy_gettext as _l
 
 from common.clock import utc_now
@@ -302,8 +302,10 @@ def measurements_csv(participant_id):
     conn = get_db()
     _load(conn, participant_id)
     rows = measurement_rows(conn, participant_id)
-    table = [["meting_id", "deelnemer_id", "moment", "tijd_utc", "tijdbron", "kiosk_id", "afgenomen_door",
-              *EXPORT_FIELDS, "bronnen"]]
+    # TRANSLATORS: CSV column names (the measurement fields keep their wire names).
+    table = [[pgettext("CSV", "meting_id"), pgettext("CSV", "deelnemer_id"), pgettext("CSV", "moment"),
+              pgettext("CSV", "tijd_utc"), pgettext("CSV", "tijdbron"), pgettext("CSV", "kiosk_id"),
+              pgettext("CSV", "afgenomen_door"), *EXPORT_FIELDS, pgettext("CSV", "bronnen")]]
     for m in rows:
         table.append([m["id"], participant_id, m["moment"], m["at"], m["time_source"], m["kiosk_id"],
                       m["taken_by"], *[m.get(f) for f in EXPORT_FIELDS], json.dumps(m["sources"], sort_keys=True)])

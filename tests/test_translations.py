@@ -221,10 +221,16 @@ def test_the_staff_sites_labels_charts_and_mails_speak_admin_language(smtp_serve
                     wrong.append((url, dutch))
         assert wrong == []
 
-        # The attendance CSV: Anoeshka's absence was excused afterwards.
+        # The CSV headers (and the attendance CSV's cell for Anoeshka's absence excused afterwards).
         table = list(csv.reader(io.StringIO(admin.get(f"/groups/{s.group_id}/attendance.csv").get_data(as_text=True)
                                             .lstrip("\ufeff")), delimiter=";"))
+        assert table[0][:4] == (["participant_id", "first_name", "last_name", "week"] if language == "en" else
+                                ["deelnemer_id", "voornaam", "achternaam", "week"])
         assert {row[-1] for row in table[1:]} == {"", "yes" if language == "en" else "ja"}
+        header = admin.get(f"/participants/{s.anoeshka}/measurements.csv").get_data(as_text=True).lstrip("\ufeff")
+        assert header.split("\r\n")[0].split(";")[:5] == (
+            ["measurement_id", "participant_id", "moment", "time_utc", "time_source"] if language == "en" else
+            ["meting_id", "deelnemer_id", "moment", "tijd_utc", "tijdbron"])
 
         # The LifeCoach's e-mail, sent over SMTP by the every-minute command.
         (mail,) = smtp_server.to("coach@example.test")
