@@ -7,6 +7,8 @@ from flask_htmx import HTMX
 from flask_htmx.responses import HTMXResponseClientRedirect
 from markupsafe import Markup
 
+from common.protocol import MAX_INT
+
 htmx = HTMX()
 
 
@@ -61,11 +63,12 @@ def page_or_fragment(page, fragment, status=200, **context):
 
 
 def int_or_none(text):
-    """An int from a form field, or None when empty or not a number."""
+    """An int from a form field, or None when empty, not a number or beyond SQLite's integers."""
     try:
-        return int(text)
+        value = int(text)
     except (TypeError, ValueError):
         return None
+    return value if -MAX_INT <= value <= MAX_INT else None
 
 
 def see_other(url):
