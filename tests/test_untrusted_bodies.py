@@ -2,7 +2,6 @@
 posts and the station's form posts get a valid body with each field in turn replaced by a
 wrong-typed or out-of-range value, and bodies that are not objects. None answers 500; a
 refusal is a 4xx (JSON {"error"} on the API) and writes nothing; the valid body is accepted."""
-import hashlib
 import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -10,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from admin.auth import new_api_token
-from tests.support.live import auth
+from tests.support.live import PASSWORD, auth
 from tests.support.site import KioskPusher, Site, post, ram_dir
 
 MISSING = object()   # the field left out
@@ -62,22 +61,24 @@ def replaced(body, path, new):
 
 
 def snapshot(site):
-    """A digest of every row of every table: a refused request must leave it as it was."""
-    conn = site.conn()
-    try:
-        digest = hashlib.sha256()
-        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
-            for row in conn.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 (names from sqlite_master)
-                digest.update(repr((table, tuple(row))).encode())
-        return digest.hexdigest()
-    finally:
-        conn.close()
+    """SQLite's count of commits by other connections, as this one sees it: a refused request
+    must leave it as it was (nothing written, not even the same values again)."""
+    return site.watch.execute("PRAGMA data_version").fetchone()[0]
 
 
 # --- the admin: its site and the API ----------------------------------------------------
 
 @pytest.fixture(scope="module")
-def site():
+def cheap_scrypt():
+    """scrypt at a low cost for this file: hundreds of log-ins, PINs and passwords are checked,
+    and what is tested here is what the forms do with them, not the hash's cost."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("common.hashing._SCRYPT", {"n": 2 ** 4, "r": 8, "p": 1})
+        yield
+
+
+@pytest.fixture(scope="module")
+def site(cheap_scrypt):
     with ram_dir() as tmp:
         s = Site(tmp)
         s.ids = {role: s.staff(f"{role}@example.test", role, name=role.title())
@@ -92,7 +93,9 @@ def site():
             lambda conn: __import__("admin.programme").programme.add_kiosk(conn, "station-1", "Rotterdam-Zuid",
                                                                             "station"))
         s.clients = {}
+        s.watch = s.conn()
         yield s
+        s.watch.close()
 
 
 def api(site, role, method, path, text):
@@ -113,9 +116,9 @@ def open_case(site):
     try:
         now = datetime.now(timezone.utc).isoformat()
         return conn.execute("INSERT INTO follow_ups(participant_id, session_date, session_start, lifecoach_id, "
-                            "opened_at, updated_at, group_id) VALUES (?, ?, '09:00', ?, ?, ?, ?)",
-                            (site.pid, date.today().isoformat(), site.ids["lifecoach"], now, now,
-                             site.group_id)).lastrowid
+                            "opened_at, updated_at, group_id) VALUES (?, date('now', -(SELECT count(*) FROM "
+                            "follow_ups) || ' days'), '09:00', ?, ?, ?, ?)",
+                            (site.pid, site.ids["lifecoach"], now, now, site.group_id)).lastrowid
     finally:
         conn.close()
 
@@ -298,4 +301,137 @@ def test_an_api_endpoint_refuses_wrong_values_with_a_json_4xx_and_writes_nothing
     r = call_api(site, spec, state, json_text(valid))
     if r.status_code != spec["ok"]:  # the same state still takes the valid body
         failures.append(f"the valid body at the end: answered {r.status_code}: {r.get_data(as_text=True)[:200]}")
+    assert not failures, "\n".join(failures)
+
+
+# --- the staff site's forms ----------------------------------------------------------------
+
+def logged_in(site, role):
+    if role not in site.clients:
+        site.clients[role] = site.login(f"{role}@example.test")
+    return site.clients[role]
+
+
+def fresh_staff(site):
+    return site.staff(f"{uuid.uuid4().hex[:8]}@example.test", "trainer", name="Nieuw")
+
+
+SCREENING_FORM = {"date": "2026-11-02", "decision": "not_eligible", "reason": "eerst zorg", "referred_to": "huisarts"}
+LOAD_TEST_FORM = {"moment": "intake", "date": "2026-09-01", "walk_6min_m": "410", "chair_stands_30s": "9",
+                  "grip_left_kg": "24.5", "grip_right_kg": "27", "load_capacity": "moderate", "note": "goed"}
+GROUP_FORM = {"name": "Groep D", "location": "Zuid", "starts_on": "2026-11-02", "weeks": "12", "grace_minutes": "10",
+              "weekday": "2", "start": "09:00", "end": "12:00"}
+PERSON_FORM = {"first_name": "Fatma", "last_name": "Yilmaz", "phone": "06-1", "status": "active", "language": "nl",
+               "sex": "female", "birth_date": "1985-03-01"}
+
+# name: (role, path(site, state), data(site, state), setup(site) -> state). A form answers a
+# success, or a refusal (400/422, the page with the message) that writes nothing; never a 500.
+FORMS = {
+    "account": dict(role="coordinator", path="/account", data=lambda s, st: {"phone": "010-1", "notify_email": "1"}),
+    "account password": dict(role="coordinator", path="/account/password",
+                             data=lambda s, st: {"current_password": PASSWORD, "new_password": PASSWORD,
+                                                 "repeat_password": PASSWORD}),
+    "account pin": dict(role="physio", path="/account/pin",
+                        data=lambda s, st: {"current_password": PASSWORD, "pin": "2468", "repeat_pin": "2468"}),
+    "excuse": dict(role="admin", path="/excuses",
+                   data=lambda s, st: {"participant_id": str(s.pid), "date": DAY, "reason": "tandarts"}),
+    "follow-up case": dict(role="admin", setup=open_case, path=lambda s, st: f"/follow-ups/{st}",
+                           data=lambda s, st: {"contacted": "reached", "excused": "no", "reason": "verslapen",
+                                               "note": "belt terug", "next_step": "volgende week"}),
+    "score a week": dict(role="trainer", setup=goal, path=lambda s, st: f"/goals/{st}/weeks/3",
+                         data=lambda s, st: {"score": "1", "note": "beter"}),
+    "device check": dict(role="physio", path="/intake/device-checks",
+                         data=lambda s, st: {"device_serial": "TAN-7", "kind": "reference_weight",
+                                             "checked_on": "2026-11-01", "reference_kg": "20.0",
+                                             "measured_kg": "20.1", "note": "ok"}),
+    "invalidate measurement": dict(role="physio", setup=measurement_id,
+                                   path=lambda s, st: f"/participants/{s.pid}/measurements/{st}/invalidate",
+                                   data=lambda s, st: {"reason": "weegschaal stond scheef"}),
+    # A failed log-in is counted (401), and after a few the address waits (429), the valid one too.
+    "log in": dict(role=None, path="/login", refusals={401, 429}, writes=True, end_valid=False,
+                   data=lambda s, st: {"email": "trainer@example.test", "password": PASSWORD}),
+    "create group": dict(role="admin", path="/groups", data=lambda s, st: GROUP_FORM),
+    "edit group": dict(role="admin", path=lambda s, st: f"/groups/{s.group_id}",
+                       data=lambda s, st: {**GROUP_FORM, "name": "Groep B", "location": "Rotterdam-Zuid"}),
+    "assign a badge": dict(role="admin", path="/badges/assign",
+                           data=lambda s, st: {"participant_id": str(s.pid), "uid": "04497622D93881", "format": ""}),
+    "add a kiosk": dict(role="admin", path="/kiosks",
+                        data=lambda s, st: {"name": f"kiosk-{uuid.uuid4().hex[:6]}", "location": "Zuid",
+                                            "role": "checkin"}),
+    "add a staff member": dict(role="admin", path="/staff",
+                               data=lambda s, st: {"email": f"{uuid.uuid4().hex[:8]}@example.test", "name": "Nieuw",
+                                                   "phone": "010-2", "role": "trainer", "password": PASSWORD}),
+    "change a staff member": dict(role="admin", setup=fresh_staff, path=lambda s, st: f"/staff/{st}",
+                                  data=lambda s, st: {"name": "Nieuw", "phone": "010-3", "role": "trainer",
+                                                      "active": "1", "password": ""}),
+    "handover": dict(role="trainer", path=lambda s, st: f"/participants/{s.pid}/handover",
+                     data=lambda s, st: {"note": "Heeft veel zelfvertrouwen gekregen."}),
+    **{f"programme: {form}": dict(role="admin", path=lambda s, st, form=form: f"/participants/{s.pid}/programme/{form}",
+                                  data=lambda s, st, body=body: body)
+       for form, body in (("screening", SCREENING_FORM), ("load-tests", LOAD_TEST_FORM),
+                          ("placements", {"kind": "volunteer", "starts_on": "2027-03-01", "ends_on": "2027-06-01",
+                                          "hours_per_week": "8"}),
+                          ("ladder", {"moment": "m3", "rung": "4"}))},
+    "search participants": dict(role="admin", path="/participants/search",
+                                data=lambda s, st: {"group_id": str(s.group_id), "q": "Anoe"}),
+    "change a participant": dict(role="admin", path=lambda s, st: f"/participants/{s.pid}",
+                                 data=lambda s, st: {**PERSON_FORM, "first_name": "Anoeshka", "last_name": "Test",
+                                                     "group_id": str(s.group_id),
+                                                     "lifecoach_id": str(s.ids["lifecoach"])}),
+    "a participant's badge": dict(role="admin", path=lambda s, st: f"/participants/{s.pid}/badge",
+                                  data=lambda s, st: {"uid": "04497622D93881"}),
+    "a participant's excuse": dict(role="admin", path=lambda s, st: f"/participants/{s.pid}/excuses",
+                                   data=lambda s, st: {"date": DAY, "reason": "tandarts"}),
+    "enrol a participant": dict(role="admin", path="/participants",
+                                data=lambda s, st: {**PERSON_FORM, "group_id": str(s.group_id),
+                                                    "lifecoach_id": str(s.ids["lifecoach"]), "badge_uid": ""}),
+    "legal hold": dict(role="admin", setup=lambda s: s.participant("Kees", s.group_id),
+                       path=lambda s, st: f"/participants/{st}/legal-hold", data=lambda s, st: {"reason": "rechtszaak"}),
+    "erase": dict(role="admin", once=True, setup=lambda s: s.participant("Wim", s.group_id),
+                  path=lambda s, st: f"/participants/{st}/erase",
+                  data=lambda s, st: {"confirm": str(st), "reason": "verzoek"}),
+}
+FORM_REFUSALS = {400, 403, 404, 409, 413, 422}
+
+
+def call_form(site, spec, state, data):
+    path = spec["path"](site, state) if callable(spec["path"]) else spec["path"]
+    try:
+        if spec["role"] is None:
+            return site.app.test_client().post(path, data=data)
+        return post(logged_in(site, spec["role"]), path, data)
+    except Exception as exc:  # noqa: BLE001 (the test client passes the app's exceptions on)
+        return Raised(exc)
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_a_staff_form_refuses_wrong_values_with_a_page_never_a_500(site, name):
+    spec = FORMS[name]
+    state = spec["setup"](site) if "setup" in spec else None
+    if not spec.get("once"):
+        r = call_form(site, spec, state, spec["data"](site, state))
+        assert r.status_code in (200, 302, 303), r.get_data(as_text=True)[:300]
+        assert 'class="error' not in r.get_data(as_text=True) and "field-error" not in r.get_data(as_text=True)
+    valid = spec["data"](site, state)
+    refusals = FORM_REFUSALS | spec.get("refusals", set())
+    failures = []
+    for field in [*valid, "unexpected"]:
+        for label, value in WRONG_TEXT.items():
+            data = {k: v for k, v in valid.items() if k != field}
+            if value is not MISSING:
+                data[field] = value
+            before = snapshot(site)
+            r = call_form(site, spec, state, data)
+            where = f"{field} = {label}"
+            if r.status_code >= 500 or r.status_code not in refusals | {200, 302, 303}:
+                failures.append(f"{where}: answered {r.status_code}: {r.get_data(as_text=True)[:200]!r}")
+            elif r.status_code in refusals and not spec.get("writes") and snapshot(site) != before:
+                failures.append(f"{where}: refused with {r.status_code} but wrote to the database")
+            elif r.status_code in refusals and not r.get_data(as_text=True).strip():
+                failures.append(f"{where}: refused with {r.status_code} and an empty page")
+            elif spec.get("once") and r.status_code < 400:
+                state = spec["setup"](site)
+    r = call_form(site, spec, state, spec["data"](site, state))
+    if spec.get("end_valid", True) and r.status_code not in (200, 302, 303):
+        failures.append(f"the valid form at the end: answered {r.status_code}")
     assert not failures, "\n".join(failures)
