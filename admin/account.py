@@ -1,6 +1,7 @@
 """'Mijn account': every staff member's own phone number, e-mail notifications (opt-out)
 and password."""
 from flask import Blueprint, g, request
+from flask_babel import gettext
 
 from common.db import transaction
 from common.vocabulary import ROLES, UNLOCK_ROLES
@@ -38,11 +39,11 @@ def update():
     """Phone number (shown on the board for the call) and e-mail notifications on or off."""
     phone = request.form.get("phone", "").strip()
     if len(phone) > 30:
-        return _render(422, error="Het telefoonnummer is te lang.")
+        return _render(422, error=gettext("Het telefoonnummer is te lang."))
     conn = get_db()
     conn.execute("UPDATE staff SET phone = ?, notify_email = ? WHERE id = ?",
                  (phone, int(request.form.get("notify_email") == "1"), g.staff["id"]))
-    return _render(saved="Opgeslagen.")
+    return _render(saved=gettext("Opgeslagen."))
 
 
 @bp.post("/account/password")
@@ -53,11 +54,11 @@ def change_password():
     row = conn.execute("SELECT password_hash FROM staff WHERE id = ?", (g.staff["id"],)).fetchone()
     new = request.form.get("new_password", "")
     if not check_password(row["password_hash"], request.form.get("current_password", "")):
-        return _render(422, password_error="Het huidige wachtwoord klopt niet.")
+        return _render(422, password_error=gettext("Het huidige wachtwoord klopt niet."))
     if len(new) < 10:
-        return _render(422, password_error="Het nieuwe wachtwoord moet minstens 10 tekens hebben.")
+        return _render(422, password_error=gettext("Het nieuwe wachtwoord moet minstens 10 tekens hebben."))
     if new != request.form.get("repeat_password", ""):
-        return _render(422, password_error="De twee nieuwe wachtwoorden zijn niet gelijk.")
+        return _render(422, password_error=gettext("De twee nieuwe wachtwoorden zijn niet gelijk."))
     with transaction(conn):
         conn.execute("UPDATE staff SET password_hash = ? WHERE id = ?", (hash_password(new), g.staff["id"]))
         conn.execute("DELETE FROM login_sessions WHERE staff_id = ? AND id_hash != ?",
@@ -72,10 +73,10 @@ def set_pin():
     conn = get_db()
     row = conn.execute("SELECT password_hash FROM staff WHERE id = ?", (g.staff["id"],)).fetchone()
     if not check_password(row["password_hash"], request.form.get("current_password", "")):
-        return _render(422, pin_error="Het wachtwoord klopt niet.")
+        return _render(422, pin_error=gettext("Het wachtwoord klopt niet."))
     pin = request.form.get("pin", "")
     if pin != request.form.get("repeat_pin", ""):
-        return _render(422, pin_error="De twee pincodes zijn niet gelijk.")
+        return _render(422, pin_error=gettext("De twee pincodes zijn niet gelijk."))
     try:
         programme.set_pin(conn, g.staff["id"], pin)
     except Invalid as exc:

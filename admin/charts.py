@@ -86,7 +86,8 @@ def _svg(title, unit, series, tz, ident):
             f'<text x="{LEFT}" y="16" class="chart-title">{escape(title)} ({escape(unit)})</text>')
     if not points:
         empty = escape(_("Nog geen metingen"))
-        return head + f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="chart-empty">{empty}</text></svg>'
+        return head + (f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="chart-empty">'
+                       f'{empty}</text></svg>')
     zone = ZoneInfo(tz)
     t0 = min(t for t, _ in points).timestamp()
     t1 = max(t for t, _ in points).timestamp()
@@ -122,7 +123,8 @@ def _svg(title, unit, series, tz, ident):
             when = t.astimezone(zone).strftime("%d-%m-%Y")
             value = f"{v:g}"
             parts.append(_marker(index, x(t), y(v), colour,
-                                 _("%(label)s %(value)s %(unit)s op %(day)s", label=label, value=value, unit=unit, day=when)))
+                                 _("%(label)s %(value)s %(unit)s op %(day)s", label=label, value=value, unit=unit,
+                                   day=when)))
         if len(series) > 1:  # the legend shows each line's dash and shape next to its name
             lx = WIDTH - RIGHT - LEGEND_WIDTH * (len(series) - index)
             parts.append(f'<line x1="{lx}" x2="{lx + 18}" y1="12" y2="12" stroke="{colour}" stroke-width="2"{dashed}/>'

@@ -6,6 +6,7 @@ import math
 from datetime import date
 
 from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from common.db import transaction
@@ -197,7 +198,7 @@ def week_page(group_id):
     conn = get_db()
     group = conn.execute("SELECT * FROM groups WHERE id = ?", (group_id,)).fetchone()
     if group is None:
-        return "Groep niet gevonden", 404
+        return gettext("Groep niet gevonden"), 404
     week = request.args.get("week", type=int)
     if week not in WEEKS:
         week = 1
@@ -223,7 +224,7 @@ def score_from_page(goal_id, week):
     except Invalid as exc:
         error, status = exc.message(), 422
     except LookupError:
-        return "Doel niet gevonden", 404
+        return gettext("Doel niet gevonden"), 404
     goal = conn.execute("SELECT g.id, g.domain, g.text, g.participant_id, e.score, e.note FROM goals g "
                         "LEFT JOIN goal_evaluations e ON e.goal_id = g.id AND e.week = ? WHERE g.id = ?",
                         (week, goal_id)).fetchone()

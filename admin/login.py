@@ -1,5 +1,6 @@
 """Staff log in with e-mail and password (throttled, refused from other sites) and log out."""
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from common.db import transaction
 
@@ -28,19 +29,19 @@ def login():
     error, status, headers = None, 200, {}
     if request.method == "POST" and _cross_site():
         # No session yet, so no CSRF token: refuse logins posted from other sites instead.
-        return render_template("login.html", error="Inloggen kan alleen via dit formulier."), 403
+        return render_template("login.html", error=gettext("Inloggen kan alleen via dit formulier.")), 403
     if request.method == "POST":
         email = request.form.get("email", "").strip()
         client = client_key(email)
         conn = get_db()
         with transaction(conn):
             if login_throttled(conn, email, client):
-                error, status = "Te veel mislukte pogingen. Probeer het over een kwartier opnieuw.", 429
+                error, status = gettext("Te veel mislukte pogingen. Probeer het over een kwartier opnieuw."), 429
                 headers["Retry-After"] = str(int(LOGIN_WINDOW.total_seconds()))
             else:
                 staff = attempt_login(conn, email, request.form.get("password", ""), client)
                 if staff is None:
-                    error, status = "E-mailadres of wachtwoord klopt niet.", 401
+                    error, status = gettext("E-mailadres of wachtwoord klopt niet."), 401
                 else:
                     session_id = start_session(conn, staff["id"])
         if error is None:

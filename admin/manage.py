@@ -212,7 +212,7 @@ def revoke_badge(badge_id):
     if not htmx:
         return redirect(url_for("manage.badges"), 303)
     return page_or_fragment("manage/badges.html", "manage/_badges.html",
-                            **_badges_context(conn, saved="Badge ingetrokken."))
+                            **_badges_context(conn, saved=gettext("Badge ingetrokken.")))
 
 
 # --- kiosks ---------------------------------------------------------------------
@@ -318,7 +318,7 @@ def create_staff():
         return _staff_page(conn, 422, error=form_error(Invalid("email", "email_taken")), form=request.form)
     if not htmx:
         return redirect(url_for("manage.staff"), 303)
-    return _staff_page(conn, saved=f"Account {email} aangemaakt.")
+    return _staff_page(conn, saved=gettext("Account %(email)s aangemaakt.", email=email))
 
 
 @bp.post("/staff/<int:staff_id>")
@@ -352,7 +352,7 @@ def update_staff(staff_id):
         return _staff_page(conn, 422, error=form_error(exc))
     if not htmx:
         return redirect(url_for("manage.staff"), 303)
-    return _staff_page(conn, saved=f"Account {row['email']} bijgewerkt.")
+    return _staff_page(conn, saved=gettext("Account %(email)s bijgewerkt.", email=row["email"]))
 
 
 def weekdays():

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from common.db import all_of, transaction
@@ -31,8 +32,9 @@ api_bp = Blueprint("outcomes_api", __name__, url_prefix="/api/v1")
 PLACEMENT_KINDS = {"volunteer": _l("vrijwilligerswerk"), "supported_work": _l("betaald werk met ondersteuning"),
                    "paid_work": _l("betaald werk"), "education": _l("opleiding"), "none": _l("geen")}
 WORKING = ("volunteer", "supported_work", "paid_work")
-LADDER = {1: _l("geïsoleerd"), 2: _l("sociale contacten buiten de deur"), 3: _l("deelname aan georganiseerde activiteiten"),
-          4: _l("onbetaald werk"), 5: _l("betaald werk met ondersteuning"), 6: _l("betaald werk")}
+LADDER = {1: _l("geïsoleerd"), 2: _l("sociale contacten buiten de deur"),
+          3: _l("deelname aan georganiseerde activiteiten"), 4: _l("onbetaald werk"),
+          5: _l("betaald werk met ondersteuning"), 6: _l("betaald werk")}
 LADDER_MOMENTS = {"intake": _l("intake"), "end": _l("einde programma"), "m3": _l("3 maanden"), "m6": _l("6 maanden"),
                   "m12": _l("12 maanden"), "m15": _l("15 maanden")}
 FOLLOW_MONTHS = (3, 6, 12, 15)
@@ -588,9 +590,9 @@ def handover_page(participant_id):
     try:
         person = _participant(conn, participant_id)
     except LookupError:
-        return "Deelnemer niet gevonden", 404
+        return gettext("Deelnemer niet gevonden"), 404
     if g.staff["role"] == "lifecoach" and person["lifecoach_id"] != g.staff["id"]:
-        return "Niet een van jouw deelnemers", 403
+        return gettext("Niet een van jouw deelnemers"), 403
     report = handover(conn, participant_id)
     audit(conn, g.actor, participant_id, "view" if request.args.get("format") != "pdf" else "export",
           "handover report")
@@ -609,7 +611,7 @@ def handover_note(participant_id):
     try:
         close_programme(conn, g.actor, participant_id, request.form.get("note", ""))
     except LookupError:
-        return "Deelnemer niet gevonden", 404
+        return gettext("Deelnemer niet gevonden"), 404
     return handover_page(participant_id)
 
 
@@ -617,7 +619,7 @@ def _pdf(html, filename):
     """Print HTML to PDF with headless Chromium (PDF_CHROMIUM, default /usr/bin/chromium)."""
     chromium = current_app.config.get("PDF_CHROMIUM", "/usr/bin/chromium")
     if not Path(chromium).exists():
-        return "PDF maken kan hier niet: installeer Chromium op de server (Debian-pakket chromium).", 503
+        return gettext("PDF maken kan hier niet: installeer Chromium op de server (Debian-pakket chromium)."), 503
     with tempfile.TemporaryDirectory(prefix="fitwerk-pdf-") as work:
         page, out = Path(work) / "page.html", Path(work) / "out.pdf"
         page.write_text(html)
@@ -627,7 +629,7 @@ def _pdf(html, filename):
                         f"--user-data-dir={work}/profile", f"--print-to-pdf={out}", page.as_uri()],
                        capture_output=True, timeout=60, env={**os.environ, "HOME": work}, check=False)
         if not out.exists():
-            return "PDF maken is mislukt.", 500
+            return gettext("PDF maken is mislukt."), 500
         data = out.read_bytes()
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
@@ -694,7 +696,7 @@ def programme_page(participant_id):
     try:
         context = _programme_context(conn, participant_id)
     except LookupError:
-        return "Deelnemer niet gevonden", 404
+        return gettext("Deelnemer niet gevonden"), 404
     audit(conn, g.actor, participant_id, "view", "programme page")
     return render_template("outcomes/programme.html", error=None, **context)
 
@@ -704,17 +706,17 @@ def programme_page(participant_id):
 def programme_form(participant_id, form):
     """Record one of the programme forms; the page again with the error next to it, or a 303."""
     if form not in FORMS:
-        return "Onbekend formulier", 404
+        return gettext("Onbekend formulier"), 404
     rule, roles = FORMS[form]
     if g.staff["role"] not in roles:
-        return "Deze rol mag dit niet vastleggen", 403
+        return gettext("Deze rol mag dit niet vastleggen"), 403
     conn = get_db()
     try:
         context = _programme_context(conn, participant_id)
     except LookupError:
-        return "Deelnemer niet gevonden", 404
+        return gettext("Deelnemer niet gevonden"), 404
     if not context["own"]:
-        return "Niet een van jouw deelnemers", 403
+        return gettext("Niet een van jouw deelnemers"), 403
     try:
         rule(conn, g.actor, participant_id, _form_body(request.form))
     except Invalid as exc:

@@ -38,7 +38,8 @@ from .forms import form_error, htmx, int_or_none, page_or_fragment, see_other
 
 bp = Blueprint("participant", __name__)
 ALL_ROLES = tuple(ROLES)   # each sees only the sections of their role (page)
-TIME_SOURCES = {"synced": _l("kioskklok gesynchroniseerd"), "boot_offset": _l("tijd gecorrigeerd (klok liep niet gelijk)"),
+TIME_SOURCES = {"synced": _l("kioskklok gesynchroniseerd"),
+                "boot_offset": _l("tijd gecorrigeerd (klok liep niet gelijk)"),
                 "uncorrected": _l("tijd onzeker (klok niet gesynchroniseerd)")}
 # The columns of the measurement table, and the fields of the physio's CSV export.
 TABLE_FIELDS = ("weight_kg", "fat_pct", "bmi", "muscle_mass_kg", "systolic_mmhg", "diastolic_mmhg", "pulse_bpm")

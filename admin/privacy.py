@@ -352,13 +352,13 @@ def erase_page(participant_id):
     conn = get_db()
     person = _person(conn, participant_id)
     if request.form.get("confirm", "").strip() != str(participant_id):
-        error = "Typ het nummer van de deelnemer om te bevestigen."
+        error = gettext("Typ het nummer van de deelnemer om te bevestigen.")
     else:
         try:
             erase(conn, g.actor, participant_id, request.form.get("reason", ""))
             return render_template("privacy/page.html", person=_person(conn, participant_id), error=None, erased=True)
         except ValueError:
-            error = "Geef een reden voor het wissen."
+            error = gettext("Geef een reden voor het wissen.")
         except Refused as exc:
             error = str(exc)
     return render_template("privacy/page.html", person=person, error=error), 400

@@ -190,7 +190,8 @@ STAFF_PAGES = [
                            ("mentaal", "mental"), ("Uitgevallen", "Dropped out"),
                            ("Zesminutenwandeltest (m)", "Six-minute walk test (m)")]),
     ("/participants/{anoeshka}/programme", [("vrijwilligerswerk", "volunteer work"),
-                                            ("beperkt belastbaar", "limited load capacity"), ("15 maanden", "15 months")]),
+                                            ("beperkt belastbaar", "limited load capacity"),
+                                            ("15 maanden", "15 months")]),
     ("/participants/{anoeshka}/handover", [("Lichamelijk", "Physical"), ("matig belastbaar", "moderate load capacity"),
                                            ("Nog geen slotnotitie.", "No closing note yet.")]),
     ("/participants/{anoeshka}/export", [("Afmeldingen vooraf", "Absences reported in advance"),
@@ -203,7 +204,7 @@ def test_the_staff_sites_labels_charts_and_mails_speak_admin_language(smtp_serve
     import csv
     import io
 
-    from tests.support.site import ram_dir
+    from tests.support.site import post, ram_dir
     with ram_dir() as path:
         s = staff_site(path, smtp_server.port, language)
         admin = s.login("admin@example.test")
@@ -220,6 +221,16 @@ def test_the_staff_sites_labels_charts_and_mails_speak_admin_language(smtp_serve
                 if language == "nl" and dutch not in page:
                     wrong.append((url, dutch))
         assert wrong == []
+
+        # Messages the Python code hands to a page: a failed login, a refused form.
+        failed = s.app.test_client().post("/login", data={"email": "admin@example.test", "password": "not it"})
+        refused = post(admin, "/account", {"phone": "0" * 31})
+        assert (failed.status_code, refused.status_code) == (401, 422)
+        for page, dutch, english in (
+                (failed, "E-mailadres of wachtwoord klopt niet.", "E-mail address or password is not right."),
+                (refused, "Het telefoonnummer is te lang.", "The phone number is too long.")):
+            assert (english if language == "en" else dutch) in page.get_data(as_text=True)
+            assert language == "nl" or dutch not in page.get_data(as_text=True)
 
         # The CSV headers (and the attendance CSV's cell for Anoeshka's absence excused afterwards).
         table = list(csv.reader(io.StringIO(admin.get(f"/groups/{s.group_id}/attendance.csv").get_data(as_text=True)
