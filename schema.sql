@@ -417,6 +417,7 @@ CREATE TABLE IF NOT EXISTS calendar_changes (
     moved_end       TEXT,
     created_by      INTEGER REFERENCES staff(id),
     created_at      TEXT NOT NULL,
+    moved_to        TEXT,                        -- a move to another local date YYYY-MM-DD (times: moved_*, or the slots')
     CHECK ((group_id IS NULL) != (location IS NULL)),
     CHECK ((moved_start IS NULL) = (moved_end IS NULL))
 );

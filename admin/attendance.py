@@ -150,7 +150,7 @@ def _compute(conn, day, now, group_id=None):
     cancelled = [{"group_id": group.id, "group_name": group.name, "location": group.location,
                   "date": day.isoformat(), "cancelled": True, "reason": reason,
                   "start": _local_iso(group, day, slot.start), "end": _local_iso(group, day, slot.end),
-                  "participants": []}
+                  "moved_to": _moved_to(group, day), "participants": []}
                  for group in groups for slot, reason in cancelled_on(group, day)]
     if not running:
         return sorted(cancelled, key=lambda s: (s["start"], s["location"], s["group_id"])), []
@@ -204,6 +204,12 @@ def _compute(conn, day, now, group_id=None):
     result += cancelled
     result.sort(key=lambda s: (s["start"], s["location"], s["group_id"]))
     return result, deadlines
+
+
+def _moved_to(group, day):
+    """The date a session of `day` was moved to (it is listed there, judged at its new time), or None."""
+    moved_to = group.change_on(day).moved_to
+    return moved_to.isoformat() if moved_to else None
 
 
 def _zone(group):

@@ -47,10 +47,12 @@ def spec():
             "/api/v1/groups/{id}/gaps": {"get": _op("Per moment and instrument, who in the group still lacks it",
                                                     params=_pid())},
             "/api/v1/groups/{id}/cancellations": {"post": _op(
-                "A group's session of a date does not take place (or moves: moved_start/moved_end); no absence is raised",
+                "A group's session of a date does not take place, or moves (moved_to another date and/or moved_start/moved_end); "
+                "no absence is raised for the date it left; 400 malformed, 422 no session to move or outside the programme, "
+                "409 a clash with a session the group already has",
                 "Cancellation", "201", _pid())},
             "/api/v1/locations/{name}/cancellations": {"post": _op(
-                "No session at the location that date", "Cancellation", "201",
+                "No session at the location that date, or every group's session there moved (as for a group)", "Cancellation", "201",
                 [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}])},
             "/api/v1/participants/{id}/export": {"get": _op(
                 "Everything held about one person, and who viewed their data (GDPR art. 15; admin; audited)",
@@ -110,6 +112,7 @@ def spec():
                     "uid": {"type": "string"}, "format": {"enum": list(FORMATS), "default": "hex"}}},
                 "Cancellation": {"type": "object", "required": ["date", "reason"], "properties": {
                     "date": {"type": "string", "format": "date"}, "reason": {"type": "string", "maxLength": 200},
+                    "moved_to": {"type": "string", "format": "date", "description": "held on this date instead"},
                     "moved_start": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
                     "moved_end": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}}},
                 "Erasure": {"type": "object", "required": ["reason"], "properties": {

@@ -146,6 +146,12 @@ def _measurement_details(db):
     add_column(db, "measurements", "details_json", "TEXT NOT NULL DEFAULT '{}'")
 
 
+@admin(name="0011_session_moved_to_another_day")
+def _session_moved_to_another_day(db):
+    # A session held on another date (the gym closed on its own day).
+    add_column(db, "calendar_changes", "moved_to", "TEXT")
+
+
 # --- the kiosk database --------------------------------------------------------------
 
 def add_roster_columns(db, table, *columns):

@@ -42,19 +42,35 @@ class Group:
 
 @dataclass(frozen=True)
 class CalendarChange:
-    """A session that does not take place on `date` (moved is None), or is held at
-    `moved` = ('HH:MM', 'HH:MM') local time instead."""
+    """What became of the sessions of `date`: cancelled (moved and moved_to None), held at
+    `moved` = ('HH:MM', 'HH:MM') local time that day, or held on another date `moved_to`
+    (at `moved`, or at the slots' own times)."""
     date: date
     reason: str
     moved: tuple = None
+    moved_to: date = None
+
+    @property
+    def takes_away(self):
+        """Whether no session of the group is held on `date` itself (cancelled or moved to another day)."""
+        return self.moved is None and self.moved_to is None or self.moved_to not in (None, self.date)
 
     @classmethod
     def from_json(cls, item):
-        """From the roster's {"date", "reason", "moved"?} form."""
+        """From the roster's {"date", "reason", "moved"?, "moved_to"?: {"date", "start"?, "end"?}} form."""
+        away = item.get("moved_to")
+        if away:
+            times = (away["start"], away["end"]) if away.get("start") else None
+            return cls(date.fromisoformat(item["date"]), item["reason"], times, date.fromisoformat(away["date"]))
         return cls(date.fromisoformat(item["date"]), item["reason"], tuple(item["moved"]) if item.get("moved") else None)
 
     def to_json(self):
-        """The roster's form."""
+        """The roster's form. A move to another day carries no "moved": a kiosk that predates
+        "moved_to" reads it as a cancellation of `date` (true there) and does not crash."""
+        if self.moved_to is not None:
+            times = dict(zip(("start", "end"), self.moved)) if self.moved else {}
+            return {"date": self.date.isoformat(), "reason": self.reason,
+                    "moved_to": {"date": self.moved_to.isoformat(), **times}}
         return {"date": self.date.isoformat(), "reason": self.reason, **({"moved": list(self.moved)} if self.moved else {})}
 
 
@@ -117,29 +133,35 @@ def _local(day, hhmm, zone):
 
 
 def sessions_on(group, day):
-    """The group's sessions on a local date, in start order (none outside the programme)."""
+    """The group's sessions on a local date, in start order (none outside the programme):
+    its own slots unless cancelled or moved away, at their moved times if moved within the
+    day, and the sessions of other dates moved to this one."""
     if not (group.starts_on <= day <= group.ends_on):
         return []
     zone = ZoneInfo(group.timezone)
     grace = timedelta(minutes=group.grace_minutes)
     change = group.change_on(day)
-    if change is not None and change.moved is None:
-        return []   # cancelled: nobody is expected, nobody can be absent
+    held = [] if change is not None and change.takes_away else [(day, change)]
+    # A moved session keeps its identity by its own date: the change of that date governs it.
+    held += [(c.date, c) for c in group.calendar
+             if c.moved_to == day and c.date != day and group.change_on(c.date) is c]
     found = []
-    for slot in group.slots:
-        if slot.weekday != day.weekday():
-            continue
-        begin, finish = change.moved if change is not None else (slot.start, slot.end)
-        start = _local(day, begin, zone)
-        found.append(Session(group.id, group.name, day, begin, finish, start,
-                             _local(day, finish, zone), start + grace))
+    for origin, moved in held:
+        for slot in group.slots:
+            if slot.weekday != origin.weekday():
+                continue
+            begin, finish = moved.moved if moved is not None and moved.moved else (slot.start, slot.end)
+            start = _local(day, begin, zone)
+            found.append(Session(group.id, group.name, day, begin, finish, start,
+                                 _local(day, finish, zone), start + grace))
     return sorted(found, key=lambda s: s.start)
 
 
 def cancelled_on(group, day):
-    """The sessions a cancellation took away from a local date, with its reason: [(slot, reason)]."""
+    """The sessions a cancellation or a move to another day took away from a local date,
+    with its reason: [(slot, reason)]."""
     change = group.change_on(day)
-    if change is None or change.moved is not None or not (group.starts_on <= day <= group.ends_on):
+    if change is None or not change.takes_away or not (group.starts_on <= day <= group.ends_on):
         return []
     return [(slot, change.reason) for slot in group.slots if slot.weekday == day.weekday()]
 

@@ -72,7 +72,7 @@ def _judge(conn, uid, now):
         upcoming = next_session(group, now)
         detail = {"next": _session_json(upcoming) if upcoming else None}
         change = group.change_on(local_date(now, group.timezone))
-        if change is not None and change.moved is None:
+        if change is not None and change.takes_away:
             detail["cancelled"] = change.reason   # the participant hears why, not just "no session"
         return "no_session", person, detail, None
     first = conn.execute(
