@@ -432,8 +432,7 @@ def test_a_session_moved_to_another_day_is_on_time_at_the_kiosk_there_and_nobody
     weekly session was nine days ago (09:00–12:00); that one is moved to yesterday 14:00–16:00,
     and the reader's clock stands still at the moments the test taps (any hour of the run)."""
     from devices.card import CardProcess
-    from tests.support.live import LiveAdmin
-    from tests.test_rules_agree import attendance, local, registered_long_ago
+    from tests.support.live import LiveAdmin, attendance, registered_long_ago
     own_day, yesterday = today() - timedelta(days=9), today() - timedelta(days=1)
     admin = LiveAdmin(procs, tmp_path).setup_programme(
         people=("Anoeshka", "Mohamed", "Ruud"), grace=10,
@@ -451,9 +450,9 @@ def test_a_session_moved_to_another_day_is_on_time_at_the_kiosk_there_and_nobody
         rows = kiosk.db_rows("SELECT calendar_json FROM roster_groups WHERE group_id = ?", admin.group_id)
         return rows and json.loads(rows[0]["calendar_json"])
     wait_for(moved_on_kiosk, timeout=20, message="the move on the kiosk")
-    deadline = local(yesterday, 14, 10)
+    deadline = amsterdam(yesterday, 14, 10)
     with CardProcess(kiosk.env["KIOSK_NFC"]) as card:
-        for name, at, kiosk_says in (("Ruud", local(own_day, 9, 5), "no_session"),
+        for name, at, kiosk_says in (("Ruud", amsterdam(own_day, 9, 5), "no_session"),
                                      ("Anoeshka", deadline, "on_time"),
                                      ("Mohamed", deadline + timedelta(seconds=1), "late")):
             kiosk.start_reader(env={"FITWERK_CLOCK_FROZEN_AT": at.isoformat(), "FITWERK_CLOCK_SYNCED": "1"})

@@ -8,21 +8,11 @@ from common.db import connect
 from devices.card import CardProcess
 from kiosk import store
 from kiosk.sync import Syncer
-from tests.support.live import TZ, LiveAdmin, wait_for
+from tests.support.live import TZ, LiveAdmin, attendance, registered_long_ago, wait_for
 
 MORNING = {"weekday": 0, "start": "09:00", "end": "12:00"}
 AFTERNOON = {"weekday": 0, "start": "13:00", "end": "16:00"}
 GRACE = 10
-
-
-def registered_long_ago(admin):
-    """The kiosk was added before the programme began: a synced clock from two weeks back is
-    then believable (a record from before its kiosk existed is flagged and never counts)."""
-    conn = connect(admin.db)
-    try:
-        conn.execute("UPDATE kiosks SET created_at = '2000-01-01T00:00:00.000+00:00'")
-    finally:
-        conn.close()
 
 
 def a_past_monday():
@@ -33,13 +23,6 @@ def a_past_monday():
 
 def local(day, hh, mm, ss=0, micro=0):
     return datetime(day.year, day.month, day.day, hh, mm, ss, micro, tzinfo=TZ)
-
-
-def attendance(admin, day):
-    """{(first name, session start HH:MM): status} from /api/v1/attendance."""
-    r = admin.api("GET", f"/attendance?date={day.isoformat()}")
-    assert r.ok, r.text
-    return {(p["first_name"], s["start"][11:16]): p["status"] for s in r.json()["sessions"] for p in s["participants"]}
 
 
 # Who taps when (local time on the Monday), what the kiosk says, and the admin's status

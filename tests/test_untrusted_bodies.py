@@ -138,6 +138,15 @@ def sync_body(site):
 
 
 DAY = (date.today() + timedelta(days=3)).isoformat()
+
+
+def a_session_day(site):
+    """A date from tomorrow on (in Amsterdam) when the site's group has its weekly session:
+    only a session that is there can be moved."""
+    from zoneinfo import ZoneInfo
+    weekday = site.sql("SELECT weekday FROM schedule_slots WHERE group_id = ?", site.group_id)[0]["weekday"]
+    day = datetime.now(ZoneInfo("Europe/Amsterdam")).date() + timedelta(days=1)
+    return (day + timedelta(days=(weekday - day.weekday()) % 7)).isoformat()
 GROUP = {"name": "Groep C", "location": "Zuid", "starts_on": "2026-11-02", "weeks": 12, "grace_minutes": 10,
          "sessions": [{"weekday": 2, "start": "09:00", "end": "12:00"}]}
 
@@ -171,7 +180,8 @@ API = {
                          accepts={("note",): {"null", "missing", '""'}}),
     "cancel a group's session": dict(
         role="admin", method="POST", path=lambda s, st: f"/groups/{s.group_id}/cancellations", ok=201,
-        body=lambda s, st: {"date": DAY, "reason": "zaal dicht", "moved_start": "13:00", "moved_end": "14:00"},
+        body=lambda s, st: {"date": a_session_day(s), "reason": "zaal dicht", "moved_start": "13:00",
+                            "moved_end": "14:00"},
         accepts={("moved_start",): set(), ("moved_end",): set()}),
     "cancel a location's sessions": dict(
         role="admin", method="POST", path="/locations/Rotterdam-Zuid/cancellations", ok=201,

@@ -342,3 +342,21 @@ def screenshot(page, name):
 def dump(obj):
     """Pretty JSON for assertion messages."""
     return json.dumps(obj, indent=1, default=str)
+
+
+def registered_long_ago(admin):
+    """The kiosk was added before the programme began: a synced clock from two weeks back is
+    then believable (a record from before its kiosk existed is flagged and never counts)."""
+    from common.db import connect
+    conn = connect(admin.db)
+    try:
+        conn.execute("UPDATE kiosks SET created_at = '2000-01-01T00:00:00.000+00:00'")
+    finally:
+        conn.close()
+
+
+def attendance(admin, day):
+    """{(first name, session start HH:MM): status} from /api/v1/attendance."""
+    r = admin.api("GET", f"/attendance?date={day.isoformat()}")
+    assert r.ok, r.text
+    return {(p["first_name"], s["start"][11:16]): p["status"] for s in r.json()["sessions"] for p in s["participants"]}
