@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo
 from flask import Flask, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from common import __version__
 from common.clock import parse_iso
 from common.i18n import DEFAULT_LANGUAGE, init_babel, language_or_default
+from common.protocol import MAX_INT
 
 CONFIG_KEYS = ("ADMIN_DB", "SECRET_KEY", "ADMIN_TIMEZONE", "SMTP_HOST", "SMTP_PORT",
                "MAIL_FROM", "FOLLOW_UP_ESCALATE_MINUTES", "SYNC_RATE_PER_MINUTE",
@@ -29,6 +31,14 @@ class StrictJSONProvider(DefaultJSONProvider):
         return super().dumps(obj, **kwargs)
 
 
+class RowIdConverter(IntegerConverter):
+    """<int:...> within SQLite's integers: a longer number in a URL names nothing (404)
+    instead of reaching a query that cannot take it."""
+
+    def __init__(self, url_map, fixed_digits=0, min=-MAX_INT, max=MAX_INT, signed=False):  # noqa: A002 (werkzeug's names)
+        super().__init__(url_map, fixed_digits, min, max, signed)
+
+
 def _refuse_constant(name):
     raise ValueError(f"{name} is not JSON: numbers must be finite")
 
@@ -37,6 +47,7 @@ def create_app(config=None):
     """Build the admin app: config from defaults, instance/admin.cfg, environment, `config`."""
     app = Flask(__name__, instance_relative_config=True)
     app.json = StrictJSONProvider(app)
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_mapping(
         ADMIN_DB=str(Path(app.instance_path) / "admin.sqlite"),
         ADMIN_TIMEZONE="Europe/Amsterdam",
