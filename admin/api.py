@@ -15,6 +15,7 @@ from .audit import audit
 from .auth import api_error, api_roles
 from .db import get_db
 from .errors import Forbidden, Invalid, NotFound
+from .forms import int_or_none
 from .openapi import spec
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -126,7 +127,7 @@ def attendance():
     day = _day_arg()
     if day is None:
         return api_error(400, "'date' must be YYYY-MM-DD")
-    group_id = request.args.get("group_id", type=int)
+    group_id = request.args.get("group_id", type=int_or_none)
     now = utc_now()
     sessions = attendance_rules.attendance(get_db(), day, now, group_id)
     followup.after_attendance(get_db(), sessions, now)  # an absence opens its follow-up case at once
@@ -248,7 +249,7 @@ def unknown_badges():
 @api_roles("admin")
 def audit_trail():
     """Who viewed or changed a participant's data, when, what."""
-    participant_id = request.args.get("participant_id", type=int)
+    participant_id = request.args.get("participant_id", type=int_or_none)
     if participant_id is None:
         return api_error(400, "'participant_id' is required")
     rows = get_db().execute(

@@ -11,7 +11,7 @@ from common.db import all_of, transaction
 
 from .auth import web_roles
 from .db import get_db, now_iso
-from .forms import wants_fragment
+from .forms import int_or_none, wants_fragment
 
 bp = Blueprint("audit", __name__)
 ACTIONS = {"view": _l("ingezien"), "export": _l("geëxporteerd"), "change": _l("gewijzigd")}  # the page's words
@@ -100,8 +100,8 @@ def entries(conn, participant_id=None, before_id=None, limit=PAGE_SIZE):
 @web_roles("admin")
 def index():
     """The audit log for admins, newest first; filter by participant number (ids are not personal data)."""
-    participant_id = request.args.get("participant_id", type=int)
-    before_id = request.args.get("before", type=int)
+    participant_id = request.args.get("participant_id", type=int_or_none)
+    before_id = request.args.get("before", type=int_or_none)
     rows = entries(get_db(), participant_id, before_id)
     template = "audit/_entries.html" if wants_fragment() else "audit/index.html"
     return render_template(template, rows=rows, participant_id=participant_id, actions=ACTIONS,

@@ -24,6 +24,7 @@ from .audit import audit
 from .auth import api_error, api_roles, web_roles
 from .db import get_db, now_iso
 from .errors import Invalid
+from .forms import int_or_none
 
 bp = Blueprint("outcomes", __name__)
 api_bp = Blueprint("outcomes_api", __name__, url_prefix="/api/v1")
@@ -524,7 +525,7 @@ def _report_args():
         except ValueError:
             raise Invalid(key, "date") from None
     group_id = request.args.get("group_id")
-    if group_id is not None and not group_id.isdigit():
+    if group_id is not None and (not group_id.isdecimal() or int_or_none(group_id) is None):
         raise Invalid("group_id", "number")
     return {"group_id": int(group_id) if group_id else None, "location": request.args.get("location") or None,
             "starts_from": day("from"), "starts_to": day("to")}

@@ -84,7 +84,7 @@ def limited(person):
 def index():
     """Every participant, optionally of one group (by number)."""
     conn = get_db()
-    group_id = request.args.get("group_id", type=int)
+    group_id = request.args.get("group_id", type=int_or_none)
     groups, _ = _lists(conn)
     audit(conn, g.actor, None, "view", "participant list")
     return page_or_fragment("participant/index.html", "participant/_list.html", group_id=group_id, groups=groups,

@@ -18,6 +18,7 @@ from . import intake
 from .auth import api_error, bearer_token, token_hash
 from .cancellations import changes_for
 from .db import get_db, without_fsync
+from .forms import int_or_none
 
 bp = Blueprint("sync", __name__, url_prefix="/api/v1/sync")
 BOOT_BASE_FRESH = timedelta(minutes=15)
@@ -215,7 +216,9 @@ def push():
 @bp.get("/roster")
 def roster():
     """Changes to the roster this kiosk needs since version `since`: least personal data."""
-    since = request.args.get("since", default=0, type=int)
+    since = request.args.get("since", default=0, type=int_or_none)
+    if since is None:
+        return api_error(400, "'since' must be a roster version (a whole number)")
     conn, kiosk = get_db(), g.kiosk
     version = int(get_meta(conn, "roster_version", 0))
     here = {r["id"] for r in conn.execute("SELECT id FROM groups WHERE location = ?", (kiosk["location"],))}
