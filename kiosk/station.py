@@ -11,7 +11,7 @@ from common import clock
 from common.db import database, get_meta, transaction
 from common.hashing import check_secret
 from common.intake import contraindicated
-from common.protocol import MEASUREMENT_LIMITS
+from common.protocol import MAX_INT, MEASUREMENT_LIMITS
 from common.vocabulary import INSTRUMENTS, MEASUREMENT_FIELDS, MOMENTS, UNLOCK_ROLES, instrument_fields
 from devices import personal
 
@@ -168,6 +168,8 @@ def select(conn, participant_id, lock_s):
     with transaction(conn):
         if state(conn, lock_s)["locked"]:
             raise Invalid(None, "locked")
+        if not isinstance(participant_id, int) or not 0 < participant_id <= MAX_INT:
+            raise Invalid("participant_id", "no_participant")  # no number, or beyond SQLite's integers
         person = conn.execute("SELECT * FROM roster_people WHERE participant_id = ? AND active = 1",
                               (participant_id,)).fetchone()
         if person is None:
@@ -447,7 +449,7 @@ def build_measurement(conn, form, current, settings=Settings()):
             skipped[name] = {"reason": reason[:200]}
     if form.get("height_cm"):
         values.setdefault("height_cm", _number(form["height_cm"], "height_cm"))
-    if "weight_kg" in values and "height_cm" in values and "bmi" not in values:
+    if "weight_kg" in values and values.get("height_cm") and "bmi" not in values:  # a height of 0: no BMI
         values["bmi"] = round(values["weight_kg"] / (values["height_cm"] / 100) ** 2, 1)
     implausible = [f for f, v in values.items() if not _plausible(f, v, settings.warn_ranges)]
     if not sources and not skipped:
