@@ -445,3 +445,153 @@ def test_a_staff_form_refuses_wrong_values_with_a_page_never_a_500(site, name):
     if spec.get("end_valid", True) and r.status_code not in (200, 302, 303):
         failures.append(f"the valid form at the end: answered {r.status_code}")
     assert not failures, "\n".join(failures)
+
+
+# --- query parameters and ids in the path -------------------------------------------------
+
+# (role, URL with {} for the value): the API's answer to a wrong value is a JSON 4xx.
+API_QUERIES = [
+    ("admin", "/attendance?date={}"), ("admin", "/attendance?group_id={}"), ("admin", "/checkins?date={}"),
+    ("admin", "/audit?participant_id={}"), ("admin", "/reports/outcomes?from={}"),
+    ("admin", "/reports/outcomes?to={}"), ("admin", "/reports/outcomes?group_id={}"),
+    ("admin", "/reports/outcomes?location={}"), ("admin", "/follow-ups?status={}"), ("kiosk", "/sync/roster?since={}"),
+]
+SITE_QUERIES = [
+    ("admin", "/audit?participant_id={}"), ("admin", "/audit?before={}"), ("coordinator", "/board?v={}"),
+    ("admin", "/follow-ups?view={}"), ("trainer", "/groups/{group}/goals?week={}"),
+    ("admin", "/reports/outcomes?from={}"), ("admin", "/reports/outcomes?group_id={}"),
+    ("admin", "/reports/outcomes?format={}"), ("admin", "/participants?group_id={}"),
+    ("admin", "/participants/new?group_id={}"), ("admin", "/participants/{pid}/export?format={}"),
+]
+QUERY_VALUES = {label: value for label, value in WRONG_TEXT.items() if isinstance(value, str)}
+
+
+def test_a_wrong_query_parameter_gets_a_4xx_never_a_500(site):
+    from urllib.parse import quote
+    failures = []
+    for role, url in API_QUERIES:
+        for label, value in QUERY_VALUES.items():
+            path = url.format(quote(value))
+            r = call_api(site, {"role": role, "method": "GET", "path": path}, None, None)
+            body = r.get_json(silent=True)
+            if r.status_code >= 500 or (r.status_code >= 400 and not (isinstance(body, dict) and body.get("error"))):
+                failures.append(f"GET /api/v1{url} with {label}: {r.status_code} {r.get_data(as_text=True)[:150]!r}")
+    for role, url in SITE_QUERIES:
+        for label, value in QUERY_VALUES.items():
+            path = url.replace("{group}", str(site.group_id)).replace("{pid}", str(site.pid)).format(quote(value))
+            try:
+                status = logged_in(site, role).get(path).status_code
+            except Exception as exc:  # noqa: BLE001
+                status = f"raised {exc!r}"[:150]
+            if not isinstance(status, int) or status >= 500:
+                failures.append(f"GET {url} with {label}: {status}")
+    assert not failures, "\n".join(failures)
+
+
+# A path id beyond SQLite's integers names nothing: 404, not an OverflowError.
+API_PATHS = [("admin", "GET", "/participants/{}"), ("admin", "GET", "/participants/{}/measurements"),
+             ("admin", "GET", "/participants/{}/progress"), ("admin", "GET", "/groups/{}/gaps"),
+             ("admin", "GET", "/participants/{}/goals"), ("admin", "GET", "/follow-ups/{}"),
+             ("admin", "GET", "/participants/{}/export"), ("admin", "PUT", "/participants/{}/badge"),
+             ("admin", "POST", "/participants/{}/excuses"), ("admin", "PUT", "/goals/{}"),
+             ("admin", "PUT", "/goals/1/evaluations/{}"), ("admin", "POST", "/groups/{}/cancellations"),
+             ("admin", "PATCH", "/follow-ups/{}"), ("admin", "POST", "/participants/{}/erase"),
+             ("admin", "POST", "/participants/{}/ladder"), ("admin", "POST", "/participants/{}/goals")]
+SITE_PATHS = ["/participants/{}", "/groups/{}", "/follow-ups/{}", "/participants/{}/programme",
+              "/participants/{}/handover", "/participants/{}/privacy", "/participants/{}/measurements.csv",
+              "/groups/{}/attendance.csv", "/groups/{}/goals"]
+
+
+def test_an_id_beyond_sqlites_integers_is_not_found(site):
+    failures = []
+    for role, method, url in API_PATHS:
+        for number in (HUGE_ID, "-" + HUGE_ID):
+            r = call_api(site, {"role": role, "method": method, "path": url.format(number)}, None, "{}")
+            if r.status_code not in (400, 404, 405):
+                failures.append(f"{method} /api/v1{url} with {number}: {r.status_code} {r.get_data(as_text=True)[:150]!r}")
+    for url in SITE_PATHS:
+        try:
+            status = logged_in(site, "admin").get(url.format(HUGE_ID)).status_code
+        except Exception as exc:  # noqa: BLE001
+            status = f"raised {exc!r}"[:150]
+        if status != 404:
+            failures.append(f"GET {url} with {HUGE_ID}: {status}")
+    assert not failures, "\n".join(failures)
+
+
+# --- the intake station's form posts --------------------------------------------------------
+
+PHYSIO_BADGE = "0102030405060AAA"
+NO = {"ci_implant": "no", "ci_pregnant": "no", "ci_arm_right": "no", "ci_arm_left": "no"}
+STATION_FORMS = {
+    "pin": {"pin": "2468"},
+    "find": {"first_name": "Fat"},
+    "select": {"participant_id": "1"},
+    "command": {"instrument": "scale", **NO, "height_cm": "164", "tare_kg": "0.5", "body_type": "standard"},
+    "series": {"bp_arm": "right", "bp_cuff": "M", **NO},
+    "save": {**NO, "moment": "intake", "scale_manual": "1", "scale_weight_kg": "80.1", "scale_fat_pct": "25",
+             "scale_reason": "weegschaal defect", "bp_manual": "1", "bp_systolic_mmhg": "120",
+             "bp_diastolic_mmhg": "80", "bp_pulse_bpm": "70", "bp_reason": "monitor defect", "bp_arm": "right",
+             "height_cm": "170", "confirm": "1"},
+    "lock": {},
+}
+
+
+@pytest.fixture(scope="module")
+def station_app(cheap_scrypt):
+    """A station with a physio's badge and PIN, and Fatma on its roster; instruments configured."""
+    from common.hashing import hash_secret
+    from kiosk import create_app, store
+    with ram_dir() as tmp:
+        app = create_app({"KIOSK_DB": str(tmp / "kiosk.sqlite"), "KIOSK_ROLE": "station", "TESTING": True,
+                          "KIOSK_SCALE": f"tanita {tmp / 'ttyScale'}", "KIOSK_BP": f"omron-hbp9030 {tmp / 'ttyBP'}"})
+        conn = store.open_db(tmp / "kiosk.sqlite")
+        conn.execute("INSERT INTO roster_badges(uid, staff_id, staff_role, pin_hash) VALUES (?, 7, 'physio', ?)",
+                     (PHYSIO_BADGE, hash_secret("2468")))
+        conn.execute("INSERT INTO roster_people(participant_id, first_name, group_id, sex, birth_year) "
+                     "VALUES (1, 'Fatma', 1, 'female', 1985)")
+        yield app, conn
+        conn.close()
+
+
+def station_ready(conn, name):
+    """Unlocked with Fatma picked; for the PIN form, the badge just tapped."""
+    from kiosk import station
+    conn.execute("DELETE FROM pin_failures")
+    conn.execute("DELETE FROM bp_series")
+    station.tap(conn, PHYSIO_BADGE, 300)
+    if name != "pin":
+        station.enter_pin(conn, "2468", 300)
+        station.select(conn, 1, 300)
+
+
+@pytest.mark.parametrize("name", STATION_FORMS)
+def test_a_station_form_answers_wrong_values_with_its_panel_never_a_500(station_app, name):
+    app, conn = station_app
+    client = app.test_client()
+    htmx = {"HX-Request": "true"}
+    valid = STATION_FORMS[name]
+    station_ready(conn, name)
+    r = client.post(f"/station/{name}", data=valid, headers=htmx)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'class="error' not in page and "field-error" not in page, page[:300]
+    outbox = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    failures = []
+    for field in [*valid, "unexpected"]:
+        for label, value in WRONG_TEXT.items():
+            data = {k: v for k, v in valid.items() if k != field}
+            if value is not MISSING:
+                data[field] = value
+            station_ready(conn, name)
+            try:
+                r = client.post(f"/station/{name}", data=data, headers=htmx)
+                status, text = r.status_code, r.get_data(as_text=True)
+            except Exception as exc:  # noqa: BLE001 (the test client passes the app's exceptions on)
+                status, text = 500, f"raised {exc!r}"
+            if status not in (200, 400, 403, 409) or not text.strip():
+                failures.append(f"{field} = {label}: {status} {text[:150]!r}")
+            saved = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+            if saved != outbox and ("error" in text or status != 200):
+                failures.append(f"{field} = {label}: refused, but a measurement went into the outbox")
+            outbox = saved
+    assert not failures, "\n".join(failures)
