@@ -115,6 +115,7 @@ def create_app(config=None):
     privacy.init_app(app)
     outcomes.init_app(app)
     app.register_blueprint(cancellations.api_bp)
+    app.register_blueprint(cancellations.bp)
     cli.init_app(app)
 
     @app.context_processor

@@ -6,45 +6,50 @@ learn of both with the roster."""
 import re
 from datetime import date
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, redirect, request, url_for
 
+from common.clock import utc_now
 from common.db import transaction
-from common.schedule import CalendarChange, Group, parse_hhmm, sessions_on
+from common.schedule import CalendarChange, Group, local_date, parse_hhmm, sessions_on
 
 from .audit import audit
-from .auth import api_error, api_roles
-from .db import bump_roster, now_iso
+from .auth import api_error, api_roles, web_roles
+from .db import bump_roster, get_db, now_iso
+from .errors import Invalid
+from .forms import form_error, htmx, int_or_none, page_or_fragment
 
 api_bp = Blueprint("cancellations_api", __name__, url_prefix="/api/v1")
 CALENDAR_ROLES = ("admin", "coordinator")
 
 
-class Invalid(ValueError):
-    """A change that cannot be stored; the message says why (400 malformed, 422 not possible, 409 a clash)."""
+class Impossible(Invalid):
+    """A well-formed change the calendar cannot take (422)."""
+    status = 422
 
-    def __init__(self, message, status=400):
-        super().__init__(message)
-        self.status = status
+
+class Clash(Invalid):
+    """A move onto a session the group already has (409)."""
+    status = 409
 
 
 def _date(body, name):
     text = body.get(name)
     if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise Invalid(f"'{name}' must be a date YYYY-MM-DD")
+        raise Invalid(name, "date")
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"'{name}' must be a date YYYY-MM-DD") from None
+        raise Invalid(name, "date") from None
 
 
 def _body(body):
     """(date, reason, moved times or None, moved_to date or None) from a request body."""
     if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object")
+        raise Invalid(None, "not_an_object")
     day = _date(body, "date")
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 200:
-        raise Invalid("'reason' is required (text, at most 200 characters)")
+        raise Invalid("reason", "calendar_reason")
     moved_to = _date(body, "moved_to") if body.get("moved_to") is not None else None
     moved = (body.get("moved_start"), body.get("moved_end"))
     if moved == (None, None):
@@ -53,13 +58,12 @@ def _body(body):
         try:
             start, end = parse_hhmm(moved[0]), parse_hhmm(moved[1])
         except (AttributeError, TypeError, ValueError):
-            raise Invalid("'moved_start' and 'moved_end' must be HH:MM") from None
+            raise Invalid("moved_start", "moved_times") from None
         if start >= end:
-            raise Invalid("'moved_end' must be after 'moved_start'")
+            raise Invalid("moved_end", "moved_order")
     if moved_to == day:
         if moved is None:
-            raise Invalid("'moved_to' is the session's own date: give 'moved_start' and 'moved_end' to move "
-                          "it within the day", 422)
+            raise Impossible("moved_to", "move_same_day")
         moved_to = None
     return day, reason.strip(), moved, moved_to
 
@@ -79,8 +83,8 @@ def _check_move(conn, groups, proposed, location):
             continue
         movable += 1
         if not (group.starts_on <= target <= group.ends_on):
-            raise Invalid(f"{group.name}: 'moved_to' {target.isoformat()} is outside the programme "
-                          f"({group.starts_on.isoformat()} to {group.ends_on.isoformat()})", 422)
+            raise Impossible("moved_to", "outside_programme", group=group.name, target=target.isoformat(),
+                             start=group.starts_on.isoformat(), end=group.ends_on.isoformat())
         kept = tuple(c for c in group.calendar if c.date != day)
         # The day's own sessions, where they would be held; every other session of the target date.
         moving = Group(**{**group.__dict__, "slots": tuple(s for s in group.slots if s.weekday == day.weekday()),
@@ -89,11 +93,12 @@ def _check_move(conn, groups, proposed, location):
         for new in sessions_on(moving, target):
             for old in sessions_on(staying, target):
                 if new.start < old.end and old.start < new.end:
-                    raise Invalid(f"{group.name} already has a session on {target.isoformat()} from "
-                                  f"{old.start_local} to {old.end_local}", 409)
+                    raise Clash("moved_to", "session_clash", group=group.name, target=target.isoformat(),
+                                start=old.start_local, end=old.end_local)
     if not movable:
-        where = f"at {location}" if location is not None else "of the group"
-        raise Invalid(f"no session {where} on {day.isoformat()} to move", 422)
+        if location is not None:
+            raise Impossible("date", "nothing_to_move_here", location=location, day=day.isoformat())
+        raise Impossible("date", "nothing_to_move", day=day.isoformat())
 
 
 def change(conn, actor, body, group_id=None, location=None):
@@ -156,11 +161,10 @@ def changes_for(conn, groups, since=None):
 
 
 def _create(group_id=None, location=None):
-    from .db import get_db
     try:
         change_id = change(get_db(), g.actor, request.get_json(silent=True), group_id, location)
     except Invalid as exc:
-        return api_error(exc.status, str(exc))
+        return api_error(getattr(exc, "status", 400), str(exc))
     except LookupError as exc:
         return api_error(404, str(exc))
     return jsonify(id=change_id), 201
@@ -178,3 +182,55 @@ def cancel_group(group_id):
 def cancel_location(location):
     """The same body: no session at the location that day, or each group's session there moved."""
     return _create(location=location)
+
+
+# --- the staff page ---------------------------------------------------------------
+
+bp = Blueprint("calendar", __name__)
+
+
+def _context(conn, error=None, saved=False, form=None):
+    today = local_date(utc_now(), current_app.config["ADMIN_TIMEZONE"]).isoformat()
+    groups = conn.execute("SELECT id, name, location FROM groups WHERE date(starts_on, '+' || (7 * weeks - 1) || "
+                          "' days') >= ? ORDER BY location, name", (today,)).fetchall()
+    changes = conn.execute(
+        "SELECT c.*, gr.name AS group_name, s.name AS by_name FROM calendar_changes c "
+        "LEFT JOIN groups gr ON gr.id = c.group_id LEFT JOIN staff s ON s.id = c.created_by "
+        "WHERE c.date >= ? OR c.moved_to >= ? ORDER BY c.date, c.id", (today, today)).fetchall()
+    return {"groups": [(f"group:{gr['id']}", f"{gr['name']} · {gr['location']}") for gr in groups],
+            "locations": [(f"location:{loc}", loc) for loc in sorted({gr["location"] for gr in groups})], "changes": changes,
+            "today": today, "error": error, "saved": saved, "form": form or {}}
+
+
+@bp.get("/calendar")
+@web_roles(*CALENDAR_ROLES)
+def index():
+    """The coming calendar changes and the form to cancel or move a session."""
+    return page_or_fragment("calendar/index.html", "calendar/_calendar.html", **_context(get_db()))
+
+
+@bp.post("/calendar")
+@web_roles(*CALENDAR_ROLES)
+def create():
+    """Cancel or move the session(s) of a group or a location on a date."""
+    conn = get_db()
+    kind, _, which = request.form.get("target", "").partition(":")
+    body = {k: request.form[k] for k in ("date", "reason", "moved_to", "moved_start", "moved_end")
+            if request.form.get(k, "").strip()}
+    body.setdefault("date", request.form.get("date", ""))
+    try:
+        if kind == "group" and int_or_none(which) is not None:
+            change(conn, g.actor, body, group_id=int_or_none(which))
+        elif kind == "location" and which:
+            change(conn, g.actor, body, location=which)
+        else:
+            raise Invalid("target", "choose")
+    except LookupError:
+        return page_or_fragment("calendar/index.html", "calendar/_calendar.html", status=422,
+                                **_context(conn, error=form_error(Invalid("target", "choose")), form=request.form))
+    except Invalid as exc:
+        return page_or_fragment("calendar/index.html", "calendar/_calendar.html", status=422,
+                                **_context(conn, error=form_error(exc), form=request.form))
+    if not htmx:
+        return redirect(url_for("calendar.index"), 303)
+    return page_or_fragment("calendar/index.html", "calendar/_calendar.html", **_context(conn, saved=True))

@@ -48,7 +48,8 @@ LABELS = {
     "chair_stands_30s": N_("Opstaan uit een stoel in 30 s"), "grip_left_kg": N_("Knijpkracht links (kg)"),
     "grip_right_kg": N_("Knijpkracht rechts (kg)"), "referred_to": N_("Verwezen naar"), "domain": N_("Domein"),
     "text": N_("Tekst"), "levels": N_("Niveaus"), "score": N_("Score"), "week": N_("Week"), "from": N_("Vanaf"),
-    "to": N_("Tot en met"), "pin": N_("Pincode"),
+    "to": N_("Tot en met"), "pin": N_("Pincode"), "target": N_("Groep of locatie"),
+    "moved_to": N_("Nieuwe datum"), "moved_start": N_("Nieuw begin"), "moved_end": N_("Nieuw eind"),
 }
 
 # One entry per code. {field} and the params fill in the English; %(label)s, %(lower)s
@@ -97,6 +98,14 @@ API_MESSAGES = {
     "case_closed": "this case is closed; reopen it first",
     "reached_to_close": "say whether the participant was reached before closing the case",
     "excused_to_close": "say whether the absence is excused before closing the case",
+    "calendar_reason": "'reason' is required (text, at most 200 characters)",
+    "moved_times": "'moved_start' and 'moved_end' must be HH:MM",
+    "moved_order": "'moved_end' must be after 'moved_start'",
+    "move_same_day": "'moved_to' is the session's own date: give 'moved_start' and 'moved_end' to move it within the day",
+    "nothing_to_move": "no session of the group on {day} to move",
+    "nothing_to_move_here": "no session at {location} on {day} to move",
+    "outside_programme": "{group}: 'moved_to' {target} is outside the programme ({start} to {end})",
+    "session_clash": "{group} already has a session on {target} from {start} to {end}",
 }
 MESSAGES = {
     "not_an_object": N_("Het formulier kwam niet goed aan; probeer het opnieuw."),
@@ -143,4 +152,13 @@ MESSAGES = {
     "case_closed": N_("Deze casus is gesloten; heropen hem eerst."),
     "reached_to_close": N_("Geef aan of je de deelnemer hebt bereikt voordat je de casus sluit."),
     "excused_to_close": N_("Geef aan of de afwezigheid verschoond is voordat je de casus sluit."),
+    "calendar_reason": N_("Geef een reden van hoogstens 200 tekens."),
+    "moved_times": N_("Geef het nieuwe begin en eind allebei, als UU:MM."),
+    "moved_order": N_("Het nieuwe eind moet na het nieuwe begin liggen."),
+    "move_same_day": N_("Dat is de eigen datum van de sessie: geef een nieuw begin en eind om hem binnen de dag "
+                        "te verplaatsen."),
+    "nothing_to_move": N_("Deze groep heeft op %(day)s geen sessie om te verplaatsen."),
+    "nothing_to_move_here": N_("Op %(location)s is op %(day)s geen sessie om te verplaatsen."),
+    "outside_programme": N_("%(group)s: %(target)s ligt buiten het programma (%(start)s tot en met %(end)s)."),
+    "session_clash": N_("%(group)s heeft op %(target)s al een sessie van %(start)s tot %(end)s."),
 }

@@ -27,6 +27,8 @@ WEB = [
     ("GET", "excuses.index", "/excuses", BOARD, None),
     ("POST", "excuses.create", "/excuses", BOARD, {"participant_id": "{pid}", "date": "", "reason": ""}),
     ("POST", "excuses.delete", f"/excuses/{MISSING}/delete", BOARD, {}),
+    ("GET", "calendar.index", "/calendar", {A, C}, None),
+    ("POST", "calendar.create", "/calendar", {A, C}, {"target": "", "date": "", "reason": ""}),
     ("GET", "participant.index", "/participants", EVERYONE, None),
     ("POST", "participant.search", "/participants/search", EVERYONE, {"q": "Anoe"}),
     ("GET", "participant.new", "/participants/new", {A, C}, None),

@@ -126,7 +126,7 @@ def test_a_moved_session_is_judged_at_its_new_time(site):
     ({"date": "2026-12-01", "reason": "x", "moved_start": "13:00"}, "'moved_start' and 'moved_end' must be HH:MM"),
     ({"date": "2026-12-01", "reason": "x", "moved_start": "14:00", "moved_end": "13:00"},
      "'moved_end' must be after 'moved_start'"),
-    ([], "the body must be a JSON object"),
+    ([], "body must be a JSON object"),
 ])
 def test_a_bad_cancellation_is_refused_and_nothing_written(site, body, message):
     r = api(site, "POST", f"/groups/{site.group_id}/cancellations", json=body)
@@ -467,3 +467,38 @@ def test_a_session_moved_to_another_day_is_on_time_at_the_kiosk_there_and_nobody
     wait_for(lambda: attendance(admin, yesterday) == wanted, timeout=20, message="the moved session judged on the admin")
     [old] = admin.api("GET", f"/attendance?date={own_day.isoformat()}").json()["sessions"]
     assert old["cancelled"] is True and old["moved_to"] == yesterday.isoformat() and old["participants"] == []
+
+
+def test_the_calendar_page_moves_a_session_and_shows_a_refusal_next_to_its_field(week_site):
+    import re
+
+    from tests.support.site import post
+    staff = week_site.login("coordinator@example.test")
+    page = staff.get("/calendar").get_data(as_text=True)
+    assert 'name="moved_to"' in page and "Met een nieuwe datum: verplaatst naar die dag" in page
+    monday = this_monday() + timedelta(days=7)
+    tuesday, wednesday = monday + timedelta(days=1), monday + timedelta(days=2)
+    form = {"target": f"group:{week_site.b}", "date": monday.isoformat(), "reason": "gym dicht",
+            "moved_to": wednesday.isoformat(), "moved_start": "", "moved_end": ""}
+    r = post(staff, "/calendar", form)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422
+    label = re.search(r"<label>Nieuwe datum (.*?)</label>", page, re.S)[1]
+    assert 'aria-invalid="true"' in label and f'value="{wednesday.isoformat()}"' in label
+    assert (f'<span class="field-error" id="error-moved_to">Groep B heeft op {wednesday.isoformat()} al een sessie '
+            "van 09:00 tot 12:00.</span>") in label
+    assert page.count("aria-invalid") == 1
+    assert week_site.sql("SELECT COUNT(*) AS n FROM calendar_changes")[0]["n"] == 0
+    r = post(staff, "/calendar", {**form, "reason": " "}, htmx=True)
+    assert r.status_code == 422 and 'id="error-reason">Geef een reden van hoogstens 200 tekens.</span>' in r.get_data(as_text=True)
+    r = post(staff, "/calendar", {**form, "target": "location:Nergens"})
+    assert r.status_code == 422 and 'id="error-target">Kies een groep of locatie.</span>' in r.get_data(as_text=True)
+    r = post(staff, "/calendar", {**form, "moved_to": tuesday.isoformat(), "moved_start": "14:00", "moved_end": "16:00"})
+    assert r.status_code == 303
+    assert set(day_sessions(week_site, tuesday)) == {(week_site.b, "14:00")}
+    page = staff.get("/calendar").get_data(as_text=True)
+    assert f"verplaatst naar {tuesday.isoformat()}, 14:00–16:00" in page and "gym dicht" in page
+    r = post(staff, "/calendar", {"target": "location:Rotterdam-Zuid", "date": wednesday.isoformat(),
+                                  "reason": "verbouwing"}, htmx=True)
+    assert r.status_code == 200 and "Wijziging vastgelegd." in r.get_data(as_text=True)
+    assert day_sessions(week_site, wednesday)[(week_site.b, "09:00")]["cancelled"] is True
