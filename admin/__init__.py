@@ -30,6 +30,13 @@ class StrictJSONProvider(DefaultJSONProvider):
         kwargs.setdefault("allow_nan", False)
         return super().dumps(obj, **kwargs)
 
+    def loads(self, s, **kwargs):
+        # Deeply nested arrays exhaust the parser's recursion: that body is malformed, not a crash.
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
 
 class RowIdConverter(IntegerConverter):
     """<int:...> within SQLite's integers: a longer number in a URL names nothing (404)
@@ -151,7 +158,7 @@ def create_app(config=None):
             data = request.get_data(cache=True)
             if b"NaN" in data or b"Infinity" in data:
                 try:
-                    json.loads(data, parse_constant=_refuse_constant)
+                    app.json.loads(data, parse_constant=_refuse_constant)
                 except ValueError as exc:
                     if "not JSON" in str(exc):
                         return jsonify(error=str(exc)), 400
