@@ -19,7 +19,8 @@ RAW = "@@raw@@"      # stands for JSON text json.dumps cannot write (1e309)
 WRONG = {"null": None, "[]": [], "{}": {}, '["x"]': ["x"], '{"a": 1}': {"a": 1}, "true": True, '""': "",
          "x*10000": "x" * 10000, "10**400": 10 ** 400, "NaN": float("nan"), "Infinity": float("inf"),
          "1e309": RAW, "-1": -1, "0": 0, "missing": MISSING}
-NOT_OBJECTS = ["[]", '["x"]', '"text"', "null", "1", "true", "NaN", "{", ""]
+NOT_OBJECTS = ["[]", '["x"]', '"text"', "null", "1", "true", "NaN", "{", "", "[" * 100000 + "]" * 100000,
+               '{"a": ' * 100000 + "1" + "}" * 100000, "[" * 100000 + "NaN" + "]" * 100000]
 # What a form field can carry: text only, but any text, or the field twice, or none.
 WRONG_TEXT = {'""': "", "x*10000": "x" * 10000, "NaN": "NaN", "inf": "inf", "1e309": "1e309", "-1": "-1",
               "0": "0", "9*400": "9" * 400, "9*5000": "9" * 5000, "²": "²", "NUL": "a\x00b", "[x]": '["x"]',
@@ -98,10 +99,10 @@ def site(cheap_scrypt):
         s.watch.close()
 
 
-def api(site, role, method, path, text):
+def api(site, role, method, path, text, content_type="application/json"):
     token = site.kiosk_token if role == "kiosk" else site.tokens[role]
     return site.app.test_client().open(f"/api/v1{path}", method=method, data=text, headers=auth(token),
-                                       content_type="application/json")
+                                       content_type=content_type)
 
 
 def goal(site):
@@ -250,10 +251,10 @@ class Raised:
         return None
 
 
-def call_api(site, spec, state, text):
+def call_api(site, spec, state, text, content_type="application/json"):
     path = spec["path"](site, state) if callable(spec["path"]) else spec["path"]
     try:
-        return api(site, spec["role"], spec["method"], path, text)
+        return api(site, spec["role"], spec["method"], path, text, content_type)
     except Exception as exc:  # noqa: BLE001 (the test client passes the app's exceptions on)
         return Raised(exc)
 
@@ -285,7 +286,14 @@ def test_an_api_endpoint_refuses_wrong_values_with_a_json_4xx_and_writes_nothing
         before = snapshot(site)
         problem = problems_of(call_api(site, spec, state, text), before, site, refusals)
         if problem:
-            failures.append(f"body {text!r}: {problem}")
+            failures.append(f"body {text[:40]!r}: {problem}")
+    for what, text, content_type, statuses in (
+            ("the valid body as text/plain", json_text(valid), "text/plain", refusals | {415}),
+            ("a body over 2 MB", json_text({**valid, "pad": "x" * (3 * 1024 * 1024)}), "application/json", {413})):
+        before = snapshot(site)
+        problem = problems_of(call_api(site, spec, state, text, content_type), before, site, statuses)
+        if problem:
+            failures.append(f"{what}: {problem}")
     for path in paths(valid):
         for label, value in WRONG.items():
             body = replaced(valid, path, value)
