@@ -1,5 +1,4 @@
 """fitwerk admin: the central staff site and JSON API (`gunicorn 'admin:create_app()'`)."""
-import json
 import logging
 import os
 from pathlib import Path
