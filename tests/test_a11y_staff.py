@@ -258,6 +258,26 @@ def test_add_an_excuse_with_the_keyboard_alone(site, keyboard_page):
     assert site.sql("SELECT reason FROM excuses WHERE participant_id = ?", wessel) == [{"reason": "sollicitatiegesprek"}]
 
 
+def test_a_refused_move_on_the_calendar_page_is_shown_and_read_next_to_its_field(site, context):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+    before = site.sql("SELECT COUNT(*) AS n FROM calendar_changes")
+    next_week = (datetime.now(ZoneInfo("Europe/Amsterdam")).date() + timedelta(days=7)).isoformat()
+    page = context.new_page()
+    page.goto(f"{site.url}/calendar")
+    page.select_option("select[name=target]", f"group:{site.group_id}")
+    page.fill("input[name=reason]", "gym dicht")
+    page.fill("input[name=moved_to]", next_week)    # that day has its own session at the same time
+    page.click("#calendar button[type=submit]")
+    page.wait_for_selector("#error-moved_to")
+    assert page.get_attribute("input[name=moved_to]", "aria-invalid") == "true"
+    assert "al een sessie van" in page.locator("label", has=page.locator("input[name=moved_to]")).inner_text()
+    assert_accessible(page, "staff-calendar-refused")
+    screenshot(page, "calendar-refused-move")
+    assert site.sql("SELECT COUNT(*) AS n FROM calendar_changes") == before
+    page.close()
+
+
 def test_each_chart_has_a_name_and_a_summary_a_screen_reader_reads(site, context):
     from playwright.sync_api import expect
     page = context.new_page()
