@@ -145,9 +145,15 @@ def live_context(conn, current=None):
         serial = (reading["values"] or {}).get("device_serial")
         reading["check"] = station.device_check(rules, serial, checks) if serial else None
         reading["serial"] = serial
+    scale = readings.get("scale")
+    if scale and any(field in (scale["values"] or {}) for field in station.BODY_COMPOSITION):
+        # What the save will drop, said before it happens (a contraindication is shown by the
+        # page itself from the answers in the form: kiosk.css).
+        scale["weight_only"] = ("no_sex_or_age" if not (current.get("sex") and current.get("age"))
+                                else None if scale["values"].get("inputs") else "no_echo")
     series = (intake.series(conn, current["participant_id"], current.get("identified_at"), rules.series)
               if current.get("participant_id") else None)
-    return {"readings": readings, "instrument_status": statuses, "instruments": instruments(), "labels": field_labels(),
+    return {"readings": readings, "body_composition": station.BODY_COMPOSITION, "instrument_status": statuses, "instruments": instruments(), "labels": field_labels(),
             "instrument_names": INSTRUMENTS, "hidden_keys": HIDDEN_KEYS, "series": series, "rules": rules, "arms": ARMS}
 
 

@@ -51,6 +51,11 @@ def test_an_intake_with_contraindications_and_a_blood_pressure_series(station, p
     assert scale.received == []
     scale.send_measurement(weight_kg=70.2)
     page.wait_for_selector("[data-field=weight_kg]:has-text('70.2')", timeout=15000)
+    # The implant answer shows at once that the scale's body composition will not be kept.
+    assert page.locator(".instrument[data-instrument=scale] .weight-only:visible").all_inner_texts() == [
+        "Weegschaal uitgesloten (contra-indicatie): alleen het gewicht wordt bewaard."]
+    assert "line-through" in page.eval_on_selector("[data-instrument=scale] dd[data-field=fat_pct]",
+                                                   "d => getComputedStyle(d).textDecorationLine")
 
     page.check("input[name=bp_arm][value=left]")
     page.select_option("select[name=bp_cuff]", "L")

@@ -25,6 +25,12 @@ def station(live_admin, procs, tmp_path):
         yield live_admin, kiosk, card, sims["scale"]
 
 
+def struck(page, field):
+    """Whether the scale's value for `field` is shown struck through (not to be saved)."""
+    return "line-through" in page.eval_on_selector(f".instrument[data-instrument=scale] dd[data-field={field}]",
+                                                   "d => getComputedStyle(d).textDecorationLine")
+
+
 def measurements(admin, name):
     return admin.api("GET", f"/participants/{admin.people[name]['id']}/measurements").json()["measurements"]
 
@@ -59,6 +65,7 @@ def test_the_scale_computes_with_the_participants_own_sex_and_age_and_its_echo_i
     page.click("button:has-text('Gegevens naar weegschaal')")
     page.wait_for_selector("[data-field=fat_pct]", timeout=15000)
     assert "Rekende met: vrouw" in page.inner_text(".instrument[data-instrument=scale]")
+    assert not struck(page, "fat_pct") and page.locator(".weight-only:visible").count() == 0
     screenshot(page, "station-scale-set-up-800x480")
     page.click("button.save")
     page.wait_for_selector("text=Opgeslagen")
@@ -82,6 +89,11 @@ def test_without_sex_and_age_the_station_says_so_sends_nothing_and_keeps_the_wei
     page.fill("input[name=height_cm]", "181")
     sent = scale.send_measurement(weight_kg=91.4)  # the scale measured with its own settings
     page.wait_for_selector("[data-field=weight_kg]:has-text('91.4')", timeout=15000)
+    # Before saving, the screen says what will be dropped: the scale's own fat, water, … struck through.
+    note = page.locator(".instrument[data-instrument=scale] .weight-only:visible")
+    assert note.inner_text() == "Geslacht of leeftijd onbekend: alleen het gewicht wordt bewaard."
+    assert struck(page, "fat_pct") and not struck(page, "weight_kg")
+    screenshot(page, "station-weight-only-800x480")
     page.click("button.save")
     page.wait_for_selector("text=Opgeslagen")
     (m,) = wait_for(lambda: measurements(admin, "Mohamed"), 20, message="measurement on the admin")
