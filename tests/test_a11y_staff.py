@@ -262,12 +262,16 @@ def test_a_refused_move_on_the_calendar_page_is_shown_and_read_next_to_its_field
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
     before = site.sql("SELECT COUNT(*) AS n FROM calendar_changes")
-    next_week = (datetime.now(ZoneInfo("Europe/Amsterdam")).date() + timedelta(days=7)).isoformat()
+    # The group's next session from tomorrow on (the fixture may have been made before midnight).
+    [slot] = site.sql("SELECT weekday FROM schedule_slots WHERE group_id = ?", site.group_id)
+    day = datetime.now(ZoneInfo("Europe/Amsterdam")).date() + timedelta(days=1)
+    day += timedelta(days=(slot["weekday"] - day.weekday()) % 7)
     page = context.new_page()
     page.goto(f"{site.url}/calendar")
     page.select_option("select[name=target]", f"group:{site.group_id}")
+    page.fill("input[name=date]", day.isoformat())
     page.fill("input[name=reason]", "gym dicht")
-    page.fill("input[name=moved_to]", next_week)    # that day has its own session at the same time
+    page.fill("input[name=moved_to]", (day + timedelta(days=7)).isoformat())   # its own session at the same time
     page.click("#calendar button[type=submit]")
     page.wait_for_selector("#error-moved_to")
     assert page.get_attribute("input[name=moved_to]", "aria-invalid") == "true"
