@@ -82,6 +82,9 @@ def _check_move(conn, groups, proposed, location):
         if not (group.starts_on <= day <= group.ends_on and any(s.weekday == day.weekday() for s in group.slots)):
             continue
         movable += 1
+        if proposed.moved and sum(s.weekday == day.weekday() for s in group.slots) > 1:
+            # One new begin and end for two sessions would put both at the same time.
+            raise Impossible("moved_start", "several_sessions", group=group.name, day=day.isoformat())
         if not (group.starts_on <= target <= group.ends_on):
             raise Impossible("moved_to", "outside_programme", group=group.name, target=target.isoformat(),
                              start=group.starts_on.isoformat(), end=group.ends_on.isoformat())

@@ -106,6 +106,7 @@ API_MESSAGES = {
     "nothing_to_move_here": "no session at {location} on {day} to move",
     "outside_programme": "{group}: 'moved_to' {target} is outside the programme ({start} to {end})",
     "session_clash": "{group} already has a session on {target} from {start} to {end}",
+    "several_sessions": "{group} has more than one session on {day}: move them without new times, or cancel one",
 }
 MESSAGES = {
     "not_an_object": N_("Het formulier kwam niet goed aan; probeer het opnieuw."),
@@ -161,4 +162,6 @@ MESSAGES = {
     "nothing_to_move_here": N_("Op %(location)s is op %(day)s geen sessie om te verplaatsen."),
     "outside_programme": N_("%(group)s: %(target)s ligt buiten het programma (%(start)s tot en met %(end)s)."),
     "session_clash": N_("%(group)s heeft op %(target)s al een sessie van %(start)s tot %(end)s."),
+    "several_sessions": N_("%(group)s heeft op %(day)s meer dan één sessie: verplaats ze zonder nieuwe tijden, "
+                           "of zeg er één af."),
 }

@@ -286,6 +286,10 @@ def week_site():
         yield s
 
 
+def without(body, *keys):
+    return {k: v for k, v in body.items() if k not in keys}
+
+
 def day_sessions(site, day):
     """{(group id, start HH:MM): session} of /api/v1/attendance on `day`."""
     r = api(site, "GET", f"/attendance?date={day.isoformat()}")
@@ -380,6 +384,21 @@ def test_a_move_that_cannot_be_is_refused_with_its_reason_and_nothing_written(we
                                "-22": on("-22"), "start": week_site.starts_on.isoformat(), "end": ends_on.isoformat()})
     assert r.get_json() == {"error": wanted}
     assert week_site.sql("SELECT COUNT(*) AS n FROM calendar_changes")[0]["n"] == 0
+
+
+def test_two_sessions_on_one_day_are_not_moved_to_one_new_time(week_site):
+    monday = this_monday() + timedelta(days=7)
+    week_site.sql("INSERT INTO schedule_slots(group_id, weekday, start, end) VALUES (?, 0, '13:00', '15:00')", week_site.b)
+    body = {"date": monday.isoformat(), "reason": "x", "moved_to": (monday + timedelta(days=3)).isoformat(),
+            "moved_start": "18:00", "moved_end": "20:00"}
+    r = api(week_site, "POST", f"/groups/{week_site.b}/cancellations", json=body)
+    assert r.status_code == 422 and r.get_json() == {
+        "error": f"Groep B has more than one session on {monday.isoformat()}: move them without new times, or cancel one"}
+    assert week_site.sql("SELECT COUNT(*) AS n FROM calendar_changes")[0]["n"] == 0
+    # Without new times the day moves whole: both sessions, each at its own time.
+    r = api(week_site, "POST", f"/groups/{week_site.b}/cancellations", json=without(body, "moved_start", "moved_end"))
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert set(day_sessions(week_site, monday + timedelta(days=3))) == {(week_site.b, "09:00"), (week_site.b, "13:00")}
 
 
 def test_a_move_onto_a_session_moved_in_before_is_refused(week_site):
