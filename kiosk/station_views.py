@@ -76,6 +76,15 @@ def message(error):
     return gettext(MESSAGES[error.code], label=names.get(error.field, error.field), fields=labels, **params)
 
 
+def error_input(error, form):
+    """The form control a refused save is about, so its message shows next to it: a typed-in
+    value's error names the field (weight_kg), its input is the instrument's (scale_weight_kg)."""
+    for instrument, fields in station.MANUAL_FIELDS.items():
+        if error.field in fields and form.get(f"{instrument}_manual"):
+            return f"{instrument}_{error.field}"
+    return error.field
+
+
 def missing_instrument(error):
     """The instrument a save lacks a reason for, so its "not measured?" field opens."""
     return error.params.get("instrument") if error.code == "not_measured" else None
@@ -126,7 +135,7 @@ def panel_context(conn, **extra):
     progress = (intake.progress(conn, current["participant_id"], current["known"].get("measured"))
                 if current.get("participant_id") else {})
     return {"station": current, "moments": MOMENTS, "manual_fields": station.MANUAL_FIELDS,
-            "form": {}, "error": None, "confirm": (), "missing": None, "default_tare_kg": _tare_kg(),
+            "form": {}, "error": None, "error_input": None, "confirm": (), "missing": None, "default_tare_kg": _tare_kg(),
             "questions": QUESTIONS, "answers": ANSWERS, "arms": ARMS, "cuffs": CUFFS, "states": STATES,
             "progress": progress, "standing": current["known"].get("standing", []), **extra,
             **live_context(conn, current)}
@@ -280,6 +289,7 @@ def save():
         seq = station.save(conn, form, form.get("moment", ""), _lock_s(), settings())
     except station.Invalid as exc:
         return render_template("station/_panel.html", **panel_context(conn, error=message(exc), form=form,
+                                                                      error_input=error_input(exc, form),
                                                                       confirm=exc.needs_confirmation,
                                                                       missing=missing_instrument(exc)))
     return render_template("station/_panel.html", **panel_context(conn, saved=seq))

@@ -2,6 +2,7 @@
 a simulated Tanita and Omron on pseudo-terminals fill in values by themselves, the
 physio saves, and the admin shows the measurement with its provenance."""
 import pytest
+from playwright.sync_api import expect
 
 from common.hashing import hash_secret
 from kiosk import station, store
@@ -80,9 +81,15 @@ def test_a_forgotten_badge_is_found_by_first_name_and_a_failed_instrument_entere
     page.check("input[name=bp_manual]")
     page.fill("input[name=bp_systolic_mmhg]", "300")
     page.fill("input[name=bp_diastolic_mmhg]", "85")
+    page.fill("input[name=bp_pulse_bpm]", "7o")
     page.click("button.save")
-    page.wait_for_selector("text=handmatige invoer vraagt een reden")
-    page.click("details.manual:has-text('Bloeddrukmeter') summary") if not page.is_visible("input[name=bp_reason]") else None
+    # Each refusal shows next to the field it is about (and in the summary beside Save).
+    assert_field_error(page, "bp_pulse_bpm", "Hartslag (/min): geen getal")
+    page.fill("input[name=bp_pulse_bpm]", "")
+    page.click("button.save")
+    assert_field_error(page, "bp_reason", "handmatige invoer vraagt een reden")
+    assert page.get_attribute("input[name=bp_pulse_bpm]", "aria-invalid") is None
+    screenshot(page, "station-manual-field-error")
     page.fill("input[name=bp_reason]", "manchet defect")
     page.click("button.save")
     page.wait_for_selector("text=controleer deze waarden: Bovendruk (mmHg)")
@@ -95,6 +102,19 @@ def test_a_forgotten_badge_is_found_by_first_name_and_a_failed_instrument_entere
     (m,) = wait_for(lambda: admin.api("GET", f"/participants/{pid}/measurements").json()["measurements"],
                     timeout=20, message="manual measurement on the admin")
     assert m["systolic_mmhg"] == 145 and m["sources"]["bp"] == {"manual": True, "reason": "manchet defect", "arm": "right"}
+
+
+def assert_field_error(page, name, text):
+    """`text` is the message beside Save and right after the input `name`, which has the focus, is
+    on screen, marked invalid and described by it; no other control is marked."""
+    page.wait_for_selector(f".feedback .error:has-text('{text}')")
+    field = page.locator(f"input[name={name}]")
+    expect(field).to_be_focused()
+    expect(field).to_be_in_viewport()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(text)
+    expect(page.locator(f"label:has(input[name={name}]) + .field-error")).to_have_text(text)
+    assert page.locator("[aria-invalid=true]").count() == 1 and page.locator(".field-error").count() == 1
 
 
 def test_an_unplugged_scale_shows_missing_and_comes_back_by_itself(setup):
