@@ -17,6 +17,11 @@ from devices import personal
 
 from . import intake, store
 
+
+def N_(text):
+    """Mark a message for the catalogue; the screen translates it (this module knows no Flask)."""
+    return text
+
 INSTRUMENT_FIELDS = {name: instrument_fields(name) for name in INSTRUMENTS}
 # What staff may type in by hand when an instrument does not work.
 MANUAL_FIELDS = {"scale": ("weight_kg", "fat_pct"), "bp": ("systolic_mmhg", "diastolic_mmhg", "pulse_bpm")}
@@ -24,8 +29,8 @@ PROVENANCE_KEYS = ("driver", "device_model", "device_serial", "measured_at")
 # What a body-composition analyser computes; without the person's sex and age it is not theirs.
 BODY_COMPOSITION = ("fat_pct", "fat_mass_kg", "fat_free_mass_kg", "muscle_mass_kg", "bone_mass_kg", "water_kg",
                     "water_pct", "visceral_fat", "bmr_kcal", "metabolic_age", "impedance_ohm")
-INPUT_LABELS = {"sex": "geslacht", "age": "leeftijd", "height_cm": "lengte", "body_type": "lichaamstype",
-                "tare_kg": "kledingtarra"}
+INPUT_LABELS = {"sex": N_("geslacht"), "age": N_("leeftijd"), "height_cm": N_("lengte"),
+                "body_type": N_("lichaamstype"), "tare_kg": N_("kledingtarra")}  # translated where shown
 
 
 # Two weighings further apart than this ask for a third.
@@ -310,8 +315,8 @@ def _scale_values(device, current, form, default_tare_kg):
         return values, source
     differing = personal.mismatch(setup, inputs, keys=[k for k in personal.KEYS if k in inputs or k != "tare_kg"])
     if differing:
-        names = ", ".join(INPUT_LABELS[k] for k in differing)
-        raise Invalid("scale", "scale_mismatch", names=names, first_name=current["first_name"])
+        raise Invalid("scale", "scale_mismatch", names=[INPUT_LABELS[k] for k in differing],
+                      first_name=current["first_name"])
     source["inputs"] = {k: inputs[k] for k in personal.KEYS if k in inputs}
     return values, source
 
@@ -319,8 +324,8 @@ def _scale_values(device, current, form, default_tare_kg):
 def reading_error(text):
     """A refused frame's reason for the screen; the echo check in the physio's words."""
     if text and text.startswith(personal.ECHO_REJECTED):
-        return ("De weegschaal rekende met andere persoonsgegevens dan verstuurd: dit is geen meting van "
-                "deze persoon. Stuur de gegevens opnieuw en meet opnieuw.")
+        return N_("De weegschaal rekende met andere persoonsgegevens dan verstuurd: dit is geen meting van "
+                  "deze persoon. Stuur de gegevens opnieuw en meet opnieuw.")
     return text
 
 

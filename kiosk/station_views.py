@@ -73,6 +73,8 @@ def message(error):
     params = dict(error.params)
     if "instrument" in params:
         params["instrument"] = gettext(INSTRUMENTS.get(params["instrument"], params["instrument"])).lower()
+    if isinstance(params.get("names"), list):
+        params["names"] = ", ".join(gettext(name) for name in params["names"])
     return gettext(MESSAGES[error.code], label=names.get(error.field, error.field), fields=labels, **params)
 
 
@@ -150,7 +152,8 @@ def live_context(conn, current=None):
     rules = settings()
     checks = station.known_checks(conn)
     for reading in readings.values():
-        reading["error"] = station.reading_error(reading["error"])
+        if reading["error"]:  # the echo check's message is translated; a device's own text stays as it is
+            reading["error"] = gettext(station.reading_error(reading["error"]))
         serial = (reading["values"] or {}).get("device_serial")
         reading["check"] = station.device_check(rules, serial, checks) if serial else None
         reading["serial"] = serial
@@ -257,11 +260,11 @@ def command():
         except station.Invalid as exc:
             return render_template("station/_feedback.html", error=message(exc))
         if payload is None:
-            return render_template("station/_feedback.html", text="Niets persoonlijks verstuurd (geslacht of "
-                                   "geboortedatum onbekend, of een contra-indicatie): de weegschaal meet alleen "
-                                   "het gewicht.")
+            return render_template("station/_feedback.html", text=gettext(
+                "Niets persoonlijks verstuurd (geslacht of geboortedatum onbekend, of een contra-indicatie): "
+                "de weegschaal meet alleen het gewicht."))
     station.queue_command(conn, name, payload)
-    return render_template("station/_feedback.html", text="Verstuurd naar het instrument.")
+    return render_template("station/_feedback.html", text=gettext("Verstuurd naar het instrument."))
 
 
 @bp.post("/series")
@@ -277,7 +280,7 @@ def start_series():
                             intake.screening_from(form))
     except intake.Invalid as exc:
         return render_template("station/_feedback.html", error=message(exc))
-    return render_template("station/_feedback.html", text="Rustperiode gestart: de deelnemer zit rustig.")
+    return render_template("station/_feedback.html", text=gettext("Rustperiode gestart: de deelnemer zit rustig."))
 
 
 @bp.post("/save")
