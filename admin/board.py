@@ -114,7 +114,8 @@ def _lay_out(sessions, tz):
                                "since": session["grace_until"][11:16]})
         locations.setdefault(session["location"], []).append({
             "group_id": session["group_id"], "group": session["group_name"], "start": start, "end": end,
-            "tally": tally, "people": entries, "cancelled": session["reason"] if session.get("cancelled") else None})
+            "tally": tally, "people": entries, "cancelled": session["reason"] if session.get("cancelled") else None,
+            "moved_to": session.get("moved_to")})
     locations = sorted(locations.items())
     layout = {"locations": locations, "absent": absent,
               "digest": hashlib.sha256(json.dumps(locations, sort_keys=True).encode()).hexdigest()}

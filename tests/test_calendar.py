@@ -96,6 +96,15 @@ def test_a_cancelled_session_raises_no_absence_and_closes_its_open_case(site):
     assert site.sql("SELECT COUNT(*) AS n FROM follow_ups WHERE closed_at IS NULL AND participant_id = ?", site.pid)[0]["n"] == 0
 
 
+def test_the_board_says_where_a_session_moved_to(site):
+    tomorrow = (today() + timedelta(days=1)).isoformat()
+    r = api(site, "POST", f"/groups/{site.group_id}/cancellations",
+            json={"date": today().isoformat(), "reason": "zaal gesloten", "moved_to": tomorrow})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    page = site.login("coordinator@example.test").get("/board").get_data(as_text=True)
+    assert f"verplaatst naar {tomorrow}: zaal gesloten" in page and "gaat niet door" not in page
+
+
 def test_a_whole_location_is_cancelled_at_once(site):
     r = api(site, "POST", "/locations/Rotterdam-Zuid/cancellations",
             json={"date": today().isoformat(), "reason": "storing verwarming"})
