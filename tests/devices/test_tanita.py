@@ -226,3 +226,77 @@ def test_tanita_pc_mode_commands_are_released_at_least_100_ms_apart():
     times = [t for t, items in sent if items]
     assert len(times) == 7
     assert all(b - a >= 0.1 for a, b in zip(times, times[1:]))
+
+
+# --- PC mode's echo: the frame says what the scale computed with (GE 1/2, Bt 0/2) ----------
+
+FEMALE_ATHLETE = {"height_cm": 165.5, "sex": "female", "age": 41, "tare_kg": 0.8, "body_type": "athlete"}
+
+
+def echo_frame(ge, bt, age=41, height=165.5, tare=0.8):
+    return build_frame([("MO", "MC-780MA"), ("Bt", bt), ("GE", ge), ("AG", age), ("Hm", height), ("Pt", tare),
+                        ("Wk", 61.2)])
+
+
+def test_tanita_echo_of_a_female_athlete_ge_2_bt_2_is_read_and_accepted():
+    driver = Tanita()
+    driver.expect(FEMALE_ATHLETE)
+    assert driver.feed(echo_frame(2, 2)) == [{
+        "weight_kg": 61.2, "height_cm": 165.5, "device_model": "MC-780MA", "driver": "tanita",
+        "inputs": {"sex": "female", "body_type": "athlete", "age": 41, "height_cm": 165.5, "tare_kg": 0.8}}]
+
+
+@pytest.mark.parametrize("ge, bt, differing", [
+    (1, 2, "sex"), (2, 0, "body_type"), (1, 0, "sex, body_type"),
+])
+def test_tanita_echo_of_another_sex_or_body_type_rejects_the_frame_naming_the_fields(ge, bt, differing):
+    driver = Tanita()
+    driver.expect(FEMALE_ATHLETE)
+    assert driver.feed(echo_frame(ge, bt)) == [FrameError(
+        "the scale computed with other personal data than was sent "
+        f"({differing}): not this person's measurement, measure again", "echo")]
+
+
+def test_tanita_echo_expectation_holds_for_the_next_frame_only():
+    driver = Tanita()
+    driver.expect(FEMALE_ATHLETE)
+    assert driver.feed(echo_frame(1, 0))[0].code == "echo"
+    [measurement] = driver.feed(echo_frame(1, 0))
+    assert measurement["inputs"]["sex"] == "male" and measurement["inputs"]["body_type"] == "standard"
+
+
+def test_tanita_echo_within_a_tenth_of_the_sent_height_and_tare_is_the_same_person():
+    driver = Tanita()
+    driver.expect(FEMALE_ATHLETE)
+    assert "weight_kg" in driver.feed(echo_frame(2, 2, height=165.45, tare=0.85))[0]
+    driver.expect(FEMALE_ATHLETE)
+    assert driver.feed(echo_frame(2, 2, age=42, height=165.3))[0].reason.startswith(
+        "the scale computed with other personal data than was sent (age, height_cm)")
+
+
+@pytest.mark.parametrize("key, value", [("GE", 0), ("GE", 3), ("GE", "2"), ("Bt", 1), ("Bt", 3), ("Bt", "")])
+def test_tanita_echo_codes_other_than_the_manuals_reject_the_frame(key, value):
+    assert feed(build_frame([(key, value), ("Wk", 70.0)])) == [FrameError(f"malformed value for {key}")]
+
+
+def test_tanita_expecting_nothing_checks_no_echo():
+    driver = Tanita()
+    driver.expect({})
+    assert driver.feed(echo_frame(1, 0))[0]["inputs"]["sex"] == "male"
+
+
+# --- a weight sent in pounds: converted at 0.45359237 kg/lb, rounded to 0.1 kg ------------------
+
+@pytest.mark.parametrize("pounds, kg", [(165.0, 74.8), (165.2, 74.9), (44.1, 20.0), (150.3, 68.2), (661.4, 300.0)])
+def test_tanita_weight_in_pounds_is_rounded_to_a_tenth_of_a_kilogram(pounds, kg):
+    [measurement] = feed(build_frame([("Wp", pounds)]))
+    assert measurement["weight_kg"] == kg and isinstance(measurement["weight_kg"], float)
+
+
+def test_tanita_weight_in_kilograms_wins_over_pounds():
+    [measurement] = feed(build_frame([("Wk", 70.1), ("Wp", 165.0)]))
+    assert measurement["weight_kg"] == 70.1
+
+
+def test_tanita_malformed_pound_weight_is_rejected_naming_it():
+    assert feed(build_frame([("Wp", "176.4")])) == [FrameError("malformed value for Wp")]
