@@ -213,3 +213,219 @@ def test_malformed_new_result_is_rejected():
 def test_start_takes_no_personal_data():
     with pytest.raises(ValueError):
         AndTM2657.start_commands(height_cm=170)
+
+
+# --- the RB reply's fields, one check at a time (public drivers' layout) ---------------------
+
+def reply(**changed):
+    """The public driver's RB fields (TM2655, 2019-10-29 14:29, 102/87/62, pulse 83) with some replaced."""
+    fields = {0: b"TM2655", 1: b"1910291429", 2: b"RB", 3: b"M", 4: b"E00", 5: b"S102", 6: b"M 87", 7: b"D 62",
+              8: b"P 83", 9: b"I17", 10: b"L139", 11: b""}
+    for key, value in changed.items():
+        fields[int(key[1:])] = value
+    return bytes([RS]).join(value for _, value in sorted(fields.items()) if value is not None)
+
+
+PUBLIC = {"systolic_mmhg": 102, "mean_arterial_mmhg": 87, "diastolic_mmhg": 62, "pulse_bpm": 83,
+          "device_model": "TM2655", "measured_at": "2019-10-29T14:29:00"}
+
+
+def rejected(content):
+    with pytest.raises(FrameRejected) as caught:
+        parse_result(content)
+    return caught.value.reason, caught.value.code
+
+
+def test_reply_with_exactly_nine_fields_is_enough():
+    assert parse_result(reply(f9=None, f10=None, f11=None)) == PUBLIC
+
+
+def test_reply_with_fewer_than_nine_fields_is_rejected_counting_them():
+    assert rejected(reply(f8=None, f9=None, f10=None, f11=None)) == (
+        "wrong field count 8 (expected at least 9)", None)
+
+
+@pytest.mark.parametrize("stamp", [b"191029142", b"19102914290", b"19102914x9", b" 910291429", b""])
+def test_reply_with_a_malformed_time_stamp_is_rejected(stamp):
+    assert rejected(reply(f1=stamp)) == ("malformed date and time", None)
+
+
+def test_reply_with_an_impossible_date_keeps_the_readings_without_a_time():
+    assert parse_result(reply(f1=b"1902301429")) == {k: v for k, v in PUBLIC.items() if k != "measured_at"}
+
+
+@pytest.mark.parametrize("stamp, when", [(b"0001010000", "2000-01-01T00:00:00"),
+                                         (b"9912312359", "2099-12-31T23:59:00")])
+def test_reply_time_stamp_is_yymmddhhmm_in_this_century(stamp, when):
+    assert parse_result(reply(f1=stamp))["measured_at"] == when
+
+
+@pytest.mark.parametrize("code", [b"E0", b"E000", b"X00", b"e00", b"E 0", b""])
+def test_reply_with_a_malformed_error_code_is_rejected(code):
+    assert rejected(reply(f4=code)) == ("malformed error code", None)
+
+
+def test_reply_error_code_padded_with_spaces_is_read():
+    assert parse_result(reply(f4=b" E00 ")) == PUBLIC
+    assert rejected(reply(f4=b" E44")) == (f"{ERRORS['E44']} (E44)", "E44")
+
+
+def test_an_undocumented_error_code_is_still_an_error_naming_the_code():
+    assert rejected(reply(f4=b"E99")) == ("blood-pressure monitor reported an error (E99)", "E99")
+
+
+@pytest.mark.parametrize("index, value, field", [
+    (5, b"D102", "systolic_mmhg"), (5, b"S", "systolic_mmhg"), (5, b"S1020", "systolic_mmhg"),
+    (5, b"102", "systolic_mmhg"), (6, b"87", "mean_arterial_mmhg"), (6, b"M8.7", "mean_arterial_mmhg"),
+    (7, b"S 62", "diastolic_mmhg"), (7, b"D", "diastolic_mmhg"), (8, b"D 83", "pulse_bpm"),
+    (8, b"P -3", "pulse_bpm"), (8, b"PP 83", "pulse_bpm"),
+])
+def test_reply_with_a_malformed_or_mistagged_reading_is_rejected_naming_it(index, value, field):
+    assert rejected(reply(**{f"f{index}": value})) == (f"malformed {field}", None)
+
+
+def test_readings_may_be_padded_and_the_mean_pressure_may_carry_any_tag():
+    assert parse_result(reply(f5=b" S 102 ", f6=b"A87", f7=b"D  62", f8=b"P83")) == PUBLIC
+
+
+@pytest.mark.parametrize("model", [b"T", b"TM 2655", b"TM2655/P", b"X" * 17, b""])
+def test_an_unreadable_model_name_is_left_out(model):
+    assert parse_result(reply(f0=model)) == {k: v for k, v in PUBLIC.items() if k != "device_model"}
+
+
+@pytest.mark.parametrize("model", [b"TM", b"TM-2657P", b"X" * 16])
+def test_a_model_name_of_2_to_16_letters_digits_or_dashes_is_kept(model):
+    assert parse_result(reply(f0=model))["device_model"] == model.decode()
+
+
+# --- command sequencing, tick by tick ----------------------------------------------------------
+
+NAMES = {READ: "RB", START: "ST"}
+
+
+def at(driver: AndTM2657, monitor: FakeMonitor, now: float) -> list:
+    """One tick at `now`: the commands sent (by name) and the events, the monitor's answers delivered."""
+    out = []
+    for item in driver.tick(now):
+        if isinstance(item, FrameError):
+            out.append(item)
+        else:
+            out.append(NAMES[item])
+            out += driver.feed(monitor.answer(item))
+    return out
+
+
+def timeline(driver, monitor, until, step=0.25, start=0.0):
+    """(time, what happened) for every tick from `start` to `until` at which something happened."""
+    ticks = (start + n * step for n in range(round((until - start) / step) + 1))
+    return [(now, happened) for now in ticks if (happened := at(driver, monitor, now))]
+
+
+def test_by_default_rb_is_polled_every_2_s_from_the_first_tick():
+    driver, monitor = AndTM2657(), FakeMonitor(build_result_block(OLD))
+    assert timeline(driver, monitor, 6.75) == [(0.0, ["RB"]), (2.0, ["RB"]), (4.0, ["RB"]), (6.0, ["RB"])]
+
+
+def test_by_default_an_unanswered_start_is_given_up_after_1_5_s():
+    driver, monitor = AndTM2657(), FakeMonitor(stored=None)  # RB answered NAK: no stored result
+    driver.queue_commands([START], now=0.0)
+    assert at(driver, monitor, 0.0) == ["RB"]
+    monitor.silent = True
+    assert timeline(driver, monitor, 4.0, start=0.25) == [
+        (0.25, ["ST"]), (1.75, [FrameError("blood-pressure monitor did not answer the start command")]),
+        (2.0, ["RB"]), (4.0, ["RB"])]
+
+
+def test_no_command_is_sent_while_a_reply_is_outstanding():
+    driver, monitor = AndTM2657(poll_interval=1.0, reply_timeout=1.5), FakeMonitor(silent=True)
+    assert timeline(driver, monitor, 3.5) == [(0.0, ["RB"]), (1.5, ["RB"]), (3.0, ["RB"])]
+
+
+def test_start_goes_out_on_the_tick_after_the_baseline_arrives_and_only_once():
+    driver, monitor = AndTM2657(), FakeMonitor(build_result_block(OLD))
+    driver.queue_commands([START], now=0.0)
+    assert timeline(driver, monitor, 5.0) == [(0.0, ["RB"]), (0.25, ["ST"]), (2.0, ["RB"]), (4.0, ["RB"])]
+    assert monitor.received == ["RB", "ST", "RB", "RB"]
+
+
+def test_each_start_request_sends_one_start_and_other_commands_are_no_start_request():
+    driver, monitor = AndTM2657(), FakeMonitor(build_result_block(OLD))
+    driver.queue_commands([STOP], now=0.0)
+    assert timeline(driver, monitor, 1.0) == [(0.0, ["RB"])]
+    driver.queue_commands([START], now=1.0)
+    assert timeline(driver, monitor, 1.5, start=1.25) == [(1.25, ["ST"])]
+    monitor.stored = build_result_block(NEW)
+    assert timeline(driver, monitor, 3.0, start=1.5) == [(2.0, ["RB", NEW_MEASUREMENT])]
+    driver.queue_commands([START], now=3.0)
+    assert timeline(driver, monitor, 3.5, start=3.25) == [(3.25, ["ST"])]
+    assert monitor.received.count("ST") == 2
+
+
+def test_by_default_a_started_measurement_is_given_up_after_more_than_180_s():
+    driver, monitor = AndTM2657(), FakeMonitor(build_result_block(OLD))
+    driver.queue_commands([START], now=0.0)
+    errors = [(now, e) for now, happened in timeline(driver, monitor, 200.0) for e in happened
+              if isinstance(e, FrameError)]
+    assert errors == [(180.25, FrameError("no result from the blood-pressure monitor within 180 s"))]
+
+
+@pytest.mark.parametrize("ending", ["result", "refused", "unanswered"])
+def test_a_start_that_ended_is_not_timed_out_later(ending):
+    driver = AndTM2657(poll_interval=1.0, measure_timeout=5.0)
+    monitor = FakeMonitor(build_result_block(OLD), refuse_start=ending == "refused")
+    driver.queue_commands([START], now=0.0)
+    assert at(driver, monitor, 0.0) == ["RB"]
+    monitor.silent = ending == "unanswered"
+    if ending == "result":
+        monitor.stored = build_result_block(NEW)
+    events = [e for _, happened in timeline(driver, monitor, 12.0, start=0.25) for e in happened
+              if not isinstance(e, str)]
+    assert len(events) == 1 and "within 5 s" not in repr(events)
+
+
+def test_a_block_cut_off_by_a_new_one_is_dropped_and_the_new_one_read():
+    driver = AndTM2657()
+    driver.tick(0.0)
+    driver.feed(ACK_FRAME + build_result_block(OLD))
+    assert driver.feed(HEADER + bytes([STX]) + b"TM2657" + bytes([RS]) + b"26" + build_result_block(NEW)) == [
+        NEW_MEASUREMENT]
+
+
+def padded_block(values, size):
+    """A result block whose content (STX..ETX exclusive) is `size` bytes, padded in its last field."""
+    block = build_result_block(values)
+    content = block[len(HEADER) + 1:-1]
+    return HEADER + bytes([STX]) + content + b"x" * (size - len(content)) + bytes([ETX])
+
+
+def test_a_reply_of_exactly_512_bytes_is_read_and_one_of_513_discarded():
+    driver = AndTM2657()
+    driver.tick(0.0)
+    driver.feed(ACK_FRAME + build_result_block(OLD))
+    assert driver.feed(padded_block(NEW, 513)) == [FrameError("reply longer than 512 bytes discarded")]
+    assert driver.feed(padded_block(NEW, 512)) == [NEW_MEASUREMENT]
+
+
+def test_after_a_block_a_stray_stx_opens_no_new_one():
+    driver = AndTM2657()
+    driver.tick(0.0)
+    driver.feed(ACK_FRAME + build_result_block(OLD))
+    assert driver.feed(bytes([STX]) + b"junk" + bytes([ETX])) == []
+    assert driver.feed(bytes([0x06, STX]) + b"junk" + bytes([ETX, 0x15])) == []
+
+
+def test_a_refusal_with_nothing_outstanding_is_ignored():
+    driver = AndTM2657()
+    assert driver.feed(NAK_FRAME + ACK_FRAME) == []
+    driver.tick(0.0)
+    assert driver.feed(build_result_block(OLD)) == []  # the first block read is the baseline
+    assert driver.feed(build_result_block(NEW)) == [NEW_MEASUREMENT]
+
+
+def test_the_same_result_read_again_is_not_reported_again():
+    driver, monitor = AndTM2657(poll_interval=1.0), FakeMonitor(build_result_block(OLD))
+    run(driver, monitor, 0, 1)
+    monitor.stored = build_result_block(NEW)
+    assert run(driver, monitor, 1, 6) == [NEW_MEASUREMENT]
+    monitor.stored = build_result_block(OLD)  # an older result differs from the last one: reported
+    assert run(driver, monitor, 6, 8) == [{**OLD, "device_model": "TM2657", "driver": "and-tm2657"}]
