@@ -84,7 +84,7 @@ def clock_implausible(record, kiosk, now):
                                        or record["wall_at"] < parse_iso(kiosk["created_at"]))
 
 
-def record_time(conn, kiosk_id, record, boot_id, base, trust_wall=True):
+def record_time(conn, kiosk_id, record, boot_id, base, *, trust_wall):
     """Best true time of a record and how it was found: synced | boot_offset | uncorrected."""
     if record["clock_synced"] and trust_wall:
         return record["wall_at"].timestamp(), "synced"

@@ -233,3 +233,171 @@ def test_only_a_kiosk_bearer_token_opens_the_sync_api(client, kiosk_token, heade
     assert r.status_code == 401 and r.json == {"error": "a valid kiosk token is required"}
     ok = client.post("/api/v1/sync/push", json={}, headers={"Authorization": f"Bearer  {kiosk_token} "})
     assert ok.status_code == 400  # through the door, then refused for its body
+
+
+# --- what a kiosk's token is good for ------------------------------------------------
+
+def measurement(seq, participant_id, taken_by=None, weight=80.5):
+    return {"id": str(uuid.uuid4()), "seq": seq, "kind": "measurement", "participant_id": participant_id,
+            "moment": "intake", "values": {"weight_kg": weight}, "sources": {"scale": {"driver": "tanita"}},
+            "taken_by": taken_by, "wall_at": now_iso(), "clock_synced": True, "boot_id": "boot-1", "boot_s": 499.0}
+
+
+def held(admin_app):
+    """What a refused push must not change: every stored record, stream and boot."""
+    return [rows(admin_app.config["ADMIN_DB"], f"SELECT * FROM {table} ORDER BY 1")
+            for table in ("checkins", "measurements", "streams", "kiosk_boots")]
+
+
+def staff_id(admin_app, role):
+    (row,) = rows(admin_app.config["ADMIN_DB"], f"SELECT id FROM staff WHERE email = '{role}@example.test'")
+    return row["id"]
+
+
+def refusal(client, token, records):
+    r = client.post("/api/v1/sync/push", headers=auth(token), json={
+        "generation": "gen-1", "boot_id": "boot-1", "boot_s": 500.0, "clock": now_iso(), "clock_synced": True,
+        "pending": 0, "captured_through": {"boot_s": 500.0}, "records": records})
+    return r.status_code, r.json
+
+
+@pytest.mark.parametrize("kiosk, record, status, reason", [
+    ("station", lambda p, s: measurement(2, 999999), 422, "no such participant"),
+    ("station", lambda p, s: measurement(2, p, taken_by=s["lifecoach"]), 422,
+     "'taken_by' is not an active physio or admin"),
+    ("station", lambda p, s: measurement(2, p, taken_by=s["coordinator"]), 422,
+     "'taken_by' is not an active physio or admin"),
+    ("station", lambda p, s: measurement(2, p, taken_by=424242), 422, "'taken_by' is not an active physio or admin"),
+    ("station", lambda p, s: checkin(2, "01010501B00A0002", "late"), 403,
+     "this kiosk is registered as a station and records no check-ins"),
+    ("checkin", lambda p, s: measurement(2, p), 403,
+     "this kiosk is registered as a check-in kiosk and may not send measurements"),
+], ids=["no-such-participant", "taken-by-a-lifecoach", "taken-by-a-coordinator", "taken-by-nobody",
+        "check-in-from-a-station", "measurement-from-a-check-in-kiosk"])
+def test_a_record_this_kiosk_may_not_send_refuses_the_whole_push_with_its_place_and_reason(
+        client, tokens, kiosk_token, station_token, people, admin_app, kiosk, record, status, reason):
+    token = station_token if kiosk == "station" else kiosk_token
+    first = measurement(1, people["Anoeshka"]) if kiosk == "station" else checkin(1, "01010501B00A0001", "late")
+    staff = {role: staff_id(admin_app, role) for role in tokens}
+    before = held(admin_app)
+    assert refusal(client, token, [first, record(people["Anoeshka"], staff)]) == (status, {"error": f"records[1]: {reason}"})
+    assert held(admin_app) == before  # not even the first, good record
+
+
+def test_an_active_physio_or_admin_or_nobody_may_be_named_as_having_taken_a_measurement(
+        client, tokens, station_token, people, admin_app):
+    pid = people["Anoeshka"]
+    staff = {role: staff_id(admin_app, role) for role in tokens}
+    answer = push(client, station_token, [measurement(1, pid, taken_by=staff["physio"]),
+                                          measurement(2, pid, taken_by=staff["admin"]), measurement(3, pid)])
+    assert (answer["acked_seq"], answer["stored"]) == (3, 3)
+    stored = rows(admin_app.config["ADMIN_DB"], "SELECT taken_by, values_json FROM measurements ORDER BY seq")
+    assert [m["taken_by"] for m in stored] == [staff["physio"], staff["admin"], None]
+    assert [m["values_json"] for m in stored] == ['{"weight_kg": 80.5}'] * 3
+    conn = connect(admin_app.config["ADMIN_DB"])
+    conn.execute("UPDATE staff SET active = 0 WHERE id = ?", (staff["physio"],))
+    conn.close()
+    assert refusal(client, station_token, [measurement(4, pid, taken_by=staff["physio"])]) == (
+        422, {"error": "records[0]: 'taken_by' is not an active physio or admin"})
+
+
+def test_a_resend_stays_a_success_whatever_changed_since_but_the_rest_of_its_batch_is_still_checked(
+        client, tokens, station_token, people, admin_app):
+    pid = people["Anoeshka"]
+    physio = staff_id(admin_app, "physio")
+    first = measurement(1, pid, taken_by=physio)
+    push(client, station_token, [first])
+    conn = connect(admin_app.config["ADMIN_DB"])
+    conn.execute("UPDATE staff SET active = 0 WHERE id = ?", (physio,))
+    conn.close()
+    answer = push(client, station_token, [first])
+    assert (answer["acked_seq"], answer["stored"], answer["duplicates"]) == (1, 0, 1)
+    before = held(admin_app)
+    assert refusal(client, station_token, [first, measurement(2, 999999)]) == (
+        422, {"error": "records[1]: no such participant"})
+    assert held(admin_app) == before
+
+
+def test_a_stored_seq_of_one_kind_lets_no_record_of_the_other_kind_through(
+        client, kiosk_token, station_token, people, admin_app):
+    push(client, kiosk_token, [checkin(1, "01010501B00A0001", "late")])
+    assert refusal(client, kiosk_token, [measurement(1, people["Anoeshka"])]) == (
+        403, {"error": "records[0]: this kiosk is registered as a check-in kiosk and may not send measurements"})
+    push(client, station_token, [measurement(1, people["Anoeshka"])])
+    assert refusal(client, station_token, [checkin(1, "01010501B00A0001", "late")]) == (
+        403, {"error": "records[0]: this kiosk is registered as a station and records no check-ins"})
+
+
+def test_a_check_in_of_someone_of_another_location_is_kept_flagged_and_never_attendance(
+        client, tokens, runner, kiosk_token, people, admin_app):
+    result = runner.invoke(args=["add-kiosk", "kiosk-noord", "--location", "Noord"])
+    noord = result.output.strip().splitlines()[-1]
+    push(client, noord, [checkin(1, "01010501B00A0001", "on_time"), checkin(2, "0303030303030303", "on_time")])
+    push(client, kiosk_token, [checkin(1, "01010501B00A0002", "on_time")])
+    stored = rows(admin_app.config["ADMIN_DB"], "SELECT badge_uid, participant_id, flag FROM checkins ORDER BY id")
+    assert sorted((r["badge_uid"], r["participant_id"], r["flag"]) for r in stored) == [
+        ("01010501B00A0001", people["Anoeshka"], "other_location"),  # Zuid's, tapped at Noord
+        ("01010501B00A0002", people["Mohamed"], None),               # at home
+        ("0303030303030303", None, None),                            # nobody's: no location to differ
+    ]
+    assert statuses(client, tokens) == {"Anoeshka": "absent", "Mohamed": "late"}  # 30 min in, no grace
+
+
+# --- the server's own clock at its edges (frozen at a whole second) --------------------
+
+def frozen_server_clock(monkeypatch):
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    monkeypatch.setattr("admin.sync.utc_now", lambda: now)
+    return now
+
+
+def at_ms(moment):
+    return moment.isoformat(timespec="milliseconds")
+
+
+def test_a_synced_clock_is_believed_up_to_a_day_ahead_and_from_the_kiosks_registration_to_the_millisecond(
+        client, kiosk_token, people, admin_app, monkeypatch):
+    now = frozen_server_clock(monkeypatch)
+    registered, day, ms = now - timedelta(hours=1), timedelta(days=1), timedelta(milliseconds=1)
+    conn = connect(admin_app.config["ADMIN_DB"])
+    conn.execute("UPDATE kiosks SET created_at = ?", (at_ms(registered),))
+    conn.close()
+    uid = "01010501B00A0001"
+    push(client, kiosk_token, [
+        checkin(1, uid, "late", wall_at=at_ms(now + day)),
+        checkin(2, uid, "late", wall_at=at_ms(now + day + ms)),
+        checkin(3, uid, "late", wall_at=at_ms(registered)),
+        checkin(4, uid, "late", wall_at=at_ms(registered - ms)),
+        checkin(5, uid, "late", wall_at=at_ms(now + 2 * day), clock_synced=False),  # claims nothing: not flagged
+    ])
+    stored = rows(admin_app.config["ADMIN_DB"], "SELECT flag, time_source FROM checkins ORDER BY seq")
+    assert [(r["flag"], r["time_source"]) for r in stored] == [
+        (None, "synced"), ("clock", "boot_offset"), (None, "synced"), ("clock", "boot_offset"), (None, "boot_offset")]
+
+
+def test_a_boot_base_is_replaced_by_a_later_one_only_when_more_than_15_minutes_old(
+        client, kiosk_token, people, admin_app, monkeypatch):
+    now = frozen_server_clock(monkeypatch)
+    db = admin_app.config["ADMIN_DB"]
+
+    def aged(delta):
+        conn = connect(db)
+        conn.execute("UPDATE kiosk_boots SET seen_at = ?", (at_ms(now - delta),))
+        conn.close()
+
+    def boot():
+        (row,) = rows(db, "SELECT base_epoch, seen_at FROM kiosk_boots")
+        return row["base_epoch"], row["seen_at"]
+
+    push(client, kiosk_token, [], boot_s=500.0)
+    base = now.timestamp() - 500.0
+    assert boot() == (base, at_ms(now))
+    aged(timedelta(minutes=10))
+    push(client, kiosk_token, [], boot_s=500.0)   # the same base again: nothing learnt, its age stays
+    assert boot() == (base, at_ms(now - timedelta(minutes=10)))
+    aged(timedelta(minutes=15))
+    push(client, kiosk_token, [], boot_s=400.0)   # a later base at exactly 15 minutes: still fresh, kept
+    assert boot() == (base, at_ms(now - timedelta(minutes=15)))
+    aged(timedelta(minutes=15, milliseconds=1))
+    push(client, kiosk_token, [], boot_s=400.0)   # a millisecond older: stale, replaced
+    assert boot() == (now.timestamp() - 400.0, at_ms(now))
