@@ -126,3 +126,97 @@ def test_hbp9020_non_numeric_readings_are_rejected_without_the_id():
 def test_hbp9020_missing_field_is_rejected():
     assert OmronHBP9020().feed(HBP9020.replace(b",72,0", b",72")) == [
         FrameError("wrong field count 8 (expected 9)")]
+
+
+# --- HBP-9030: each check of the 53-byte frame, with its reason -------------------------------
+
+def hbp9030(position, byte):
+    """The example frame with the byte at `position` (0-based, in the 53 bytes) replaced."""
+    frame = bytearray(HBP9030)
+    frame[position] = ord(byte)
+    return bytes(frame)
+
+
+@pytest.mark.parametrize("position", [4, 7, 10, 13, 16, 37, 39, 43, 47, 51])
+def test_hbp9030_any_comma_out_of_place_is_a_malformed_layout(position):
+    assert OmronHBP9030().feed(hbp9030(position, "0")) == [FrameError("malformed frame layout")]
+
+
+@pytest.mark.parametrize("position", [0, 3, 5, 6, 8, 9, 11, 12, 14, 15])
+def test_hbp9030_a_non_digit_in_the_date_or_time_is_rejected(position):
+    assert OmronHBP9030().feed(hbp9030(position, " ")) == [FrameError("malformed date or time")]
+
+
+@pytest.mark.parametrize("position, byte", [(38, "x"), (38, " "), (52, "2"), (52, " ")])
+def test_hbp9030_malformed_error_digit_or_body_movement_flag_is_rejected(position, byte):
+    assert OmronHBP9030().feed(hbp9030(position, byte)) == [FrameError("malformed status fields")]
+
+
+@pytest.mark.parametrize("digit", ["1", "9"])
+def test_hbp9030_error_digits_are_reported_with_their_code(digit):
+    assert OmronHBP9030().feed(hbp9030(38, digit)) == [
+        FrameError(f"blood-pressure monitor reported error {digit}: measure again", f"E{digit}")]
+
+
+@pytest.mark.parametrize("position, name", [(40, "systolic"), (46, "diastolic"), (49, "pulse")])
+def test_hbp9030_malformed_reading_is_rejected_naming_it(position, name):
+    assert OmronHBP9030().feed(hbp9030(position, "x")) == [FrameError(f"malformed {name}")]
+
+
+def test_hbp9030_space_padded_readings_are_read():
+    frame = HBP9030.replace(b"120,080,072", b"120, 80, 72")
+    assert OmronHBP9030().feed(frame) == [HBP9030_MEASUREMENT]
+
+
+def test_hbp9030_frame_of_exactly_53_bytes_after_stray_bytes_and_short_noise():
+    assert OmronHBP9030().feed(b"\x00\r\n" + b"x" * 52 + b"\r\n" + HBP9030) == [
+        FrameError("wrong frame length 52 (expected 53)"), HBP9030_MEASUREMENT]
+
+
+def test_hbp9030_impossible_date_keeps_the_readings_without_a_time():
+    [measurement] = OmronHBP9030().feed(HBP9030.replace(b"2026,07,11", b"2026,02,30"))
+    assert measurement == {k: v for k, v in HBP9030_MEASUREMENT.items() if k != "measured_at"}
+
+
+def test_hbp9030_date_fields_are_year_month_day_hour_minute():
+    frame = build_hbp9030_frame({**HBP9030_MEASUREMENT, "measured_at": "2025-12-31T23:58:00"})
+    assert OmronHBP9030().feed(frame)[0]["measured_at"] == "2025-12-31T23:58:00"
+
+
+# --- HBP-9020: each check, with its reason ------------------------------------------------------
+
+@pytest.mark.parametrize("frame, reason", [
+    (b"bp,1234567890123456789,2026/07/11,09:05,120,93,80,72,0", "malformed frame layout"),
+    (b"bp,12345678901234567890", "malformed frame layout"),
+    (b"bp,12345678901234567890,2026/07/11,09:05,120,93,80,72,0,1", "wrong field count 10 (expected 9)"),
+    (b"bp,12345678901234567890,2026-07-11,09:05,120,93,80,72,0", "malformed date or time"),
+    (b"bp,12345678901234567890,2026/07/11,0905,120,93,80,72,0", "malformed date or time"),
+    (b"bp,12345678901234567890,2026/07/11,09:05,120,93,80,72,", "malformed flag"),
+    (b"bp,12345678901234567890,2026/07/11,09:05,120,93,80,72,ABCDE", "malformed flag"),
+    (b"bp,12345678901234567890,2026/07/11,09:05,120,93,80,72,!", "malformed flag"),
+    (b"bp,12345678901234567890,2026/07/11,09:05,120,93,80,1000,0", "monitor sent no valid reading (error or malformed frame)"),
+    (b"bp,12345678901234567890,2026/07/11,09:05,120,93,,72,0", "monitor sent no valid reading (error or malformed frame)"),
+    (b"mean arterial pressure 93 and more", "unrecognised data (check the driver and line settings)"),
+])
+def test_hbp9020_malformed_frame_is_rejected_with_its_reason(frame, reason):
+    assert OmronHBP9020().feed(frame + b"\r\n") == [FrameError(reason)]
+
+
+def test_hbp9020_stray_bytes_before_and_spaces_after_the_frame_are_tolerated():
+    frame = b"\x00xy" + HBP9020.replace(b"\r\n", b"  \r\n")
+    assert OmronHBP9020().feed(b"ab\r\n" + frame) == [HBP9020_MEASUREMENT]
+
+
+def test_hbp9020_flag_of_letters_and_digits_is_kept_as_sent():
+    [measurement] = OmronHBP9020().feed(HBP9020.replace(b",72,0\r", b",72,Ab9Z\r"))
+    assert measurement["flags"] == {"device_flag": "Ab9Z"}
+
+
+def test_hbp9020_impossible_date_keeps_the_readings_without_a_time():
+    [measurement] = OmronHBP9020().feed(HBP9020.replace(b"2026/07/11", b"2026/13/11"))
+    assert measurement == {k: v for k, v in HBP9020_MEASUREMENT.items() if k != "measured_at"}
+
+
+def test_hbp9020_date_and_time_fields_are_read_in_order():
+    frame = build_hbp9020_frame({**HBP9020_MEASUREMENT, "measured_at": "2025-12-31T23:58:00"})
+    assert OmronHBP9020().feed(frame)[0]["measured_at"] == "2025-12-31T23:58:00"
