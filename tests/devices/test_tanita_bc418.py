@@ -75,3 +75,98 @@ def test_bc418_stray_bytes_before_frame_are_skipped():
 def test_bc418_build_frame_round_trips():
     values = {k: v for k, v in BC418_MEASUREMENT.items() if k not in ("driver", "device_model")}
     assert feed(build_frame(values)) == [BC418_MEASUREMENT]
+
+
+def fields_of(frame: bytes) -> list[bytes]:
+    return frame.rstrip(b"\r\n").split(b",")
+
+
+def with_fields(**changed) -> bytes:
+    """The example frame with fields replaced by index, e.g. with_fields(f5=b'080.0')."""
+    fields = fields_of(BC418)
+    for key, value in changed.items():
+        fields[int(key[1:])] = value
+    return b",".join(fields) + b"\r\n"
+
+
+# Exact binary fractions, so each sum lands on its tolerance exactly.
+EXACT = {"f4": b"00200", "f5": b"080.0", "f6": b"25.0", "f7": b"020.0", "f8": b"060.0", "f11": b"020.0"}
+
+
+def test_bc418_exactly_consistent_frame_is_accepted():
+    [measurement] = feed(with_fields(**EXACT))
+    assert (measurement["weight_kg"], measurement["fat_pct"], measurement["bmi"]) == (80.0, 25.0, 20.0)
+
+
+@pytest.mark.parametrize("changed", [
+    {"f8": b"060.25"}, {"f8": b"059.75"},  # masses 0.25 kg off
+    {"f6": b"26.0"}, {"f6": b"24.0"},  # fat percentage 1 % off
+    {"f11": b"020.5"}, {"f11": b"019.5"},  # BMI 0.5 off
+])
+def test_bc418_values_off_by_exactly_the_tolerance_are_accepted(changed):
+    assert "weight_kg" in feed(with_fields(**{**EXACT, **changed}))[0]
+
+
+@pytest.mark.parametrize("changed, reason", [
+    ({"f8": b"060.26"}, "fat mass + fat-free mass does not match weight"),
+    ({"f8": b"059.74"}, "fat mass + fat-free mass does not match weight"),
+    ({"f6": b"26.01"}, "fat percentage does not match fat mass"),
+    ({"f6": b"23.99"}, "fat percentage does not match fat mass"),
+    ({"f11": b"020.51"}, "BMI does not match weight and height"),
+    ({"f11": b"019.49"}, "BMI does not match weight and height"),
+])
+def test_bc418_values_off_by_more_than_the_tolerance_are_rejected(changed, reason):
+    assert feed(with_fields(**{**EXACT, **changed})) == [FrameError(reason)]
+
+
+def test_bc418_zero_weight_or_height_is_implausible_not_a_parser_error():
+    zero_weight = with_fields(**{**EXACT, "f5": b"000.0", "f7": b"000.0", "f8": b"000.0", "f11": b"000.0"})
+    assert feed(zero_weight) == [FrameError("weight_kg outside plausible range 20–300")]
+    assert feed(with_fields(**{**EXACT, "f4": b"00000"})) == [FrameError("height_cm outside plausible range 90–250")]
+
+
+@pytest.mark.parametrize("body_type, sex, echo", [
+    (b"2", b"2", {"sex": "female", "body_type": "athlete"}),
+    (b"0", b"2", {"sex": "female", "body_type": "standard"}),
+    (b"1", b"3", {}),  # codes the manual does not know are left out
+    (b"9", b"0", {}),
+])
+def test_bc418_echo_of_sex_and_body_type(body_type, sex, echo):
+    [measurement] = feed(with_fields(f2=body_type, f3=sex, f10=b"41", f4=b"00171"))
+    assert measurement["inputs"] == {"age": 41, "height_cm": 171.0, **echo}
+
+
+@pytest.mark.parametrize("index", [2, 3, 10, 12, 14, 20, 37, 38])
+def test_bc418_malformed_field_is_rejected_naming_its_index(index):
+    assert feed(with_fields(**{f"f{index}": b"1-2"})) == [FrameError(f"malformed field {index}")]
+
+
+@pytest.mark.parametrize("date, time", [
+    (b"04/05/15", b'"15:52"'), (b'"04/05/2015"', b'"15:52"'), (b'"04-05-15"', b'"15:52"'),
+    (b'"04/05/15"', b"15:52"), (b'"04/05/15"', b'"1552"'), (b'"04/05/15"', b'"15:5"'),
+])
+def test_bc418_malformed_date_or_time_is_rejected(date, time):
+    assert feed(with_fields(f0=date, f1=time)) == [FrameError("malformed date or time")]
+
+
+def test_bc418_impossible_date_keeps_the_values_without_a_time():
+    [measurement] = feed(with_fields(f0=b'"30/02/15"'))
+    assert measurement == {k: v for k, v in BC418_MEASUREMENT.items() if k != "measured_at"}
+
+
+def test_bc418_date_is_dd_mm_yy_in_this_century():
+    [measurement] = feed(with_fields(f0=b'"31/12/99"', f1=b'"23:58"'))
+    assert measurement["measured_at"] == "2099-12-31T23:58:00"
+
+
+def test_bc418_line_without_a_quote_is_unrecognised_and_short_noise_is_skipped():
+    assert feed(b"\x01ab\r\n12,13,14,15\r\n") == [
+        FrameError("unrecognised data (check the driver and line settings)")]
+
+
+def test_bc418_non_ascii_byte_in_a_frame_is_rejected():
+    assert feed(BC418.replace(b"15:52", b"15:5\xe9")) == [FrameError("non-ASCII data in frame")]
+
+
+def test_bc418_trailing_spaces_are_tolerated():
+    assert feed(BC418.replace(b"\r\n", b"   \r\n")) == [BC418_MEASUREMENT]
