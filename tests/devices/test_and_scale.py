@@ -109,3 +109,10 @@ def test_the_plausible_range_and_the_new_person_step_include_their_edges():
     # 0.5 kg from the last weight taken is a new person; less is the same one swaying.
     assert [m["weight_kg"] for m in AndScale().feed(lines("ST,+00070.50 kg", "ST,+00070.99 kg", "ST,+00071.00 kg"))] \
         == [70.5, 71.0]
+
+
+@pytest.mark.parametrize("weight, line", [
+    (-1.5, b"ST,-00001.50 kg\r\n"), (0.0, b"ST,+00000.00 kg\r\n"), (0.5, b"ST,+00000.50 kg\r\n"),
+])
+def test_build_frame_signs_only_a_negative_weight(weight, line):
+    assert build_frame(weight) == line

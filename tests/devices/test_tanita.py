@@ -300,3 +300,121 @@ def test_tanita_weight_in_kilograms_wins_over_pounds():
 
 def test_tanita_malformed_pound_weight_is_rejected_naming_it():
     assert feed(build_frame([("Wp", "176.4")])) == [FrameError("malformed value for Wp")]
+
+
+# --- each check of a frame, with its reason ---------------------------------------------------
+
+@pytest.mark.parametrize("tail", [b"F", b"FDD", b"G0", b" FD", b""])
+def test_tanita_malformed_checksum_is_rejected(tail):
+    assert feed(SC240.replace(b"CS,FD", b"CS," + tail)) == [FrameError("malformed checksum")]
+
+
+def test_tanita_checksum_in_lower_case_and_trailing_spaces_are_accepted():
+    assert feed(SC240.replace(b"CS,FD", b"CS,fd } \t")) == [SC240_MEASUREMENT]
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"{0,16,Wk,", "unpaired key or value"),
+    (b"{0,16,Wk,70.0,FW,", "unpaired key or value"),
+    (b"{0,16,W-k,70.0,", "malformed key"),
+    (b"{0,16,Wk,70.0,Abcde,1,", "malformed key"),
+    (b'{0,16,Wk,70.0,"MO",1,', "malformed key"),
+    (b"{0,16,Wk,70.0,,1,", "malformed key"),
+])
+def test_tanita_unpaired_or_malformed_keys_are_rejected(body, reason):
+    assert feed(with_checksum(body)) == [FrameError(reason)]
+
+
+def test_tanita_keys_of_one_to_four_letters_and_digits_are_read():
+    assert feed(with_checksum(b"{0,16,~0,1,~1,1,-2,W,1,Ab12,2,Wk,70.0,")) == [{"weight_kg": 70.0, "driver": "tanita"}]
+
+
+def test_tanita_header_tokens_are_skipped_only_before_the_first_key():
+    assert feed(with_checksum(b"{0,-16,~-2,Wk,70.0,16,~0,")) == [FrameError("malformed key")]
+
+
+@pytest.mark.parametrize("status, error", [
+    ("0", None), ("2", FrameError("scale reported an unknown status")),
+    ("", FrameError("scale reported an unknown status")),
+    ("1", FrameError("segmental measurement failed (St 1): hold the hand grips and measure again", "St1")),
+])
+def test_tanita_status_zero_is_a_measurement_and_others_are_errors(status, error):
+    [event] = feed(build_frame([("St", int(status) if status else ""), ("Wk", 70.0)]) if status != ""
+                   else with_checksum(b"{0,16,St,,Wk,70.0,"))
+    assert event == (error or {"weight_kg": 70.0, "driver": "tanita"})
+
+
+def test_tanita_bmr_in_kcal_wins_over_kilojoules():
+    [measurement] = feed(build_frame([("Wk", 70.0), ("rb", 8255), ("rB", 1500)]))
+    assert measurement["bmr_kcal"] == 1500
+
+
+def test_tanita_malformed_bmr_in_kilojoules_is_rejected():
+    assert feed(build_frame([("Wk", 70.0), ("rb", "8255")])) == [FrameError("malformed value for rb")]
+
+
+def test_tanita_model_and_serial_are_unquoted_and_trimmed_and_left_out_when_blank():
+    [measurement] = feed(build_frame([("MO", " MC-980MA "), ("SN", " 0012 "), ("Wk", 70.0)]))
+    assert (measurement["device_model"], measurement["device_serial"]) == ("MC-980MA", "0012")
+    [measurement] = feed(build_frame([("MO", "  "), ("SN", ""), ("Wk", 70.0)]))
+    assert "device_model" not in measurement and "device_serial" not in measurement
+
+
+@pytest.mark.parametrize("fields, when", [
+    ([("Da", "11/07/2026"), ("TI", "23:59")], "2026-07-11T23:59:00"),
+    ([("DT", "2026/12/31"), ("TI", "00:00")], "2026-12-31T00:00:00"),
+    ([("Da", "31/02/2026"), ("DT", "2026/07/11"), ("TI", "09:05")], None),  # a bad Da is not replaced by DT
+    ([("Da", "2026/07/11"), ("DT", "2026/07/12"), ("TI", "09:05")], "2026-07-12T09:05:00"),
+    ([("Da", "11/07/2026")], None), ([("TI", "09:05")], None),
+    ([("Da", "11/07/2026"), ("TI", "9:05")], None), ([("Da", "11/07/2026"), ("TI", "09:05:00")], None),
+    ([("Da", "11/07/26"), ("TI", "09:05")], None), ([("DT", "26/07/11"), ("TI", "09:05")], None),
+    ([("Da", "11/07/2026"), ("TI", "25:00")], None),
+])
+def test_tanita_measured_at_needs_a_valid_date_and_time(fields, when):
+    [measurement] = feed(build_frame([*fields, ("Wk", 70.1)]))
+    assert measurement.get("measured_at") == when
+
+
+def test_tanita_unquoted_date_and_time_are_read_too():
+    [measurement] = feed(with_checksum(b"{0,16,Da,11/07/2026,TI,09:05,Wk,70.1,"))
+    assert measurement["measured_at"] == "2026-07-11T09:05:00"
+
+
+@pytest.mark.parametrize("value", ['"', '"x', 'x"'])
+def test_tanita_a_lone_quote_is_not_a_quoted_string(value):
+    assert feed(with_checksum(b"{0,16,Wk,70.1,MO," + value.encode() + b","))[0] == FrameError(
+        "malformed quoted string")
+
+
+@pytest.mark.parametrize("key, field, value", [
+    ("AG", "age", 41), ("Hm", "height_cm", 165.5), ("Pt", "tare_kg", 1.5),
+])
+def test_tanita_echoed_age_height_and_tare_are_reported_as_inputs(key, field, value):
+    [measurement] = feed(build_frame([(key, value), ("Wk", 70.1)]))
+    assert measurement["inputs"] == {field: value}
+
+
+@pytest.mark.parametrize("key", ["AG", "Pt"])
+def test_tanita_malformed_echoed_input_is_rejected(key):
+    assert feed(build_frame([(key, "x"), ("Wk", 70.1)])) == [FrameError(f"malformed value for {key}")]
+
+
+@pytest.mark.parametrize("line", [b"M1", b"D0", b"D000.8", b"D3170.0", b"D441", b"G", b" G }", b"\x00D12\xff"])
+def test_tanita_pc_mode_echoes_with_their_values_are_silent(line):
+    assert feed(line + b"\r\n") == []
+
+
+@pytest.mark.parametrize("line", [b"D5170.0", b"M2 Wk 70", b"G0000", b"E12 Wk,7"])
+def test_tanita_lines_that_only_look_like_echoes_need_a_checksum(line):
+    assert feed(line + b"\r\n") == [FrameError("no checksum in frame")]
+
+
+def test_tanita_error_code_among_noise_bytes_is_still_reported():
+    assert feed(b"\x00E2 }\r\n") == [FrameError(
+        "impedance error: bare feet on the electrodes, then measure again (E2)", "E2")]
+
+
+def test_tanita_frame_starts_at_its_brace_or_else_its_first_key():
+    assert feed(b"12#" + SC240) == [SC240_MEASUREMENT]
+    assert feed(b"12#" + build_frame([("Wk", 70.1)], header=b"")) == [{"weight_kg": 70.1, "driver": "tanita"}]
+    assert feed(b"Wk" + build_frame([("Wk", 70.1)])) == [{"weight_kg": 70.1, "driver": "tanita"}]
