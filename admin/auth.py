@@ -125,7 +125,7 @@ def known_device(email):
     return data.get("d") if isinstance(data, dict) and data.get("e") == email.lower() else None
 
 
-def client_key(email=""):
+def client_key(email):
     """A stable, non-reversible key for the client of this request (no IP address is stored):
     `d:<device>` for a browser that logged in to `email` before, else a hash of its address."""
     device = known_device(email) if email else None
@@ -134,7 +134,7 @@ def client_key(email=""):
     return token_hash(f"{current_app.config['SECRET_KEY']}:{request.remote_addr}")[:24]
 
 
-def login_throttled(conn, email, client=""):
+def login_throttled(conn, email, client):
     """Whether this login attempt must wait. A stranger's failures lock the account only for
     browsers it was never used on: a known device counts its own failures alone, so nobody
     can lock a staff member out of their own browser (see README, "Login throttling")."""
@@ -150,7 +150,7 @@ def login_throttled(conn, email, client=""):
     return by_email >= LOGIN_MAX_FAILURES or by_client >= LOGIN_MAX_CLIENT_FAILURES
 
 
-def attempt_login(conn, email, password, client=""):
+def attempt_login(conn, email, password, client):
     """The staff row when the password is right; records a failure otherwise."""
     staff = conn.execute("SELECT * FROM staff WHERE email = ? AND active = 1", (email,)).fetchone()
     if staff is not None and check_password(staff["password_hash"], password):

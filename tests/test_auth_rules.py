@@ -1,8 +1,11 @@
 """admin.auth's rules on their own: password hashes, token hashes, login throttling."""
 import hashlib
+import socket
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from admin import auth
 from common.db import connect
@@ -101,3 +104,122 @@ def test_the_session_cookie_is_secure_behind_tls_or_when_configured(admin_app, s
         assert auth.cookie_secure() is secure
     with admin_app.test_request_context("/", base_url="https://fitwerk.test"):
         assert auth.cookie_secure() is True
+
+
+# --- the device cookie: a browser that logged in to an address before ----------------
+
+def signed(admin_app, payload, salt="fitwerk-device", age=timedelta()):
+    """A cookie value signed with the app's key, as if issued `age` ago."""
+    class Aged(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time() - age.total_seconds())
+    return URLSafeTimedSerializer(admin_app.config["SECRET_KEY"], salt=salt, signer=Aged).dumps(payload)
+
+
+def as_browser(admin_app, cookie=None, address="192.0.2.7"):
+    headers = {"Cookie": f"{auth.DEVICE_COOKIE}={cookie}"} if cookie else {}
+    return admin_app.test_request_context("/login", headers=headers, environ_base={"REMOTE_ADDR": address})
+
+
+def test_a_device_cookie_is_a_random_device_known_only_to_its_own_address_in_any_case(admin_app):
+    with as_browser(admin_app):
+        cookie, other = auth.device_cookie("Coach@Example.test"), auth.device_cookie("coach@example.test")
+    with as_browser(admin_app, cookie):
+        device = auth.known_device("coach@example.test")
+        assert device is not None and len(device) == 16  # 12 random bytes
+        assert auth.known_device("COACH@example.TEST") == device
+        assert auth.known_device("other@example.test") is None
+        assert auth.client_key("coach@example.test") == "d:" + device
+    with as_browser(admin_app, other):
+        assert auth.known_device("coach@example.test") not in (None, device)
+
+
+@pytest.mark.parametrize("salt, age, known", [
+    ("fitwerk-device", timedelta(days=179), True),    # issued by an earlier run of the app: still known
+    ("fitwerk-device", timedelta(days=181), False),   # older than 180 days
+    ("itsdangerous", timedelta(), False),             # the same key, signed for something else
+    ("cookie-session", timedelta(), False),           # Flask's own session cookie
+], ids=["179-days", "181-days", "default-salt", "flask-session-salt"])
+def test_a_device_cookie_is_known_for_180_days_and_only_when_signed_as_one(admin_app, salt, age, known):
+    cookie = signed(admin_app, {"e": "coach@example.test", "d": "dev1"}, salt=salt, age=age)
+    with as_browser(admin_app, cookie):
+        assert auth.known_device("coach@example.test") == ("dev1" if known else None)
+        assert auth.client_key("coach@example.test") == ("d:dev1" if known else auth.client_key(""))
+
+
+@pytest.mark.parametrize("cookie", [None, "nonsense", "e30.x.y"], ids=["none", "garbage", "forged"])
+def test_a_missing_or_forged_device_cookie_is_no_device(admin_app, cookie):
+    with as_browser(admin_app, cookie):
+        assert auth.known_device("coach@example.test") is None
+
+
+def test_a_client_is_a_short_keyed_hash_of_its_address_never_the_address(admin_app):
+    with as_browser(admin_app, address="192.0.2.7"):
+        key = auth.client_key("coach@example.test")
+    assert key == hashlib.sha256(b"test:192.0.2.7").hexdigest()[:24] and "192.0.2.7" not in key
+    with as_browser(admin_app, address="192.0.2.8"):
+        assert auth.client_key("coach@example.test") != key
+    admin_app.config["SECRET_KEY"] = "another"
+    with as_browser(admin_app, address="192.0.2.7"):
+        assert auth.client_key("coach@example.test") != key
+
+
+# --- login sessions -------------------------------------------------------------------
+
+def staff_id(conn, email="coach@example.test"):
+    return conn.execute("SELECT id FROM staff WHERE email = ?", (email,)).fetchone()[0]
+
+
+def sessions(conn):
+    return sorted((r["staff_id"], r["id_hash"]) for r in conn.execute("SELECT * FROM login_sessions"))
+
+
+def test_a_session_is_stored_only_as_its_hash_with_a_csrf_token_of_its_own(conn):
+    first, second = auth.start_session(conn, staff_id(conn)), auth.start_session(conn, staff_id(conn))
+    assert len(first) == 43 and first != second  # 32 random bytes
+    row = conn.execute("SELECT * FROM login_sessions WHERE id_hash = ?", (auth.token_hash(first),)).fetchone()
+    assert row["staff_id"] == staff_id(conn) and len(row["csrf_token"]) == 32  # 24 random bytes
+    assert row["created_at"] == row["seen_at"]
+    assert conn.execute("SELECT count(*) FROM login_sessions WHERE id_hash = ?", (first,)).fetchone()[0] == 0
+
+
+def test_logging_out_ends_only_this_browsers_session(admin_app, conn):
+    mine, other = auth.start_session(conn, staff_id(conn)), auth.start_session(conn, staff_id(conn))
+    with admin_app.test_request_context("/logout"):
+        auth.end_session(conn)  # no cookie: nothing to end
+    assert len(sessions(conn)) == 2
+    with admin_app.test_request_context("/logout", headers={"Cookie": f"{auth.COOKIE}={mine}"}):
+        auth.end_session(conn)
+    assert sessions(conn) == [(staff_id(conn), auth.token_hash(other))]
+
+
+def test_deactivation_ends_every_session_and_api_token_of_that_person_only(admin_app, runner, conn):
+    result = runner.invoke(args=["create-user", "fysio@example.test", "--role", "physio", "--password-stdin"],
+                           input="correct horse battery\n")
+    assert result.exit_code == 0, result.output
+    coach, fysio = staff_id(conn), staff_id(conn, "fysio@example.test")
+    for person in (coach, coach, fysio):
+        auth.start_session(conn, person)
+        auth.new_api_token(conn, person)
+    conn.execute("UPDATE api_tokens SET revoked_at = '2020-01-01T00:00:00.000+00:00' WHERE id = 1")
+    before = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    auth.end_all_sessions(conn, coach)
+    assert [s for s, _ in sessions(conn)] == [fysio]
+    tokens = [(r["staff_id"], r["revoked_at"]) for r in conn.execute("SELECT * FROM api_tokens ORDER BY id")]
+    assert tokens[0] == (coach, "2020-01-01T00:00:00.000+00:00")  # revoked before: kept as it was
+    assert tokens[1][0] == coach and tokens[1][1] >= before
+    assert tokens[2] == (fysio, None)
+
+
+def test_the_listening_addresses_are_this_processs_listening_stream_sockets_only():
+    with socket.socket() as listening, socket.socket() as bound, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagram:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        bound.bind(("127.0.0.1", 0))
+        datagram.bind(("127.0.0.1", 0))
+        found = auth.listening_addresses()
+        assert listening.getsockname() in found
+        assert bound.getsockname() not in found and datagram.getsockname() not in found
+        address = listening.getsockname()
+    assert address not in auth.listening_addresses()
