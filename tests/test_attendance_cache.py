@@ -145,3 +145,89 @@ def test_a_weeks_percentage_counts_attended_against_attended_and_absent():
          "reasons": ["verslapen", "ziek"], "pct": 67},
         {"week": 2, "sessions": 2, "attended": 0, "late": 0, "excused": 1, "absent": 0, "open": 1,
          "reasons": ["bus"], "pct": None}]
+
+
+def test_each_count_of_a_week_adds_up():
+    from admin.attendance import weekly_summary
+
+    def entry(status):
+        return {"week": 1, "status": status, "reason": "", "excused_afterwards": False}
+    history = [entry(s) for s in ("late", "late", "excused", "excused", "absent", "absent", "expected", "unknown")]
+    assert weekly_summary(history) == [{"week": 1, "sessions": 8, "attended": 2, "late": 2, "excused": 2, "absent": 2,
+                                        "open": 2, "reasons": [], "pct": 50}]
+
+
+def add_group(client, tokens, name, sessions):
+    group = {**GROUP, "name": name, "weeks": 12, "sessions": sessions}
+    return client.post("/api/v1/groups", json=group, headers=auth(tokens["admin"])).json["id"]
+
+
+def test_a_day_whose_sessions_are_all_cancelled_lists_them_by_start_with_nobody_expected(db, client, tokens):
+    late = add_group(client, tokens, "Groep A", [{"weekday": 0, "start": "10:00", "end": "11:00"}])  # listed first
+    db.execute("INSERT INTO calendar_changes(location, date, reason, created_at) VALUES ('Zuid', ?, 'storing', '')",
+               (DAY.isoformat(),))
+    cancelled = {"location": "Zuid", "date": "2026-11-09", "cancelled": True, "reason": "storing", "moved_to": None,
+                 "participants": []}
+    assert attendance(db, DAY, START + timedelta(minutes=30)) == [
+        {**cancelled, "group_id": 1, "group_name": "Groep B", "start": "2026-11-09T09:00:00+01:00",
+         "end": "2026-11-09T12:00:00+01:00"},
+        {**cancelled, "group_id": late, "group_name": "Groep A", "start": "2026-11-09T10:00:00+01:00",
+         "end": "2026-11-09T11:00:00+01:00"}]
+
+
+def test_one_groups_attendance_is_that_group_only(db, client, tokens):
+    other = add_group(client, tokens, "Groep A", [{"weekday": 0, "start": "10:00", "end": "11:00"}])
+    now = START + timedelta(minutes=30)
+    assert [s["group_id"] for s in attendance(db, DAY, now)] == [1, other]
+    assert [s["group_id"] for s in attendance(db, DAY, now, group_id=other)] == [other]
+    assert [s["group_id"] for s in attendance(db, DAY, now, group_id=1)] == [1]
+
+
+def test_a_tap_an_hour_before_the_start_counts_and_everyone_gets_their_own_first_tap(db):
+    checkin_row(db, 1, 2, "2026-11-09T08:12:00.000+00:00")   # Mohamed: after the grace period
+    checkin_row(db, 2, 1, "2026-11-09T07:00:00.000+00:00")   # Anoeshka: exactly an hour before the start
+    checkin_row(db, 3, 1, "2026-11-09T08:30:00.000+00:00")   # ... and again later: her first tap counts
+    assert statuses(db, START + timedelta(minutes=30)) == {"Anoeshka": "present", "Mohamed": "late"}
+
+
+def test_an_unknown_status_names_the_kiosk_and_follows_its_heartbeats(db):
+    now = START + timedelta(minutes=30)
+    db.execute("UPDATE kiosks SET watermark_at = '2026-11-09T08:05:00.000+00:00', last_heard_at = 'heard-1'")
+    answer = attendance(db, DAY, now)
+    assert attendance(db, DAY, now) is answer  # nothing moved: the same answer
+    (session,) = answer
+    assert {p["status"] for p in session["participants"]} == {"unknown"}
+    assert session["participants"][0]["unknown_reason"] == {"kiosk": "kiosk-1", "last_heard_at": "heard-1"}
+    db.execute("UPDATE kiosks SET last_heard_at = 'heard-2'")  # a heartbeat, still behind
+    (session,) = attendance(db, DAY, now)
+    assert session["participants"][0]["unknown_reason"] == {"kiosk": "kiosk-1", "last_heard_at": "heard-2"}
+
+
+def test_the_last_32_answers_are_kept(db):
+    now = START + timedelta(minutes=30)
+    first = attendance(db, DAY, now)
+    for i in range(1, 32):
+        attendance(db, DAY + timedelta(days=i), now)
+    assert attendance(db, DAY, now) is first
+    attendance(db, DAY + timedelta(days=32), now)  # a 33rd: the oldest goes
+    assert attendance(db, DAY, now) is not first
+
+
+def test_a_history_is_of_the_persons_own_group_from_the_local_date_of_enrolment(db, client, tokens):
+    from admin.attendance import participant_history
+    gid = add_group(client, tokens, "Groep C", [{"weekday": 2, "start": "10:00", "end": "11:00"},
+                                                {"weekday": 6, "start": "10:00", "end": "11:00"}])
+    pid = client.post("/api/v1/participants", json={"first_name": "Zoë", "last_name": "T", "group_id": gid},
+                      headers=auth(tokens["admin"])).json["id"]
+    # Sunday 23:30 UTC is Monday 00:30 in Amsterdam: that Sunday's session was before her time.
+    db.execute("UPDATE participants SET created_at = '2026-11-08T23:30:00+00:00' WHERE id = ?", (pid,))
+    db.execute("UPDATE kiosks SET watermark_at = '2026-11-16T00:00:00.000+00:00'")
+    db.execute("INSERT INTO excuses(participant_id, date, reason, created_at) VALUES (?, '2026-11-11', 'tandarts', '')",
+               (pid,))
+    checkin_row(db, 1, pid, "2026-11-11T09:05:00.000+00:00")  # came anyway, on time: no excuse to show
+    blank = {"start": "10:00", "end": "11:00", "checked_in_at": None, "reason": "", "excused_afterwards": False,
+             "case_id": None}
+    assert participant_history(db, pid, datetime(2026, 11, 18, 9, 30, tzinfo=timezone.utc)) == [
+        {**blank, "date": "2026-11-11", "week": 2, "status": "present", "checked_in_at": "2026-11-11T09:05:00+00:00"},
+        {**blank, "date": "2026-11-15", "week": 2, "status": "absent"},      # no follow-up case: no reason
+        {**blank, "date": "2026-11-18", "week": 3, "status": "unknown"}]     # the kiosk delivered up to Monday only
