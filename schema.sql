@@ -235,6 +235,18 @@ CREATE TABLE IF NOT EXISTS device_checks (
 );
 CREATE INDEX IF NOT EXISTS device_checks_by_serial ON device_checks(device_serial, checked_on);
 
+-- The physio team's warning ranges per measurement field: a station asks for a confirmation of
+-- a value outside one. Stations get them with the roster; with none set, a station uses its own
+-- KIOSK_WARN_RANGES, else the plausible ranges. Changes are in the audit log.
+CREATE TABLE IF NOT EXISTS warning_ranges (
+    field           TEXT PRIMARY KEY,            -- a MEASUREMENT_FIELDS name
+    low             REAL NOT NULL,
+    high            REAL NOT NULL,
+    by_staff        INTEGER REFERENCES staff(id),
+    at              TEXT NOT NULL,
+    CHECK (low < high)
+);
+
 CREATE TABLE IF NOT EXISTS follow_ups (
     id              INTEGER PRIMARY KEY,
     participant_id  INTEGER NOT NULL REFERENCES participants(id),

@@ -103,6 +103,7 @@ def create_app(config=None):
         participant,
         privacy,
         sync,
+        warning_ranges,
     )
     db.init_app(app)
     auth.init_app(app)
@@ -118,6 +119,7 @@ def create_app(config=None):
     app.register_blueprint(account.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(intake.bp)
+    app.register_blueprint(warning_ranges.bp)
     privacy.init_app(app)
     outcomes.init_app(app)
     app.register_blueprint(cancellations.api_bp)

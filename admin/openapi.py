@@ -44,6 +44,13 @@ def spec():
                 "Invalidation", "201", [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}])},
             "/api/v1/device-checks": {"get": _op("The device check log, newest first"),
                                       "post": _op("Log a device check (physio, admin)", "DeviceCheck", "201")},
+            "/api/v1/warning-ranges": {
+                "get": _op("The physio team's warning ranges per measurement field, and each field's unit and hard "
+                           "limits (physio, admin)"),
+                "put": _op("Replace the whole set of warning ranges; a field left out has none, so a station uses its "
+                           "own KIOSK_WARN_RANGES when the set is empty. Audited per change. 400 malformed or not "
+                           "numbers; 422 unknown field, low not below high, or outside the field's hard limits "
+                           "(physio, admin)", "WarningRanges")},
             "/api/v1/groups/{id}/gaps": {"get": _op("Per moment and instrument, who in the group still lacks it",
                                                     params=_pid())},
             "/api/v1/groups/{id}/cancellations": {"post": _op(
@@ -108,6 +115,12 @@ def spec():
                     "checked_on": {"type": "string", "format": "date"}, "reference_kg": {"type": "number"},
                     "measured_kg": {"type": "number", "description": "passes within 0.2 kg of reference_kg"},
                     "note": {"type": "string"}}},
+                "WarningRanges": {"type": "object", "required": ["ranges"], "additionalProperties": False,
+                                  "properties": {"ranges": {
+                                      "type": "object", "description": "measurement field name → its range",
+                                      "additionalProperties": {
+                                          "type": "object", "required": ["low", "high"], "additionalProperties": False,
+                                          "properties": {"low": {"type": "number"}, "high": {"type": "number"}}}}}},
                 "Badge": {"type": "object", "required": ["uid"], "properties": {
                     "uid": {"type": "string"}, "format": {"enum": list(FORMATS), "default": "hex"}}},
                 "Cancellation": {"type": "object", "required": ["date", "reason"], "properties": {

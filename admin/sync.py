@@ -14,7 +14,7 @@ from common.protocol import ProtocolError, parse_push
 from common.schedule import local_date
 from common.vocabulary import ACTIVE_STATUSES, UNLOCK_ROLES
 
-from . import intake
+from . import intake, warning_ranges
 from .auth import api_error, bearer_token, token_hash
 from .cancellations import changes_for
 from .db import get_db, without_fsync
@@ -270,6 +270,9 @@ def roster():
             badges.append(entry)
         else:
             badges.append({"uid": row["uid"], "participant_id": row["participant_id"]})
-    extra = {"device_checks": intake.latest_checks(conn)} if station else {}
+    # A station's: the newest device checks, and the physio team's warning ranges (always the
+    # whole set, so a range taken away is gone at the next pull).
+    extra = {"device_checks": intake.latest_checks(conn),
+             "warn_ranges": warning_ranges.for_station(conn)} if station else {}
     return jsonify(version=version, kiosk_id=kiosk["id"], location=kiosk["location"],
                    groups=groups, people=people, badges=badges, **extra)

@@ -34,7 +34,7 @@ DEFAULTS = {
     "KIOSK_BP_INTERVAL_S": "60",    # seconds apart,
     "KIOSK_BP_AVERAGE_LAST": "2",   # the result is the mean of the last this many,
     "KIOSK_BP_REST_S": "300",       # after a seated rest of this long
-    "KIOSK_WARN_RANGES": "",        # the physio team's: "systolic_mmhg=90-180,pulse_bpm=40-120"
+    "KIOSK_WARN_RANGES": "",        # "systolic_mmhg=90-180,pulse_bpm=40-120"; the team's from the roster win
     "KIOSK_DEVICE_CHECK_DAYS": "90",  # warn when an instrument's last check is older
 }
 htmx = HTMX()

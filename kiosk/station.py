@@ -61,6 +61,17 @@ def warn_ranges(text):
     return ranges
 
 
+def team_ranges(conn):
+    """The physio team's warning ranges from the roster: {field: (low, high)}; {} when none are set."""
+    return {name: tuple(span) for name, span in json.loads(get_meta(conn, "warn_ranges", "{}")).items()
+            if name in MEASUREMENT_FIELDS}
+
+
+def ranges_in_use(conn, configured):
+    """The team's ranges when it has set any (the whole set), else this station's own configuration."""
+    return team_ranges(conn) or configured
+
+
 Invalid = intake.Invalid
 
 

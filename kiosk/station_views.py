@@ -100,12 +100,12 @@ def _tare_kg():
     return float(current_app.config["KIOSK_CLOTHES_TARE_KG"])
 
 
-def settings():
-    """How this station measures, from its configuration."""
+def settings(conn):
+    """How this station measures, from its configuration and the physio team's warning ranges."""
     config = current_app.config
     return station.Settings(instruments=tuple(instruments()), default_tare_kg=_tare_kg(),
                             series=intake.SeriesRules.from_config(config),
-                            warn_ranges=station.warn_ranges(config["KIOSK_WARN_RANGES"]),
+                            warn_ranges=station.ranges_in_use(conn, station.warn_ranges(config["KIOSK_WARN_RANGES"])),
                             check_days=int(config["KIOSK_DEVICE_CHECK_DAYS"]))
 
 
@@ -149,7 +149,7 @@ def live_context(conn, current=None):
     statuses = {name: conn.execute("SELECT state, detail FROM process_status WHERE name = ?", (name,)).fetchone()
                 for name in ("scale", "bp")}
     readings = station.latest_readings(conn, current.get("identified_at")) if current.get("participant_id") else {}
-    rules = settings()
+    rules = settings(conn)
     checks = station.known_checks(conn)
     for reading in readings.values():
         if reading["error"]:  # the echo check's message is translated; a device's own text stays as it is
@@ -289,7 +289,7 @@ def save():
     conn = get_db()
     form = request.form.to_dict()
     try:
-        seq = station.save(conn, form, form.get("moment", ""), _lock_s(), settings())
+        seq = station.save(conn, form, form.get("moment", ""), _lock_s(), settings(conn))
     except station.Invalid as exc:
         return render_template("station/_panel.html", **panel_context(conn, error=message(exc), form=form,
                                                                       error_input=error_input(exc, form),

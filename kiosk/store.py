@@ -172,6 +172,8 @@ def apply_roster(conn, roster):
                                                         b.get("staff_role"), b.get("pin_hash")))
         if "device_checks" in roster:  # a station's: the newest check of every instrument serial
             set_meta(conn, "device_checks", json.dumps(roster["device_checks"]))
+        if "warn_ranges" in roster:  # a station's: the physio team's ranges (an older admin sends none)
+            set_meta(conn, "warn_ranges", json.dumps(roster["warn_ranges"]))
         set_meta(conn, "roster_version", roster["version"])
         set_meta(conn, "kiosk_id", roster["kiosk_id"])
         set_meta(conn, "location", roster["location"])

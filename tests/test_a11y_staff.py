@@ -33,6 +33,7 @@ PAGES = {
     "goals-week": lambda site: f"/groups/{site.group_named('Groep Voorjaar')}/goals?week=12",
     "handover": lambda site: f"/participants/{site.demo_person('Piet')}/handover",
     "programme": lambda site: f"/participants/{site.demo_person('Piet')}/programme",
+    "warning-ranges": lambda site: "/intake/warning-ranges",
     "outcome-report-group": lambda site: f"/reports/outcomes?group_id={site.group_named('Groep Voorjaar')}",
 }
 

@@ -180,6 +180,10 @@ API = {
                                              "checked_on": "2026-11-01", "reference_kg": 20.0, "measured_kg": 20.1,
                                              "note": "ok"},
                          accepts={("note",): {"null", "missing", '""'}}),
+    # The whole set: ranges left out (or none at all) are taken away, a valid change.
+    "warning ranges": dict(role="physio", method="PUT", path="/warning-ranges", ok=200, refusals={400, 422},
+                           body=lambda s, st: {"ranges": {"systolic_mmhg": {"low": 90, "high": 160}}},
+                           accepts={("ranges",): {"{}"}, ("ranges", "systolic_mmhg"): {"missing"}}),
     "cancel a group's session": dict(
         role="admin", method="POST", path=lambda s, st: f"/groups/{s.group_id}/cancellations", ok=201,
         body=lambda s, st: {"date": a_session_day(s), "reason": "zaal dicht", "moved_start": "13:00",
@@ -366,6 +370,8 @@ FORMS = {
                          data=lambda s, st: {"device_serial": "TAN-7", "kind": "reference_weight",
                                              "checked_on": "2026-11-01", "reference_kg": "20.0",
                                              "measured_kg": "20.1", "note": "ok"}),
+    "warning ranges": dict(role="physio", path="/intake/warning-ranges",
+                           data=lambda s, st: {"low_systolic_mmhg": "90", "high_systolic_mmhg": "160,5"}),
     "invalidate measurement": dict(role="physio", setup=measurement_id,
                                    path=lambda s, st: f"/participants/{s.pid}/measurements/{st}/invalidate",
                                    data=lambda s, st: {"reason": "weegschaal stond scheef"}),
