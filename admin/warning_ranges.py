@@ -14,7 +14,7 @@ from .auth import api_error, api_roles, web_roles
 from .db import bump_roster, get_db, now_iso
 from .forms import FormError, see_other
 
-bp = Blueprint("warning_ranges", __name__)
+bp = Blueprint("intake_ranges", __name__)  # under Intake in the menu
 ROLES = ("admin", "physio")
 
 # What the staff page says, per code; %(label)s is the field's label.
@@ -208,4 +208,4 @@ def save():
     except RangeError as exc:
         return _page(conn, form=request.form, error=exc.form_error(), status=422)
     replace(conn, g.actor, ranges)
-    return see_other(url_for("warning_ranges.page", saved=1))
+    return see_other(url_for("intake_ranges.page", saved=1))

@@ -73,8 +73,8 @@ WEB = [
     ("POST", "account.set_pin", "/account/pin", {A, P}, {"current_password": "wrong", "pin": "1234"}),
     ("GET", "intake.index", "/intake", {A, P, D}, None),
     ("POST", "intake.add_check", "/intake/device-checks", {A, P}, {"device_serial": ""}),
-    ("GET", "warning_ranges.page", "/intake/warning-ranges", {A, P}, None),
-    ("POST", "warning_ranges.save", "/intake/warning-ranges", {A, P}, {"low_pulse_bpm": "x", "high_pulse_bpm": "1"}),
+    ("GET", "intake_ranges.page", "/intake/warning-ranges", {A, P}, None),
+    ("POST", "intake_ranges.save", "/intake/warning-ranges", {A, P}, {"low_pulse_bpm": "x", "high_pulse_bpm": "1"}),
     ("POST", "intake.invalidate_page", "/participants/{pid}/measurements/no-such/invalidate", {A, P}, {"reason": ""}),
 ]
 # Open to all by design, tested elsewhere: the login form, logout, static files, and the
@@ -95,8 +95,8 @@ API = [
     ("POST", "api.invalidate", "/api/v1/measurements/no-such/invalidate", {A, P}, {}),
     ("POST", "api.device_check", "/api/v1/device-checks", {A, P}, {}),
     ("GET", "api.device_checks", "/api/v1/device-checks", {A, P, D}, None),
-    ("GET", "warning_ranges.api_get", "/api/v1/warning-ranges", {A, P}, None),
-    ("PUT", "warning_ranges.api_put", "/api/v1/warning-ranges", {A, P}, {"ranges": {"iq": {"low": 1, "high": 2}}}),
+    ("GET", "intake_ranges.api_get", "/api/v1/warning-ranges", {A, P}, None),
+    ("PUT", "intake_ranges.api_put", "/api/v1/warning-ranges", {A, P}, {"ranges": {"iq": {"low": 1, "high": 2}}}),
     ("GET", "api.group_gaps", "/api/v1/groups/{group}/gaps", {A, P, D}, None),
     ("POST", "goals_api.api_add_goal", "/api/v1/participants/{pid}/goals", {A, C, T}, {}),
     ("GET", "goals_api.api_goals", "/api/v1/participants/{pid}/goals", {A, C, L, T}, None),

@@ -183,6 +183,7 @@ def test_a_physio_changes_a_range_on_the_staff_site_in_chromium(live_admin, page
     page.goto(f"{live_admin.url}/intake")
     page.click("text=Waarschuwingsgrenzen van de meetwaarden")
     page.wait_for_selector("h1:has-text('Waarschuwingsgrenzen')")
+    assert page.inner_text("header.top nav a[aria-current=page]") == "Intake"
     assert_accessible(page, "staff-warning-ranges")
     page.fill("input[name=low_systolic_mmhg]", "90")
     page.fill("input[name=high_systolic_mmhg]", "300")
