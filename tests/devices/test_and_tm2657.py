@@ -211,7 +211,7 @@ def test_malformed_new_result_is_rejected():
 
 
 def test_start_takes_no_personal_data():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^and-tm2657 does not take personal data$"):
         AndTM2657.start_commands(height_cm=170)
 
 

@@ -220,3 +220,11 @@ def test_hbp9020_impossible_date_keeps_the_readings_without_a_time():
 def test_hbp9020_date_and_time_fields_are_read_in_order():
     frame = build_hbp9020_frame({**HBP9020_MEASUREMENT, "measured_at": "2025-12-31T23:58:00"})
     assert OmronHBP9020().feed(frame)[0]["measured_at"] == "2025-12-31T23:58:00"
+
+
+def test_hbp9020_id_containing_bp_comma_does_not_move_the_frame_start(caplog):
+    caplog.set_level(logging.DEBUG)
+    patient_id = "bp,ANNA,bp,VRIES,bp,"
+    events = OmronHBP9020().feed(build_hbp9020_frame(HBP9020_MEASUREMENT, patient_id=patient_id))
+    assert events == [HBP9020_MEASUREMENT]
+    assert "ANNA" not in caplog.text

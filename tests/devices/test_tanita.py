@@ -418,3 +418,15 @@ def test_tanita_frame_starts_at_its_brace_or_else_its_first_key():
     assert feed(b"12#" + SC240) == [SC240_MEASUREMENT]
     assert feed(b"12#" + build_frame([("Wk", 70.1)], header=b"")) == [{"weight_kg": 70.1, "driver": "tanita"}]
     assert feed(b"Wk" + build_frame([("Wk", 70.1)])) == [{"weight_kg": 70.1, "driver": "tanita"}]
+
+
+def test_pc_mode_commands_pad_each_value_to_the_manuals_width():
+    assert pc_mode_commands(height_cm=95, sex="f", age=7, tare_kg=10) == [
+        b"M1\r\n", b"D010.0\r\n", b"D12\r\n", b"D20\r\n", b"D3095.0\r\n", b"D407\r\n", b"G\r\n"]
+    assert pc_mode_commands(height_cm=249.54, sex="m", age=99)[1:6] == [
+        b"D000.0\r\n", b"D11\r\n", b"D20\r\n", b"D3249.5\r\n", b"D499\r\n"]
+
+
+def test_tanita_start_sends_pc_mode_only_with_personal_data():
+    assert Tanita.start_commands(height_cm=170, sex="male", age=30) == pc_mode_commands(
+        height_cm=170, sex="male", age=30)
