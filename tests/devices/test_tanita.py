@@ -423,7 +423,7 @@ def test_tanita_frame_starts_at_its_brace_or_else_its_first_key():
 def test_pc_mode_commands_pad_each_value_to_the_manuals_width():
     assert pc_mode_commands(height_cm=95, sex="f", age=7, tare_kg=10) == [
         b"M1\r\n", b"D010.0\r\n", b"D12\r\n", b"D20\r\n", b"D3095.0\r\n", b"D407\r\n", b"G\r\n"]
-    assert pc_mode_commands(height_cm=249.54, sex="m", age=99)[1:6] == [
+    assert pc_mode_commands(height_cm=249.5, sex="m", age=99)[1:6] == [
         b"D000.0\r\n", b"D11\r\n", b"D20\r\n", b"D3249.5\r\n", b"D499\r\n"]
 
 
