@@ -430,3 +430,8 @@ def test_pc_mode_commands_pad_each_value_to_the_manuals_width():
 def test_tanita_start_sends_pc_mode_only_with_personal_data():
     assert Tanita.start_commands(height_cm=170, sex="male", age=30) == pc_mode_commands(
         height_cm=170, sex="male", age=30)
+
+
+@pytest.mark.parametrize("header", [b"{0,16,~0,1,", b"{0,16,~0,"])
+def test_tanita_frame_of_only_a_control_header_has_no_weight(header):
+    assert feed(with_checksum(header)) == [FrameError("no weight in frame")]
