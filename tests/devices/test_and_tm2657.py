@@ -260,7 +260,7 @@ def test_reply_time_stamp_is_yymmddhhmm_in_this_century(stamp, when):
     assert parse_result(reply(f1=stamp))["measured_at"] == when
 
 
-@pytest.mark.parametrize("code", [b"E0", b"E000", b"X00", b"e00", b"E 0", b""])
+@pytest.mark.parametrize("code", [b"E0", b"E000", b"X00", b"e00", b"E 0", b"", b"E00X", b"XE00"])
 def test_reply_with_a_malformed_error_code_is_rejected(code):
     assert rejected(reply(f4=code)) == ("malformed error code", None)
 
@@ -278,7 +278,7 @@ def test_an_undocumented_error_code_is_still_an_error_naming_the_code():
     (5, b"D102", "systolic_mmhg"), (5, b"S", "systolic_mmhg"), (5, b"S1020", "systolic_mmhg"),
     (5, b"102", "systolic_mmhg"), (6, b"87", "mean_arterial_mmhg"), (6, b"M8.7", "mean_arterial_mmhg"),
     (7, b"S 62", "diastolic_mmhg"), (7, b"D", "diastolic_mmhg"), (8, b"D 83", "pulse_bpm"),
-    (8, b"P -3", "pulse_bpm"), (8, b"PP 83", "pulse_bpm"),
+    (8, b"P -3", "pulse_bpm"), (8, b"PP 83", "pulse_bpm"), (5, b"S102X", "systolic_mmhg"),
 ])
 def test_reply_with_a_malformed_or_mistagged_reading_is_rejected_naming_it(index, value, field):
     assert rejected(reply(**{f"f{index}": value})) == (f"malformed {field}", None)
@@ -286,6 +286,7 @@ def test_reply_with_a_malformed_or_mistagged_reading_is_rejected_naming_it(index
 
 def test_readings_may_be_padded_and_the_mean_pressure_may_carry_any_tag():
     assert parse_result(reply(f5=b" S 102 ", f6=b"A87", f7=b"D  62", f8=b"P83")) == PUBLIC
+    assert parse_result(reply(f6=b"X 87"))["mean_arterial_mmhg"] == 87
 
 
 @pytest.mark.parametrize("model", [b"T", b"TM 2655", b"TM2655/P", b"X" * 17, b""])
@@ -429,3 +430,13 @@ def test_the_same_result_read_again_is_not_reported_again():
     assert run(driver, monitor, 1, 6) == [NEW_MEASUREMENT]
     monitor.stored = build_result_block(OLD)  # an older result differs from the last one: reported
     assert run(driver, monitor, 6, 8) == [{**OLD, "device_model": "TM2657", "driver": "and-tm2657"}]
+
+
+def test_the_measurement_timeout_counts_from_the_start_request_not_from_zero():
+    driver = AndTM2657(poll_interval=1.0, measure_timeout=5.0)
+    monitor = FakeMonitor(build_result_block(OLD))
+    assert at(driver, monitor, 100.0) == ["RB"]
+    driver.queue_commands([START], now=100.0)
+    errors = [(now, e) for now, happened in timeline(driver, monitor, 110.0, start=100.25) for e in happened
+              if isinstance(e, FrameError)]
+    assert errors == [(105.25, FrameError("no result from the blood-pressure monitor within 5 s"))]

@@ -228,3 +228,14 @@ def test_hbp9020_id_containing_bp_comma_does_not_move_the_frame_start(caplog):
     events = OmronHBP9020().feed(build_hbp9020_frame(HBP9020_MEASUREMENT, patient_id=patient_id))
     assert events == [HBP9020_MEASUREMENT]
     assert "ANNA" not in caplog.text
+
+
+def test_hbp9030_three_digit_diastolic_and_pulse_are_read_whole():
+    frame = HBP9030.replace(b"120,080,072", b"180,105,110")
+    [measurement] = OmronHBP9030().feed(frame)
+    assert (measurement["systolic_mmhg"], measurement["diastolic_mmhg"], measurement["pulse_bpm"]) == (180, 105, 110)
+
+
+def test_hbp9020_flag_ending_in_a_letter_is_kept_whole():
+    [measurement] = OmronHBP9020().feed(HBP9020.replace(b",72,0\r", b",72,0XX\r"))
+    assert measurement["flags"] == {"device_flag": "0XX"}

@@ -404,7 +404,7 @@ def test_tanita_pc_mode_echoes_with_their_values_are_silent(line):
     assert feed(line + b"\r\n") == []
 
 
-@pytest.mark.parametrize("line", [b"D5170.0", b"M2 Wk 70", b"G0000", b"E12 Wk,7"])
+@pytest.mark.parametrize("line", [b"D5170.0", b"M2 Wk 70", b"G0000", b"E12 Wk,7", b"XXXG", b"XE2X"])
 def test_tanita_lines_that_only_look_like_echoes_need_a_checksum(line):
     assert feed(line + b"\r\n") == [FrameError("no checksum in frame")]
 
@@ -435,3 +435,24 @@ def test_tanita_start_sends_pc_mode_only_with_personal_data():
 @pytest.mark.parametrize("header", [b"{0,16,~0,1,", b"{0,16,~0,"])
 def test_tanita_frame_of_only_a_control_header_has_no_weight(header):
     assert feed(with_checksum(header)) == [FrameError("no weight in frame")]
+
+
+def test_tanita_unknown_error_digit_has_the_general_message():
+    assert feed(b"E7\r\n") == [FrameError("scale reported an error (E7)", "E7")]
+
+
+def test_tanita_line_without_a_brace_or_a_letter_has_no_checksum():
+    assert feed(b"12,34,56,78\r\n") == [FrameError("no checksum in frame")]
+
+
+@pytest.mark.parametrize("value", ["a{b", "x,CS,00", "{0,16,", ",CS,FD"])
+def test_tanita_braces_and_checksum_look_alikes_inside_a_quoted_value_do_not_move_the_frame(value):
+    assert feed(build_frame([("ID", value), ("Wk", 70.1)])) == [{"weight_kg": 70.1, "driver": "tanita"}]
+
+
+def test_tanita_frame_without_an_echo_when_one_is_expected_is_rejected_naming_every_field():
+    driver = Tanita()
+    driver.expect(FEMALE_ATHLETE)
+    assert driver.feed(build_frame([("Wk", 61.2)])) == [FrameError(
+        "the scale computed with other personal data than was sent "
+        "(sex, age, height_cm, body_type, tare_kg): not this person's measurement, measure again", "echo")]

@@ -170,3 +170,17 @@ def test_bc418_non_ascii_byte_in_a_frame_is_rejected():
 
 def test_bc418_trailing_spaces_are_tolerated():
     assert feed(BC418.replace(b"\r\n", b"   \r\n")) == [BC418_MEASUREMENT]
+
+
+def test_bc418_bmi_is_checked_for_a_height_under_one_metre_too():
+    frame = with_fields(**{**EXACT, "f4": b"00095"})  # 80 kg at 0.95 m is a BMI of 88.6, not 20
+    assert feed(frame) == [FrameError("BMI does not match weight and height")]
+
+
+def test_bc418_fat_percentage_is_checked_for_a_weight_under_one_kilogram_too():
+    frame = with_fields(**{**EXACT, "f5": b"000.8", "f7": b"000.2", "f8": b"000.6", "f6": b"50.0", "f11": b"000.2"})
+    assert feed(frame) == [FrameError("fat percentage does not match fat mass")]
+
+
+def test_bc418_a_letter_after_the_last_field_is_a_malformed_field():
+    assert feed(BC418.replace(b",12\r\n", b",12X\r\n")) == [FrameError("malformed field 38")]
