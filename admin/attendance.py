@@ -169,9 +169,9 @@ def _compute(conn, day, now, group_id=None):
     window_start = iso(min(s[0].start.timestamp() for _, s in running) - EARLY_MINUTES * 60)
     window_end = iso(max(x.end.timestamp() for _, s in running for x in s))
     taps = {}
-    for row in sorted(_select_in(conn, "SELECT participant_id, at FROM checkins WHERE participant_id IN ({}) "
-                                 "AND at BETWEEN ? AND ? AND flag IS NULL", ids, window_start, window_end), key=lambda r: r[1]):
-        taps.setdefault(row[0], []).append(parse_iso(row[1]))
+    for person_id, at in _select_in(conn, "SELECT participant_id, at FROM checkins WHERE participant_id IN ({}) "
+                                    "AND at BETWEEN ? AND ? AND flag IS NULL", ids, window_start, window_end):
+        taps.setdefault(person_id, []).append(parse_iso(at))  # first_checkins puts them in order
     kiosks = {}
     result = []
     for group, sessions in running:

@@ -185,9 +185,15 @@ def test_one_groups_attendance_is_that_group_only(db, client, tokens):
 
 def test_a_tap_an_hour_before_the_start_counts_and_everyone_gets_their_own_first_tap(db):
     checkin_row(db, 1, 2, "2026-11-09T08:12:00.000+00:00")   # Mohamed: after the grace period
-    checkin_row(db, 2, 1, "2026-11-09T07:00:00.000+00:00")   # Anoeshka: exactly an hour before the start
-    checkin_row(db, 3, 1, "2026-11-09T08:30:00.000+00:00")   # ... and again later: her first tap counts
-    assert statuses(db, START + timedelta(minutes=30)) == {"Anoeshka": "present", "Mohamed": "late"}
+    checkin_row(db, 2, 1, "2026-11-09T08:30:00.000+00:00")   # Anoeshka, late, sent first ...
+    checkin_row(db, 3, 1, "2026-11-09T07:00:00.000+00:00")   # ... but exactly an hour before the start: this counts
+    assert attendance(db, DAY, START + timedelta(minutes=30)) == [{
+        "group_id": 1, "group_name": "Groep B", "location": "Zuid", "date": "2026-11-09",
+        "start": "2026-11-09T09:00:00+01:00", "end": "2026-11-09T12:00:00+01:00",
+        "grace_until": "2026-11-09T09:10:00+01:00", "cancelled": False, "participants": [
+            {"participant_id": 1, "first_name": "Anoeshka", "status": "present",
+             "checked_in_at": "2026-11-09T07:00:00+00:00"},
+            {"participant_id": 2, "first_name": "Mohamed", "status": "late", "checked_in_at": "2026-11-09T08:12:00+00:00"}]}]
 
 
 def test_an_unknown_status_names_the_kiosk_and_follows_its_heartbeats(db):
@@ -196,11 +202,35 @@ def test_an_unknown_status_names_the_kiosk_and_follows_its_heartbeats(db):
     answer = attendance(db, DAY, now)
     assert attendance(db, DAY, now) is answer  # nothing moved: the same answer
     (session,) = answer
-    assert {p["status"] for p in session["participants"]} == {"unknown"}
-    assert session["participants"][0]["unknown_reason"] == {"kiosk": "kiosk-1", "last_heard_at": "heard-1"}
+    assert session["participants"][0] == {"participant_id": 1, "first_name": "Anoeshka", "status": "unknown",
+                                          "checked_in_at": None,
+                                          "unknown_reason": {"kiosk": "kiosk-1", "last_heard_at": "heard-1"}}
     db.execute("UPDATE kiosks SET last_heard_at = 'heard-2'")  # a heartbeat, still behind
     (session,) = attendance(db, DAY, now)
     assert session["participants"][0]["unknown_reason"] == {"kiosk": "kiosk-1", "last_heard_at": "heard-2"}
+
+
+def test_the_answer_follows_each_kiosk_of_the_location_in_session_to_the_deadline(db, runner):
+    runner.invoke(args=["add-kiosk", "kiosk-2", "--location", "Zuid"])       # has delivered nothing yet
+    runner.invoke(args=["add-kiosk", "kiosk-a", "--location", "Achterhoek"])  # listed first, not in session
+    now = START + timedelta(minutes=30)
+
+    def behind(name, mark):
+        db.execute("UPDATE kiosks SET watermark_at = ? WHERE name = ?", (mark, name))
+        return statuses(db, now)["Mohamed"]
+    assert statuses(db, now)["Mohamed"] == "unknown"
+    assert behind("kiosk-2", "2026-11-09T12:00:00.000+00:00") == "absent"
+    assert behind("kiosk-1", "2026-11-09T08:05:00.000+00:00") == "unknown"
+    assert behind("kiosk-1", "2026-11-09T12:00:00.000+00:00") == "absent"
+    assert behind("kiosk-2", "2026-11-09T08:05:00.000+00:00") == "unknown"
+    assert behind("kiosk-2", "2026-11-09T08:10:00.000+00:00") == "absent"  # up to start + grace exactly: delivered
+
+
+def test_a_database_put_back_in_its_place_is_read_anew(db):
+    now = START + timedelta(minutes=30)
+    first = attendance(db, DAY, now)
+    db.execute("UPDATE meta SET value = 'restored' WHERE key = 'generation'")
+    assert attendance(db, DAY, now) is not first
 
 
 def test_the_last_32_answers_are_kept(db):
@@ -231,3 +261,5 @@ def test_a_history_is_of_the_persons_own_group_from_the_local_date_of_enrolment(
         {**blank, "date": "2026-11-11", "week": 2, "status": "present", "checked_in_at": "2026-11-11T09:05:00+00:00"},
         {**blank, "date": "2026-11-15", "week": 2, "status": "absent"},      # no follow-up case: no reason
         {**blank, "date": "2026-11-18", "week": 3, "status": "unknown"}]     # the kiosk delivered up to Monday only
+    at_start = participant_history(db, pid, datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc))
+    assert at_start[-1] == {**blank, "date": "2026-11-18", "week": 3, "status": "expected"}  # from its start on
