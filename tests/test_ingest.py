@@ -227,6 +227,16 @@ def test_a_kiosk_over_its_rate_limit_is_told_to_wait_from_the_first_request_too_
     assert answers[3].headers["Retry-After"] == "5" and "error" in answers[3].json
 
 
+def test_a_kiosks_count_starts_again_with_each_minute_of_the_clock(monkeypatch):
+    from admin.sync import RateLimiter
+    limiter, clock = RateLimiter(), [1000 * 60 + 59.9]   # the last tenth of a second of minute 1000
+    monkeypatch.setattr("admin.sync.time.time", lambda: clock[0])
+    assert [limiter.allow("kiosk-1", 2) for _ in range(3)] == [True, True, False]
+    assert limiter.allow("kiosk-2", 2)                   # another kiosk has its own count
+    clock[0] = 1001 * 60                                 # the next minute: a fresh count
+    assert [limiter.allow("kiosk-1", 2) for _ in range(3)] == [True, True, False]
+
+
 @pytest.mark.parametrize("header", ["Bearer", "Bearer ", "bearer {token}", "Token {token}", "{token}", "Bearer x{token}"])
 def test_only_a_kiosk_bearer_token_opens_the_sync_api(client, kiosk_token, header):
     r = client.post("/api/v1/sync/push", json={}, headers={"Authorization": header.format(token=kiosk_token)})
