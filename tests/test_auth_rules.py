@@ -61,6 +61,17 @@ def test_a_login_needs_the_right_password_of_an_active_account_and_a_failure_is_
     assert auth.attempt_login(conn, "coach@example.test", "correct horse battery", "c1") is None
 
 
+def test_a_failed_login_costs_one_scrypt_whether_or_not_the_address_exists(conn, monkeypatch):
+    work = []
+    for name in ("hash_password", "check_password"):
+        real = getattr(auth, name)
+        monkeypatch.setattr(auth, name, lambda *args, real=real, name=name: work.append(name) or real(*args))
+    assert auth.attempt_login(conn, "nobody@example.test", "correct horse battery", "c1") is None
+    assert work == ["hash_password"]   # no timing hint of which addresses exist
+    assert auth.attempt_login(conn, "coach@example.test", "wrong", "c1") is None
+    assert work == ["hash_password", "check_password"]
+
+
 def fail(conn, times, email="coach@example.test", client="", minutes_ago=0):
     at = (datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)).isoformat(timespec="milliseconds")
     for _ in range(times):
