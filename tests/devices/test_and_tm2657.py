@@ -440,3 +440,10 @@ def test_the_measurement_timeout_counts_from_the_start_request_not_from_zero():
     errors = [(now, e) for now, happened in timeline(driver, monitor, 110.0, start=100.25) for e in happened
               if isinstance(e, FrameError)]
     assert errors == [(105.25, FrameError("no result from the blood-pressure monitor within 5 s"))]
+
+
+@pytest.mark.parametrize("changed, reason", [
+    ({"f4": b"\tE00"}, "malformed error code"), ({"f5": b"S102\t"}, "malformed systolic_mmhg"),
+])
+def test_only_spaces_pad_a_reply_field(changed, reason):
+    assert rejected(reply(**changed)) == (reason, None)

@@ -239,3 +239,7 @@ def test_hbp9030_three_digit_diastolic_and_pulse_are_read_whole():
 def test_hbp9020_flag_ending_in_a_letter_is_kept_whole():
     [measurement] = OmronHBP9020().feed(HBP9020.replace(b",72,0\r", b",72,0XX\r"))
     assert measurement["flags"] == {"device_flag": "0XX"}
+
+
+def test_hbp9020_only_spaces_pad_the_end_of_a_frame():
+    assert OmronHBP9020().feed(HBP9020.replace(b",72,0\r", b",72,0\t\x0c\r")) == [FrameError("malformed flag")]

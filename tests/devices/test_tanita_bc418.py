@@ -184,3 +184,7 @@ def test_bc418_fat_percentage_is_checked_for_a_weight_under_one_kilogram_too():
 
 def test_bc418_a_letter_after_the_last_field_is_a_malformed_field():
     assert feed(BC418.replace(b",12\r\n", b",12X\r\n")) == [FrameError("malformed field 38")]
+
+
+def test_bc418_only_spaces_pad_the_end_of_a_frame():
+    assert feed(BC418.replace(b",12\r\n", b",12\t\r\n")) == [FrameError("malformed field 38")]
