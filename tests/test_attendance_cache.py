@@ -224,6 +224,7 @@ def test_the_answer_follows_each_kiosk_of_the_location_in_session_to_the_deadlin
     assert behind("kiosk-1", "2026-11-09T12:00:00.000+00:00") == "absent"
     assert behind("kiosk-2", "2026-11-09T08:05:00.000+00:00") == "unknown"
     assert behind("kiosk-2", "2026-11-09T08:10:00.000+00:00") == "absent"  # up to start + grace exactly: delivered
+    assert behind("kiosk-2", "2026-11-09T08:05:00.000+00:00") == "unknown"  # put back in time (a restore)
 
 
 def test_a_database_put_back_in_its_place_is_read_anew(db):
@@ -263,3 +264,14 @@ def test_a_history_is_of_the_persons_own_group_from_the_local_date_of_enrolment(
         {**blank, "date": "2026-11-18", "week": 3, "status": "unknown"}]     # the kiosk delivered up to Monday only
     at_start = participant_history(db, pid, datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc))
     assert at_start[-1] == {**blank, "date": "2026-11-18", "week": 3, "status": "expected"}  # from its start on
+
+
+def test_a_history_runs_to_todays_local_date(db, client, tokens):
+    from admin.attendance import participant_history
+    gid = add_group(client, tokens, "Nacht", [{"weekday": 2, "start": "00:15", "end": "00:45"}])
+    pid = client.post("/api/v1/participants", json={"first_name": "Uil", "last_name": "T", "group_id": gid},
+                      headers=auth(tokens["admin"])).json["id"]
+    db.execute("UPDATE participants SET created_at = '2026-11-01T00:00:00+00:00' WHERE id = ?", (pid,))
+    # Tuesday 23:30 UTC is Wednesday 00:30 in Amsterdam: that night's session has begun.
+    history = participant_history(db, pid, datetime(2026, 11, 17, 23, 30, tzinfo=timezone.utc))
+    assert [entry["date"] for entry in history] == ["2026-11-04", "2026-11-11", "2026-11-18"]

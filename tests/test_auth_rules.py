@@ -223,8 +223,10 @@ def test_deactivation_ends_every_session_and_api_token_of_that_person_only(admin
 
 
 def test_the_listening_addresses_are_this_processs_listening_stream_sockets_only():
+    hole = socket.socket()  # closed below: the listing's own descriptor takes its number, then is gone
     with socket.socket() as listening, socket.socket() as bound, \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as datagram:
+        hole.close()
         listening.bind(("127.0.0.1", 0))
         listening.listen()
         bound.bind(("127.0.0.1", 0))
