@@ -236,3 +236,33 @@ def test_the_listening_addresses_are_this_processs_listening_stream_sockets_only
         assert bound.getsockname() not in found and datagram.getsockname() not in found
         address = listening.getsockname()
     assert address not in auth.listening_addresses()
+
+
+def test_a_session_lives_8_idle_hours_and_12_in_all_and_is_touched_at_most_once_a_minute(admin_app, conn, monkeypatch):
+    from flask import g
+
+    from common.clock import stamp
+    now = datetime(2026, 11, 9, 12, 0, tzinfo=timezone.utc)
+    monkeypatch.setattr(auth, "utc_now", lambda: now)
+    monkeypatch.setattr(auth, "now_iso", lambda: stamp(now))
+    coach, ms = staff_id(conn), timedelta(milliseconds=1)
+    cookie = auth.start_session(conn, coach)
+
+    def visit(seen_ago, created_ago=timedelta(hours=1)):
+        """Whether the session is alive, and its row afterwards (None when it was ended)."""
+        conn.execute("UPDATE login_sessions SET seen_at = ?, created_at = ?", (stamp(now - seen_ago),
+                                                                               stamp(now - created_ago)))
+        with admin_app.test_request_context("/", headers={"Cookie": f"{auth.COOKIE}={cookie}"}):
+            auth.load_session()
+            alive = g.staff is not None and g.csrf is not None and g.actor == auth.Actor(coach, "lifecoach", "web")
+        row = conn.execute("SELECT seen_at FROM login_sessions").fetchone()
+        return alive, row and row["seen_at"]
+
+    assert visit(timedelta(minutes=1)) == (True, stamp(now - timedelta(minutes=1)))  # seen a minute ago: left be
+    assert visit(timedelta(seconds=20)) == (True, stamp(now - timedelta(seconds=20)))
+    assert visit(timedelta(minutes=1) + ms) == (True, stamp(now))                     # older: touched
+    assert visit(timedelta(hours=8), timedelta(hours=8)) == (True, stamp(now))        # idle 8 hours exactly: alive
+    assert visit(timedelta(minutes=5), timedelta(hours=12)) == (True, stamp(now))     # 12 hours old exactly: alive
+    assert visit(timedelta(minutes=5), timedelta(hours=12) + ms) == (False, None)     # older: ended, row gone
+    cookie = auth.start_session(conn, coach)
+    assert visit(timedelta(hours=8) + ms, timedelta(hours=8) + ms) == (False, None)
