@@ -43,6 +43,23 @@ def test_a_cancelled_day_has_no_sessions_and_says_why():
     assert len(sessions_on(group, MONDAY + timedelta(days=2))) == 1      # the Wednesday stays
 
 
+def test_a_cancellation_counts_on_the_programmes_first_and_last_day_and_not_a_day_beyond():
+    # Starts on a Wednesday with a Tuesday and a Wednesday session: its last day is a Tuesday.
+    wednesday = MONDAY + timedelta(days=2)
+    group = Group(1, "Groep B", "Rotterdam-Zuid", wednesday, 2, 10, slots=(Slot(1, "09:00", "12:00"),
+                                                                           Slot(2, "09:00", "12:00")))
+    first, last = group.starts_on, group.ends_on
+    assert (first.weekday(), last.weekday()) == (2, 1) and last == first + timedelta(days=13)
+    for day in (first, last):
+        cancelled = Group(**{**group.__dict__, "calendar": (CalendarChange(day, "zaal gesloten"),)})
+        assert [(slot.weekday, reason) for slot, reason in cancelled_on(cancelled, day)] == [
+            (day.weekday(), "zaal gesloten")]
+        assert sessions_on(cancelled, day) == []
+    for day in (first - timedelta(days=1), last + timedelta(days=1)):   # outside: nothing to cancel
+        outside = Group(**{**group.__dict__, "calendar": (CalendarChange(day, "x"),)})
+        assert cancelled_on(outside, day) == []
+
+
 def test_a_moved_session_is_held_and_judged_at_its_new_time():
     group = with_changes(CalendarChange(MONDAY, "trainer later", ("13:00", "16:00")))
     [session] = sessions_on(group, MONDAY)
