@@ -275,3 +275,12 @@ def test_a_history_runs_to_todays_local_date(db, client, tokens):
     # Tuesday 23:30 UTC is Wednesday 00:30 in Amsterdam: that night's session has begun.
     history = participant_history(db, pid, datetime(2026, 11, 17, 23, 30, tzinfo=timezone.utc))
     assert [entry["date"] for entry in history] == ["2026-11-04", "2026-11-11", "2026-11-18"]
+
+
+def test_a_session_moved_to_another_date_says_where_it_went_on_its_old_day(db):
+    db.execute("INSERT INTO calendar_changes(group_id, date, reason, created_at, moved_to) "
+               "VALUES (1, ?, 'zaal bezet', '', '2026-11-10')", (DAY.isoformat(),))
+    (session,) = attendance(db, DAY, START + timedelta(minutes=30))
+    assert (session["cancelled"], session["reason"], session["moved_to"]) == (True, "zaal bezet", "2026-11-10")
+    (held,) = attendance(db, DAY + timedelta(days=1), START + timedelta(days=1, minutes=30))
+    assert (held["cancelled"], held["date"], held["start"]) == (False, "2026-11-10", "2026-11-10T09:00:00+01:00")
