@@ -284,3 +284,10 @@ def test_a_session_moved_to_another_date_says_where_it_went_on_its_old_day(db):
     assert (session["cancelled"], session["reason"], session["moved_to"]) == (True, "zaal bezet", "2026-11-10")
     (held,) = attendance(db, DAY + timedelta(days=1), START + timedelta(days=1, minutes=30))
     assert (held["cancelled"], held["date"], held["start"]) == (False, "2026-11-10", "2026-11-10T09:00:00+01:00")
+
+
+def test_a_long_list_of_ids_is_asked_in_chunks_and_every_chunks_rows_are_kept(db):
+    from admin.attendance import _select_in
+    many = list(range(1, 1204))  # three chunks; the two people are in the first
+    rows = _select_in(db, "SELECT id FROM participants WHERE id IN ({}) AND first_name != ? ORDER BY id", many, "x")
+    assert [row["id"] for row in rows] == [1, 2]
