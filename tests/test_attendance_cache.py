@@ -291,3 +291,13 @@ def test_a_long_list_of_ids_is_asked_in_chunks_and_every_chunks_rows_are_kept(db
     many = list(range(1, 1204))  # three chunks; the two people are in the first
     rows = _select_in(db, "SELECT id FROM participants WHERE id IN ({}) AND first_name != ? ORDER BY id", many, "x")
     assert [row["id"] for row in rows] == [1, 2]
+
+
+def test_a_group_keeps_the_time_zone_it_was_made_in(db):
+    # Groups are scheduled in the admin's zone when they are made; a group made elsewhere keeps its own.
+    from admin.attendance import load_groups
+    db.execute("UPDATE groups SET timezone = 'Europe/London' WHERE id = 1")
+    (group,) = load_groups(db)
+    assert group.timezone == "Europe/London"
+    (session,) = [s for s in attendance(db, DAY, START + timedelta(hours=2)) if s["group_id"] == 1]
+    assert session["start"] == "2026-11-09T09:00:00+00:00"   # 09:00 in London, not in Amsterdam
