@@ -27,6 +27,17 @@ WRONG_TEXT = {'""': "", "x*10000": "x" * 10000, "NaN": "NaN", "inf": "inf", "1e3
 HUGE_ID = "9" * 30   # a path id far beyond SQLite's integers
 
 
+def wrong_forms(valid):
+    """(field, label, form data): each field of a valid form (and one unexpected field) in
+    turn given each wrong text, or left out."""
+    for field in [*valid, "unexpected"]:
+        for label, value in WRONG_TEXT.items():
+            data = {k: v for k, v in valid.items() if k != field}
+            if value is not MISSING:
+                data[field] = value
+            yield field, label, data
+
+
 def json_text(body):
     text = json.dumps(body)
     return text.replace(json.dumps(RAW), "1e309")
@@ -443,22 +454,18 @@ def test_a_staff_form_refuses_wrong_values_with_a_page_never_a_500(site, name):
     valid = spec["data"](site, state)
     refusals = FORM_REFUSALS | spec.get("refusals", set())
     failures = []
-    for field in [*valid, "unexpected"]:
-        for label, value in WRONG_TEXT.items():
-            data = {k: v for k, v in valid.items() if k != field}
-            if value is not MISSING:
-                data[field] = value
-            before = snapshot(site)
-            r = call_form(site, spec, state, data)
-            where = f"{field} = {label}"
-            if r.status_code >= 500 or r.status_code not in refusals | {200, 302, 303}:
-                failures.append(f"{where}: answered {r.status_code}: {r.get_data(as_text=True)[:200]!r}")
-            elif r.status_code in refusals and not spec.get("writes") and snapshot(site) != before:
-                failures.append(f"{where}: refused with {r.status_code} but wrote to the database")
-            elif r.status_code in refusals and not r.get_data(as_text=True).strip():
-                failures.append(f"{where}: refused with {r.status_code} and an empty page")
-            elif spec.get("once") and r.status_code < 400:
-                state = spec["setup"](site)
+    for field, label, data in wrong_forms(valid):
+        before = snapshot(site)
+        r = call_form(site, spec, state, data)
+        where = f"{field} = {label}"
+        if r.status_code >= 500 or r.status_code not in refusals | {200, 302, 303}:
+            failures.append(f"{where}: answered {r.status_code}: {r.get_data(as_text=True)[:200]!r}")
+        elif r.status_code in refusals and not spec.get("writes") and snapshot(site) != before:
+            failures.append(f"{where}: refused with {r.status_code} but wrote to the database")
+        elif r.status_code in refusals and not r.get_data(as_text=True).strip():
+            failures.append(f"{where}: refused with {r.status_code} and an empty page")
+        elif spec.get("once") and r.status_code < 400:
+            state = spec["setup"](site)
     r = call_form(site, spec, state, spec["data"](site, state))
     if spec.get("end_valid", True) and r.status_code not in (200, 302, 303):
         failures.append(f"the valid form at the end: answered {r.status_code}")
@@ -595,21 +602,17 @@ def test_a_station_form_answers_wrong_values_with_its_panel_never_a_500(station_
     assert r.status_code == 200 and 'class="error' not in page and "field-error" not in page, page[:300]
     outbox = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
     failures = []
-    for field in [*valid, "unexpected"]:
-        for label, value in WRONG_TEXT.items():
-            data = {k: v for k, v in valid.items() if k != field}
-            if value is not MISSING:
-                data[field] = value
-            station_ready(conn, name)
-            try:
-                r = client.post(f"/station/{name}", data=data, headers=htmx)
-                status, text = r.status_code, r.get_data(as_text=True)
-            except Exception as exc:  # noqa: BLE001 (the test client passes the app's exceptions on)
-                status, text = 500, f"raised {exc!r}"
-            if status not in (200, 400, 403, 409) or not text.strip():
-                failures.append(f"{field} = {label}: {status} {text[:150]!r}")
-            saved = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
-            if saved != outbox and ("error" in text or status != 200):
-                failures.append(f"{field} = {label}: refused, but a measurement went into the outbox")
-            outbox = saved
+    for field, label, data in wrong_forms(valid):
+        station_ready(conn, name)
+        try:
+            r = client.post(f"/station/{name}", data=data, headers=htmx)
+            status, text = r.status_code, r.get_data(as_text=True)
+        except Exception as exc:  # noqa: BLE001 (the test client passes the app's exceptions on)
+            status, text = 500, f"raised {exc!r}"
+        if status not in (200, 400, 403, 409) or not text.strip():
+            failures.append(f"{field} = {label}: {status} {text[:150]!r}")
+        saved = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        if saved != outbox and ("error" in text or status != 200):
+            failures.append(f"{field} = {label}: refused, but a measurement went into the outbox")
+        outbox = saved
     assert not failures, "\n".join(failures)
