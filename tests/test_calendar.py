@@ -19,7 +19,7 @@ from common.schedule import (
     session_at,
     sessions_on,
 )
-from tests.support.live import auth, session_slot_now, tap, wait_for
+from tests.support.live import auth, session_slot_now, tap, tap_with_clock_at, wait_for
 from tests.support.site import Site, ram_dir
 
 MONDAY = date(2026, 11, 30)
@@ -500,12 +500,7 @@ def test_a_session_moved_to_another_day_is_on_time_at_the_kiosk_there_and_nobody
         for name, at, kiosk_says in (("Ruud", amsterdam(own_day, 9, 5), "no_session"),
                                      ("Anoeshka", deadline, "on_time"),
                                      ("Mohamed", deadline + timedelta(seconds=1), "late")):
-            kiosk.start_reader(env={"FITWERK_CLOCK_FROZEN_AT": at.isoformat(), "FITWERK_CLOCK_SYNCED": "1"})
-            kiosk.wait_reader_ok()
-            card.tap(admin.people[name]["uid"])
-            wait_for(lambda name=name: kiosk.db_rows("SELECT result FROM local_checkins WHERE first_name = ?", name),
-                     message=f"{name}'s tap on the kiosk")
-            (row,) = kiosk.db_rows("SELECT result FROM local_checkins WHERE first_name = ?", name)
+            row = tap_with_clock_at(kiosk, card, name, admin.people[name]["uid"], at)
             assert row["result"] == kiosk_says, name
             kiosk.stop_reader()
     wanted = {("Anoeshka", "14:00"): "present", ("Mohamed", "14:00"): "late", ("Ruud", "14:00"): "absent"}

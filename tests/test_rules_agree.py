@@ -8,7 +8,7 @@ from common.db import connect
 from devices.card import CardProcess
 from kiosk import store
 from kiosk.sync import Syncer
-from tests.support.live import TZ, LiveAdmin, attendance, registered_long_ago, wait_for
+from tests.support.live import TZ, LiveAdmin, attendance, registered_long_ago, tap_with_clock_at, wait_for
 
 MORNING = {"weekday": 0, "start": "09:00", "end": "12:00"}
 AFTERNOON = {"weekday": 0, "start": "13:00", "end": "16:00"}
@@ -77,12 +77,7 @@ def test_a_real_tap_at_exactly_start_plus_grace_is_on_time_at_the_kiosk_and_pres
     with CardProcess(kiosk.env["KIOSK_NFC"]) as card:
         for name, at, kiosk_says, admin_says in (("Anoeshka", deadline, "on_time", "present"),
                                                  ("Mohamed", deadline + timedelta(seconds=1), "late", "late")):
-            kiosk.start_reader(env={"FITWERK_CLOCK_FROZEN_AT": at.isoformat(), "FITWERK_CLOCK_SYNCED": "1"})
-            kiosk.wait_reader_ok()
-            card.tap(admin.people[name]["uid"])
-            wait_for(lambda name=name: kiosk.db_rows("SELECT result, at FROM local_checkins WHERE first_name = ?", name),
-                     message=f"{name}'s tap on the kiosk")
-            (row,) = kiosk.db_rows("SELECT result, at FROM local_checkins WHERE first_name = ?", name)
+            row = tap_with_clock_at(kiosk, card, name, admin.people[name]["uid"], at)
             assert row["result"] == kiosk_says and datetime.fromisoformat(row["at"]) == at
             wait_for(lambda name=name, says=admin_says: attendance(admin, day).get((name, "09:00")) == says, timeout=20,
                      message=f"{name} {admin_says} on the admin")

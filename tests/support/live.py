@@ -331,6 +331,18 @@ def tap(kiosk, uid):
         conn.close()
 
 
+def tap_with_clock_at(kiosk, card, name, uid, at):
+    """Tap `uid` on a reader whose wall clock is frozen at `at` (synced); returns the kiosk's
+    local check-in row {result, at} for `name`. The reader is left running."""
+    kiosk.start_reader(env={"FITWERK_CLOCK_FROZEN_AT": at.isoformat(), "FITWERK_CLOCK_SYNCED": "1"})
+    kiosk.wait_reader_ok()
+    card.tap(uid)
+    wait_for(lambda: kiosk.db_rows("SELECT result, at FROM local_checkins WHERE first_name = ?", name),
+             message=f"{name}'s tap on the kiosk")
+    (row,) = kiosk.db_rows("SELECT result, at FROM local_checkins WHERE first_name = ?", name)
+    return row
+
+
 def screenshot(page, name):
     """Keep a screenshot as a test artefact under tests/artifacts/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
